@@ -1,0 +1,62 @@
+//! Exit codes: the one place that maps outcomes to process exit codes (design README), and the
+//! precedence used when several apply.
+
+use std::process::ExitCode;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Success; for `plan --detailed-exitcode`: no changes.
+    Success,
+    /// Runtime failure (remote error, apply step failed, I/O).
+    Failure,
+    /// `plan --detailed-exitcode` only: changes present.
+    Changes,
+    /// Invalid manifests, fixtures or project file.
+    Invalid,
+    /// Dry-run failures (a fixture did not pass).
+    DryRunFailed,
+    /// Refused for safety: unsafe plan without `--force`, stale plan, ownership conflict.
+    Refused,
+    /// Command-line usage error.
+    Usage,
+}
+
+impl Exit {
+    /// When several apply, the first of these that holds wins.
+    const PRECEDENCE: [Exit; 7] = [
+        Exit::Usage,
+        Exit::Invalid,
+        Exit::Failure,
+        Exit::DryRunFailed,
+        Exit::Refused,
+        Exit::Changes,
+        Exit::Success,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Changes => 2,
+            Exit::Invalid => 3,
+            Exit::DryRunFailed => 4,
+            Exit::Refused => 5,
+            Exit::Usage => 64,
+        }
+    }
+
+    /// The exit that wins among several that hold.
+    pub fn combine(exits: &[Exit]) -> Exit {
+        Exit::PRECEDENCE
+            .into_iter()
+            .find(|candidate| exits.contains(candidate))
+            .unwrap_or(Exit::Success)
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}

@@ -1,0 +1,176 @@
+//! The command line: clap definitions, global options (logging, colour, progress), dispatch to one
+//! file per subcommand, and the mapping of outcomes to exit codes. This is the only module that
+//! writes to stdout and stderr.
+
+mod completions;
+pub mod exit;
+mod schema;
+mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anstream::ColorChoice;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+pub use exit::Exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nodectl",
+    version,
+    about = "GitOps for Genesys Cloud data actions: TOML manifests in git, validated and dry-run offline",
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 changes (plan --detailed-exitcode), 3 invalid files, 4 dry-run failed, 5 refused for safety, 64 usage.\n\nExample:\n  nodectl validate --dir manifests"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct GlobalOptions {
+    /// More log output on stderr: -v for debug, -vv for trace (also RUST_LOG).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// When to use colours (NO_COLOR is respected with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    color: ColorWhen,
+    /// Never draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, global = true)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::ValidateArgs),
+    Schema(schema::SchemaArgs),
+    Completions(completions::CompletionsArgs),
+}
+
+/// Where output goes, with the colour choice applied.
+pub struct Output {
+    pub out: anstream::AutoStream<std::io::Stdout>,
+    pub err: anstream::AutoStream<std::io::Stderr>,
+}
+
+impl Output {
+    fn new(color: ColorWhen) -> Output {
+        let choice = match color {
+            ColorWhen::Auto => ColorChoice::Auto,
+            ColorWhen::Always => ColorChoice::Always,
+            ColorWhen::Never => ColorChoice::Never,
+        };
+        Output {
+            out: anstream::AutoStream::new(std::io::stdout(), choice),
+            err: anstream::AutoStream::new(std::io::stderr(), choice),
+        }
+    }
+
+    /// A line on stdout. A closed pipe (`nodectl … | head`) is not an error worth reporting.
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", text.as_ref());
+    }
+
+    /// A line on stderr.
+    pub fn eline(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.err, "{}", text.as_ref());
+    }
+
+    /// `error: …` on stderr.
+    pub fn error(&mut self, text: impl AsRef<str>) {
+        self.eline(format!("\x1b[1;31merror:\x1b[0m {}", text.as_ref()));
+    }
+}
+
+/// Runs nodectl with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    run(std::env::args_os()).into()
+}
+
+/// Runs nodectl with the given arguments (the first is the program name).
+pub fn run<I, T>(args: I) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let exit = match error.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Success,
+                _ => Exit::Usage,
+            };
+            let _ = error.print();
+            // clap prints help for a missing subcommand; that is still a usage error.
+            if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return Exit::Usage;
+            }
+            return exit;
+        }
+    };
+    init_logging(&cli.global);
+    let mut output = Output::new(cli.global.color);
+    match cli.command {
+        Command::Validate(args) => validate::run(args, &mut output),
+        Command::Schema(args) => schema::run(args, &mut output),
+        Command::Completions(args) => completions::run(args, &mut output),
+    }
+}
+
+/// Logs go to stderr: `-v` debug, `-vv` trace for nodectl's own targets only; `RUST_LOG` overrides.
+/// Dependencies stay at `warn` so that no wire dump (and no secret in one) is ever logged.
+fn init_logging(global: &GlobalOptions) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "nodectl=debug,warn",
+        _ => "nodectl=trace,warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(matches!(global.color, ColorWhen::Always));
+    let _ = match global.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// The clap command, for completions.
+fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// `--dir` and `--env`, shared by the project commands.
+#[derive(Debug, Args)]
+struct ProjectArgs {
+    /// Project directory (default: the nearest directory upwards holding nodectl.toml).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Environment from nodectl.toml.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+}

@@ -1,0 +1,321 @@
+//! Loading a project: `nodectl.toml`, `nodes/*.toml` and `fixtures/**/*.toml` → model values, with
+//! every problem reported at once as a diagnostic at `path:line:col` (formats.md).
+//!
+//! Pipeline per file: read → TOML parse (all syntax errors) → tera rendering of the strings formats.md
+//! names, per env → shape check against the schema derived from `format` (all shape errors) → serde →
+//! semantic rules (`project`, `node`, `contract`, `fixture`) → cross-file rules (unique names per
+//! integration, fixture → existing node, nodes without fixtures).
+
+pub mod contract;
+pub mod diag;
+pub mod fixture;
+pub mod format;
+pub mod node;
+pub mod project;
+pub mod render;
+pub mod shape;
+pub mod source;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use thiserror::Error;
+
+pub use diag::{Diagnostic, Diagnostics, Position, Severity};
+use format::{FixtureFile, NodeFile};
+use node::ContractCache;
+use render::VarRenderer;
+use shape::FileKind;
+use source::{Seg, SourceFile, Target};
+
+use crate::model::{Env, Fixture, Node, ProjectConfig};
+
+/// Which environments to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvScope {
+    /// Every env of the project (`validate` without `--env`).
+    All,
+    /// One env: the named one, or the project's `default_env`.
+    One(Option<String>),
+}
+
+/// Where the project is and what to check.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `--dir`; `None` discovers the project upwards from `cwd`.
+    pub dir: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub envs: EnvScope,
+}
+
+/// Problems that prevent loading before any file can be read.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("`{0}` is not a directory")]
+    DirNotFound(PathBuf),
+    #[error("no {file} in `{0}` or any parent directory; run nodectl inside a project or pass --dir", file = project::PROJECT_FILE)]
+    NoProject(PathBuf),
+}
+
+/// A loaded project: what every command works from.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub config: ProjectConfig,
+    /// The resolved nodes of every env that was loaded.
+    pub nodes: BTreeMap<String, Vec<Node>>,
+    /// Every fixture, once per env it was resolved for.
+    pub fixtures: Vec<Fixture>,
+    /// The envs checked, in order.
+    pub checked_envs: Vec<String>,
+    pub node_files: usize,
+    pub fixture_files: usize,
+}
+
+/// The result of loading: the project (absent when `nodectl.toml` is unusable) and every problem.
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Option<Project>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The display form of a project file: `--dir` joined with its relative path.
+pub fn display_path(root: &Path, relative: &Path) -> PathBuf {
+    if root.as_os_str().is_empty() || root == Path::new(".") {
+        relative.to_path_buf()
+    } else {
+        root.join(relative)
+    }
+}
+
+/// Finds and loads the project.
+pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let (dir, display_root) = match &options.dir {
+        Some(dir) => {
+            let full = options.cwd.join(dir);
+            if !full.is_dir() {
+                return Err(LoadError::DirNotFound(dir.clone()));
+            }
+            (full, dir.clone())
+        }
+        None => {
+            let found = project::discover(&options.cwd).ok_or_else(|| LoadError::NoProject(options.cwd.clone()))?;
+            let display = relative_display(&options.cwd, &found);
+            (found, display)
+        }
+    };
+    let mut diags = Diagnostics::default();
+    let Some((config, project_file)) = project::load(&dir, &display_root, &mut diags) else {
+        diags.normalize();
+        return Ok(Loaded {
+            project: None,
+            diagnostics: diags,
+        });
+    };
+
+    let scope = scope_envs(&config, &project_file, &options.envs, &mut diags);
+    let node_sources = read_dir_files(&dir, &display_root, &config.nodes_dir, false, &mut diags);
+    let fixture_sources = read_dir_files(&dir, &display_root, &config.fixtures_dir, true, &mut diags);
+
+    let nodes_raw: Vec<RawFile> = node_sources.into_iter().filter_map(|f| RawFile::parse(f, &mut diags)).collect();
+    let fixtures_raw: Vec<RawFile> = fixture_sources.into_iter().filter_map(|f| RawFile::parse(f, &mut diags)).collect();
+
+    // A fixture that names its env is resolved with that env, in or out of scope.
+    let mut fixture_envs: Vec<Vec<String>> = Vec::with_capacity(fixtures_raw.len());
+    for raw in &fixtures_raw {
+        fixture_envs.push(match raw.value.get("env").and_then(Value::as_str) {
+            Some(env) if config.envs.contains_key(env) => vec![env.to_string()],
+            Some(env) => {
+                let names: Vec<&str> = config.envs.keys().map(String::as_str).collect();
+                diags.error(
+                    &raw.file.display,
+                    raw.file.locate(&[Seg::Key("env".into())], Target::Value),
+                    format!("fixture env `{env}` is not defined in nodectl.toml{}", project::env_hint(env, &names)),
+                );
+                Vec::new()
+            }
+            None => scope.clone(),
+        });
+    }
+    let mut resolve_envs: BTreeSet<String> = scope.iter().cloned().collect();
+    resolve_envs.extend(fixture_envs.iter().flatten().cloned());
+
+    let mut contracts = ContractCache::default();
+    let mut nodes: BTreeMap<String, Vec<Node>> = BTreeMap::new();
+    let mut shape_once: HashMap<usize, Option<NodeFile>> = HashMap::new();
+    let mut node_names: Vec<Option<String>> = vec![None; nodes_raw.len()];
+    for env_name in &resolve_envs {
+        let Some(env) = config.envs.get(env_name) else { continue };
+        let renderer = VarRenderer::new(&config.name, env);
+        let mut env_nodes = Vec::with_capacity(nodes_raw.len());
+        for (index, raw) in nodes_raw.iter().enumerate() {
+            let parsed = if raw.needs_render {
+                let mut value = raw.value.clone();
+                renderer.render_tree(&raw.file, &mut value, &|_| true, &mut diags);
+                shape::check::<NodeFile>(FileKind::Node, &raw.file, &value, &mut diags)
+            } else {
+                shape_once
+                    .entry(index)
+                    .or_insert_with(|| shape::check::<NodeFile>(FileKind::Node, &raw.file, &raw.value, &mut diags))
+                    .clone()
+            };
+            let Some(parsed) = parsed else { continue };
+            node_names[index].get_or_insert_with(|| parsed.name.clone());
+            if let Some(node) = node::resolve(&dir, &raw.file, &parsed, env, &mut contracts, &mut diags) {
+                env_nodes.push((index, node));
+            }
+        }
+        check_unique_names(env, &nodes_raw, &env_nodes, &mut diags);
+        nodes.insert(env_name.clone(), env_nodes.into_iter().map(|(_, n)| n).collect());
+    }
+
+    let mut fixtures = Vec::new();
+    let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
+    for (raw, envs) in fixtures_raw.iter().zip(&fixture_envs) {
+        if let Some(node) = raw.value.get("node").and_then(Value::as_str) {
+            fixture_nodes.insert(node.to_string());
+        }
+        let relative_to_fixtures = raw.file.relative.strip_prefix(&config.fixtures_dir).unwrap_or(&raw.file.relative);
+        let name = fixture::fixture_name(relative_to_fixtures);
+        for env_name in envs {
+            let Some(env) = config.envs.get(env_name) else { continue };
+            let mut value = raw.value.clone();
+            if raw.needs_render {
+                VarRenderer::new(&config.name, env).render_tree(&raw.file, &mut value, &fixture::renders, &mut diags);
+            }
+            let Some(parsed) = shape::check::<FixtureFile>(FileKind::Fixture, &raw.file, &value, &mut diags) else { continue };
+            let env_nodes = nodes.get(env_name).map_or(&[][..], Vec::as_slice);
+            if let Some(resolved) = fixture::resolve(&dir, &raw.file, name.clone(), &parsed, env, env_nodes, &mut diags) {
+                fixtures.push(resolved);
+            }
+        }
+    }
+
+    for (raw, name) in nodes_raw.iter().zip(&node_names) {
+        if let Some(name) = name
+            && !fixture_nodes.contains(name)
+        {
+            diags.warning(
+                &raw.file.display,
+                raw.file.locate(&[Seg::Key("name".into())], Target::Value),
+                format!("node `{name}` has no fixture: `nodectl test` cannot check it (add one under {}/)", config.fixtures_dir.display()),
+            );
+        }
+    }
+
+    diags.normalize();
+    Ok(Loaded {
+        project: Some(Project {
+            checked_envs: scope,
+            node_files: nodes_raw.len(),
+            fixture_files: fixtures_raw.len(),
+            config,
+            nodes,
+            fixtures,
+        }),
+        diagnostics: diags,
+    })
+}
+
+/// A parsed file whose strings are not yet rendered.
+struct RawFile {
+    file: SourceFile,
+    value: Value,
+    needs_render: bool,
+}
+
+impl RawFile {
+    fn parse(file: SourceFile, diags: &mut Diagnostics) -> Option<RawFile> {
+        let value = file.parse_toml(diags)?;
+        let needs_render = render::tree_needs_render(&value);
+        Some(RawFile {
+            file,
+            value,
+            needs_render,
+        })
+    }
+}
+
+fn scope_envs(config: &ProjectConfig, project_file: &SourceFile, scope: &EnvScope, diags: &mut Diagnostics) -> Vec<String> {
+    let names: Vec<&str> = config.envs.keys().map(String::as_str).collect();
+    match scope {
+        EnvScope::All => names.iter().map(|n| n.to_string()).collect(),
+        EnvScope::One(Some(name)) if config.envs.contains_key(name) => vec![name.clone()],
+        EnvScope::One(Some(name)) => {
+            diags.error(
+                &project_file.display,
+                Position::START,
+                format!("env `{name}` (from --env) is not defined in nodectl.toml{}", project::env_hint(name, &names)),
+            );
+            Vec::new()
+        }
+        EnvScope::One(None) => config.default_env.iter().filter(|d| config.envs.contains_key(*d)).cloned().collect(),
+    }
+}
+
+/// The `.toml` files of a project directory, sorted (recursively for fixtures).
+fn read_dir_files(project_dir: &Path, display_root: &Path, sub: &Path, recursive: bool, diags: &mut Diagnostics) -> Vec<SourceFile> {
+    let mut relative_paths = Vec::new();
+    collect_toml(project_dir, sub, recursive, &mut relative_paths);
+    relative_paths.sort();
+    relative_paths
+        .into_iter()
+        .filter_map(|relative| source::read(display_path(display_root, &relative), relative.clone(), &project_dir.join(&relative), diags))
+        .collect()
+}
+
+fn collect_toml(project_dir: &Path, relative_dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(project_dir.join(relative_dir)) else { return };
+    for entry in entries.flatten() {
+        let relative = relative_dir.join(entry.file_name());
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() && recursive {
+            collect_toml(project_dir, &relative, recursive, out);
+        } else if kind.is_file() && relative.extension().is_some_and(|e| e == "toml") {
+            out.push(relative);
+        }
+    }
+}
+
+/// A path as the user would type it from `cwd` (`.`, `..`, `../..`, or absolute when unrelated).
+fn relative_display(cwd: &Path, dir: &Path) -> PathBuf {
+    if dir == cwd {
+        return PathBuf::from(".");
+    }
+    match cwd.strip_prefix(dir) {
+        Ok(below) => below.components().map(|_| "..").collect(),
+        Err(_) => dir.to_path_buf(),
+    }
+}
+
+/// Names are unique per integration, across current and previous names (plan-apply.md identity).
+fn check_unique_names(env: &Env, raws: &[RawFile], nodes: &[(usize, Node)], diags: &mut Diagnostics) {
+    let mut claimed: HashMap<(String, String), (usize, bool)> = HashMap::new();
+    for (index, node) in nodes {
+        let integration = node.key.integration.to_string();
+        let names = std::iter::once((node.key.name.clone(), None)).chain(node.previous_names.iter().cloned().enumerate().map(|(i, n)| (n, Some(i))));
+        for (name, previous_index) in names {
+            let key = (integration.clone(), name.clone());
+            match claimed.get(&key) {
+                Some((other, other_is_previous)) => {
+                    let raw = &raws[*index];
+                    let path = match previous_index {
+                        Some(i) => vec![Seg::Key("previous_names".into()), Seg::Index(i)],
+                        None => vec![Seg::Key("name".into())],
+                    };
+                    let what = if previous_index.is_some() { "previous name" } else { "name" };
+                    let other_what = if *other_is_previous { "a previous name" } else { "the name" };
+                    let scope = if env.integrations.len() > 1 { format!(" in integration `{integration}`") } else { String::new() };
+                    diags.error(
+                        &raw.file.display,
+                        raw.file.locate(&path, Target::Value),
+                        format!("duplicate node {what} `{name}`{scope}: it is already {other_what} of {}", raws[*other].file.display.display()),
+                    );
+                }
+                None => {
+                    claimed.insert(key, (*index, previous_index.is_some()));
+                }
+            }
+        }
+    }
+}

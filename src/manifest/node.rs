@@ -1,0 +1,321 @@
+//! Node manifests (`nodes/*.toml`) → `model::Node` for one environment, with the node-level rules of
+//! formats.md: schema files, contract compilation and Genesys's contract rules, the integration the
+//! env manages, translation-map defaults, and the local retry / cache policy with its defaults.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::contract::{self, SchemaProblem, Side};
+use super::diag::{Diagnostics, Position};
+use super::format::{LocalSection, NodeFile};
+use super::source::{Seg, SourceFile, Target};
+use crate::model::{
+    Backoff, CachePolicy, Env, IntegrationRef, LocalPolicy, Node, NodeKey, RequestSpec, ResponseSpec, RetryPolicy,
+};
+use crate::seg_path;
+
+pub const DEFAULT_BODY: &str = "${input.rawRequest}";
+pub const DEFAULT_SUCCESS_TEMPLATE: &str = "${rawResult}";
+
+/// Contract checks are pure functions of the schema text; a project of many similar nodes (and every
+/// env of it) compiles each distinct schema once.
+#[derive(Default)]
+pub struct ContractCache {
+    checked: HashMap<(bool, String), Vec<SchemaProblem>>,
+}
+
+impl ContractCache {
+    fn check(&mut self, side: Side, schema: &Value) -> &[SchemaProblem] {
+        let key = (side == Side::Input, schema.to_string());
+        self.checked.entry(key).or_insert_with(|| contract::check(side, schema))
+    }
+}
+
+/// Resolves one parsed (and, for this env, rendered) node file. `None` when an error makes the node
+/// unusable; every problem found is reported either way.
+pub fn resolve(
+    project_dir: &Path,
+    file: &SourceFile,
+    parsed: &NodeFile,
+    env: &Env,
+    contracts: &mut ContractCache,
+    diags: &mut Diagnostics,
+) -> Option<Node> {
+    let before = diags.error_count();
+    let at_value = |path: &[Seg]| file.locate(path, Target::Value);
+
+    if parsed.name.trim().is_empty() {
+        diags.error(&file.display, at_value(&seg_path!["name"]), "node name cannot be empty");
+    }
+    if parsed.category.trim().is_empty() {
+        diags.error(&file.display, at_value(&seg_path!["category"]), "category cannot be empty (Genesys requires one)");
+    }
+    for (index, previous) in parsed.previous_names.iter().enumerate() {
+        if previous == &parsed.name {
+            diags.error(&file.display, at_value(&seg_path!["previous_names", index]), format!("previous_names lists the node's own name `{previous}`"));
+        }
+    }
+
+    let integration = resolve_integration(file, parsed, env, diags);
+    let input_schema = load_schema(project_dir, file, parsed, Side::Input, contracts, diags);
+    let output_schema = load_schema(project_dir, file, parsed, Side::Output, contracts, diags);
+    let response = resolve_response(file, parsed, diags);
+
+    if diags.error_count() > before {
+        return None;
+    }
+    Some(Node {
+        key: NodeKey {
+            integration: integration?,
+            name: parsed.name.clone(),
+        },
+        category: parsed.category.clone(),
+        secure: parsed.secure.unwrap_or(false),
+        timeout_seconds: parsed.timeout_seconds.and_then(|t| u8::try_from(t).ok()),
+        protect: parsed.protect.unwrap_or(false),
+        previous_names: parsed.previous_names.clone(),
+        request: RequestSpec {
+            method: parsed.request.method,
+            url: parsed.request.url.clone(),
+            body: parsed.request.body.clone().unwrap_or_else(|| DEFAULT_BODY.to_string()),
+            headers: parsed.request.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        },
+        response,
+        input_schema: input_schema?,
+        output_schema: output_schema?,
+        local: resolve_local(parsed.local.as_ref()),
+        source: file.relative.clone(),
+        not_dry_runnable: Vec::new(),
+    })
+}
+
+fn resolve_integration(file: &SourceFile, parsed: &NodeFile, env: &Env, diags: &mut Diagnostics) -> Option<IntegrationRef> {
+    match (&parsed.integration, env.integrations.as_slice()) {
+        (None, [only]) => Some(only.clone()),
+        (None, managed) => {
+            let names: Vec<String> = managed.iter().map(ToString::to_string).collect();
+            diags.error(
+                &file.display,
+                file.locate(&[], Target::Key),
+                format!(
+                    "env `{}` manages several integrations ({}): the node must name one with `integration = \"…\"`",
+                    env.name,
+                    names.join(", ")
+                ),
+            );
+            None
+        }
+        (Some(text), managed) => {
+            let at = file.locate(&seg_path!["integration"], Target::Value);
+            if let Some(problem) = super::project::integration_problem(text) {
+                diags.error(&file.display, at, problem);
+                return None;
+            }
+            let wanted = IntegrationRef::parse(text);
+            if managed.contains(&wanted) {
+                Some(wanted)
+            } else {
+                let names: Vec<String> = managed.iter().map(ToString::to_string).collect();
+                diags.error(
+                    &file.display,
+                    at,
+                    format!(
+                        "integration `{wanted}` is not managed by env `{}` (it manages: {})",
+                        env.name,
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn load_schema(
+    project_dir: &Path,
+    file: &SourceFile,
+    parsed: &NodeFile,
+    side: Side,
+    contracts: &mut ContractCache,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    let (inline, path_key, from_file) = match side {
+        Side::Input => (&parsed.input_schema, "input_schema_file", &parsed.input_schema_file),
+        Side::Output => (&parsed.output_schema, "output_schema_file", &parsed.output_schema_file),
+    };
+    match (inline, from_file) {
+        (Some(_), Some(_)) => {
+            diags.error(
+                &file.display,
+                file.locate(&seg_path![path_key], Target::Key),
+                format!("give either [{}] or `{path_key}`, not both", side.key()),
+            );
+            None
+        }
+        (None, None) => {
+            diags.error(
+                &file.display,
+                Position::START,
+                format!("missing [{}] (or `{path_key}`): Genesys needs a contract; the least is `type = \"object\"`", side.key()),
+            );
+            None
+        }
+        (Some(table), None) => {
+            let schema = Value::Object(table.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            for problem in contracts.check(side, &schema) {
+                let mut path = vec![Seg::Key(side.key().to_string())];
+                path.extend(problem.path.iter().cloned());
+                let target = if problem.path.is_empty() { Target::Key } else { Target::Value };
+                let at = file.locate(&path, target);
+                diags.error(&file.display, at, format!("{}: {}", side.key(), problem.message));
+            }
+            Some(schema)
+        }
+        (None, Some(relative)) => {
+            let manifest_dir = file.relative.parent().map(Path::to_path_buf).unwrap_or_default();
+            let schema_relative = manifest_dir.join(relative);
+            let full = project_dir.join(&schema_relative);
+            let at = file.locate(&seg_path![path_key], Target::Value);
+            let text = match std::fs::read_to_string(&full) {
+                Ok(text) => text,
+                Err(error) => {
+                    diags.error(&file.display, at, format!("cannot read {} `{}`: {error}", side.key(), schema_relative.display()));
+                    return None;
+                }
+            };
+            let schema_display = sibling_display(file, &schema_relative);
+            let schema: Value = match serde_json::from_str(&text) {
+                Ok(schema) => schema,
+                Err(error) => {
+                    let at = Position {
+                        line: error.line().max(1),
+                        column: error.column().max(1),
+                    };
+                    diags.error(&schema_display, at, format!("{} is not valid JSON: {error}", side.key()));
+                    return None;
+                }
+            };
+            for problem in contracts.check(side, &schema) {
+                let pointer = pointer_of(&problem.path);
+                diags.error(&file.display, at, format!("{} in {} at {pointer}: {}", side.key(), schema_relative.display(), problem.message));
+            }
+            Some(schema)
+        }
+    }
+}
+
+/// The display path of another file of the project, built like the manifest's own.
+fn sibling_display(file: &SourceFile, relative: &Path) -> PathBuf {
+    let root = strip_suffix(&file.display, &file.relative);
+    super::display_path(&root, relative)
+}
+
+fn strip_suffix(display: &Path, relative: &Path) -> PathBuf {
+    let mut root = display.to_path_buf();
+    for _ in relative.components() {
+        root.pop();
+    }
+    root
+}
+
+/// A JSON pointer (`/properties/a`) for a path inside a schema.
+pub fn pointer_of(path: &[Seg]) -> String {
+    if path.is_empty() {
+        return "the root".to_string();
+    }
+    path.iter()
+        .map(|seg| match seg {
+            Seg::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Seg::Index(index) => format!("/{index}"),
+        })
+        .collect()
+}
+
+fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostics) -> ResponseSpec {
+    let Some(response) = &parsed.response else {
+        return ResponseSpec {
+            success_template: DEFAULT_SUCCESS_TEMPLATE.to_string(),
+            translation_map: Vec::new(),
+            translation_map_defaults: Vec::new(),
+        };
+    };
+    let success_template = response
+        .success_template
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SUCCESS_TEMPLATE.to_string());
+    for (name, default) in &response.translation_map_defaults {
+        let at = file.locate(&seg_path!["response", "translation_map_defaults", name.as_str()], Target::Key);
+        if !response.translation_map.contains_key(name) {
+            diags.warning(&file.display, at, format!("translation_map_defaults has `{name}` but translation_map has no such variable; the default is never used"));
+        } else if references_variable(&success_template, name)
+            && let Err(error) = serde_json::from_str::<Value>(default)
+        {
+            let at = file.locate(&seg_path!["response", "translation_map_defaults", name.as_str()], Target::Value);
+            diags.error(
+                &file.display,
+                at,
+                format!("default for `{name}` is not JSON ({error}), but success_template inserts it as JSON; write a string as '\"text\"'"),
+            );
+        }
+    }
+    ResponseSpec {
+        success_template,
+        translation_map: response.translation_map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        translation_map_defaults: response
+            .translation_map_defaults
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+/// Whether a Velocity template references `$name`, `${name}`, `$!name` or `$!{name}`. A lexical test:
+/// it cannot tell a reference inside `#[[ ]]#` or a comment, which only makes the check stricter.
+pub fn references_variable(template: &str, name: &str) -> bool {
+    let bytes = template.as_bytes();
+    let mut search_from = 0;
+    while let Some(found) = template.get(search_from..).and_then(|rest| rest.find('$')) {
+        let mut at = search_from + found + 1;
+        if bytes.get(at) == Some(&b'!') {
+            at += 1;
+        }
+        if bytes.get(at) == Some(&b'{') {
+            at += 1;
+        }
+        if template.get(at..).is_some_and(|rest| rest.starts_with(name)) {
+            let after = bytes.get(at + name.len()).copied();
+            if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+                return true;
+            }
+        }
+        search_from = at;
+    }
+    false
+}
+
+fn resolve_local(local: Option<&LocalSection>) -> LocalPolicy {
+    let Some(local) = local else {
+        return LocalPolicy::default();
+    };
+    let non_negative = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
+    LocalPolicy {
+        retry: local.retry.as_ref().map(|r| RetryPolicy {
+            max_retries: r.max_retries.and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+            backoff: r.backoff.unwrap_or(Backoff::Exponential),
+            initial_delay_ms: non_negative(r.initial_delay_ms, 500),
+            max_delay_ms: non_negative(r.max_delay_ms, 10_000),
+            multiplier: r.multiplier.unwrap_or(2.0),
+            jitter: r.jitter.unwrap_or(true),
+            retry_on: r.retry_on.as_ref().map_or_else(
+                || RetryPolicy::DEFAULT_RETRY_ON.to_vec(),
+                |codes| codes.iter().filter_map(|c| u16::try_from(c.0).ok()).collect(),
+            ),
+        }),
+        cache: local.cache.as_ref().map(|c| CachePolicy {
+            ttl_seconds: u64::try_from(c.ttl_seconds).unwrap_or(0),
+            max_entries: non_negative(c.max_entries, CachePolicy::DEFAULT_MAX_ENTRIES),
+        }),
+    }
+}

@@ -1,0 +1,231 @@
+//! `nodectl.toml`: project discovery and the project file's rules (environments, targets,
+//! integrations, `default_env`, `[safety]`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Map;
+
+use super::diag::{Diagnostics, Position};
+use super::format::{EnvSection, ProjectFile};
+use super::shape::{FileKind, did_you_mean};
+use super::source::{SourceFile, Target};
+use crate::model::{Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_uuid, region_domain};
+use crate::seg_path;
+
+pub const PROJECT_FILE: &str = "nodectl.toml";
+const DEFAULT_CLIENT_ID_ENV: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+const DEFAULT_CLIENT_SECRET_ENV: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+const DEFAULT_MAX_RPS: f64 = 4.0;
+
+/// Finds the project directory: the nearest of `start` and its parents holding `nodectl.toml`.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(PROJECT_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Reads and checks `nodectl.toml`. `None` when it cannot be used at all (missing, unparsable or
+/// misshapen); the semantic problems of a usable file are reported and it is still returned.
+pub fn load(dir: &Path, display_root: &Path, diags: &mut Diagnostics) -> Option<(ProjectConfig, SourceFile)> {
+    let relative = PathBuf::from(PROJECT_FILE);
+    let file = super::source::read(super::display_path(display_root, &relative), relative, &dir.join(PROJECT_FILE), diags)?;
+    let value = file.parse_toml(diags)?;
+    let parsed: ProjectFile = super::shape::check(FileKind::Project, &file, &value, diags)?;
+
+    let mut envs = BTreeMap::new();
+    for (name, section) in &parsed.env {
+        if let Some(env) = resolve_env(&file, name, section, diags) {
+            envs.insert(name.clone(), env);
+        }
+    }
+    let env_names: Vec<&str> = parsed.env.keys().map(String::as_str).collect();
+    match (&parsed.project.default_env, env_names.len()) {
+        (_, 0) => diags.error(
+            &file.display,
+            Position::START,
+            "no environment defined: add an [env.NAME] table (e.g. [env.local] with emulator = true)",
+        ),
+        (Some(default), _) if !parsed.env.contains_key(default) => diags.error(
+            &file.display,
+            file.locate(&seg_path!["project", "default_env"], Target::Value),
+            format!("default_env `{default}` is not defined{}", env_hint(default, &env_names)),
+        ),
+        (None, n) if n > 1 => diags.error(
+            &file.display,
+            file.locate(&seg_path!["project"], Target::Key),
+            format!("`default_env` is required in [project] when several envs exist ({})", env_names.join(", ")),
+        ),
+        _ => {}
+    }
+
+    let safety = parsed.safety.map_or_else(Safety::default, |s| Safety {
+        max_change_percent: s.max_change_percent,
+        min_existing: s.min_existing,
+        protect: s.protect,
+    });
+    let config = ProjectConfig {
+        name: parsed.project.name,
+        dir: dir.to_path_buf(),
+        nodes_dir: PathBuf::from(parsed.project.nodes.unwrap_or_else(|| "nodes".to_string())),
+        fixtures_dir: PathBuf::from(parsed.project.fixtures.unwrap_or_else(|| "fixtures".to_string())),
+        default_env: parsed.project.default_env.or_else(|| (env_names.len() == 1).then(|| env_names[0].to_string())),
+        envs,
+        safety,
+    };
+    Some((config, file))
+}
+
+/// "; did you mean `x`?" or the list of envs.
+pub fn env_hint(given: &str, env_names: &[&str]) -> String {
+    match did_you_mean(given, env_names) {
+        Some(name) => format!("; did you mean `{name}`?"),
+        None if env_names.is_empty() => "; nodectl.toml defines no env".to_string(),
+        None => format!("; envs: {}", env_names.join(", ")),
+    }
+}
+
+fn resolve_env(file: &SourceFile, name: &str, section: &EnvSection, diags: &mut Diagnostics) -> Option<Env> {
+    let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
+    let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
+    let at_env = file.locate(&seg_path!["env", name], Target::Key);
+    let before = diags.error_count();
+
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        diags.error(&file.display, at_env, format!("env name `{name}` may only use letters, digits, `_` and `-` (it names files under .nodectl/)"));
+    }
+
+    let emulator = section.emulator.unwrap_or(false);
+    let target = match (emulator, &section.region, &section.api_base) {
+        (true, region, api_base) => {
+            for (key, set) in [("region", region.is_some()), ("api_base", api_base.is_some())] {
+                if set {
+                    diags.error(&file.display, at_key(key), format!("env `{name}`: `emulator = true` and `{key}` are mutually exclusive"));
+                }
+            }
+            Some(EnvTarget::Emulator)
+        }
+        (false, Some(_), Some(_)) => {
+            diags.error(&file.display, at_key("api_base"), format!("env `{name}`: `region` and `api_base` are mutually exclusive"));
+            None
+        }
+        (false, Some(region), None) => match region_domain(region) {
+            Some(domain) => Some(EnvTarget::Region {
+                name: region.clone(),
+                api_base: format!("https://api.{domain}"),
+            }),
+            None => {
+                let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
+                let hint = did_you_mean(region, &names)
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("known regions: {}; or give a domain such as mypurecloud.ie", names.join(", ")));
+                diags.error(&file.display, at_value("region"), format!("unknown Genesys region `{region}`; {hint}"));
+                None
+            }
+        },
+        (false, None, Some(base)) => match check_api_base(base) {
+            Ok(()) => Some(EnvTarget::ApiBase(base.trim_end_matches('/').to_string())),
+            Err(problem) => {
+                diags.error(&file.display, at_value("api_base"), format!("env `{name}`: api_base {problem}"));
+                None
+            }
+        },
+        (false, None, None) => {
+            diags.error(&file.display, at_env, format!("env `{name}` needs `region`, `api_base` or `emulator = true`"));
+            None
+        }
+    };
+
+    let integrations: Vec<String> = match (&section.integration, &section.integrations) {
+        (Some(_), Some(_)) => {
+            diags.error(&file.display, at_key("integrations"), format!("env `{name}`: give either `integration` or `integrations`, not both"));
+            Vec::new()
+        }
+        (Some(one), None) => vec![one.clone()],
+        (None, Some(list)) if list.is_empty() => {
+            diags.error(&file.display, at_value("integrations"), format!("env `{name}`: `integrations` is empty"));
+            Vec::new()
+        }
+        (None, Some(list)) => list.clone(),
+        (None, None) => {
+            diags.error(&file.display, at_env, format!("env `{name}` manages no integration: add `integration = \"<integration name>\"`"));
+            Vec::new()
+        }
+    };
+    let key = if section.integrations.is_some() { "integrations" } else { "integration" };
+    for (index, integration) in integrations.iter().enumerate() {
+        let path = if key == "integrations" {
+            seg_path!["env", name, key, index]
+        } else {
+            seg_path!["env", name, key]
+        };
+        if let Some(problem) = integration_problem(integration) {
+            diags.error(&file.display, file.locate(&path, Target::Value), format!("env `{name}`: {problem}"));
+        }
+        if integrations[..index].contains(integration) {
+            diags.error(&file.display, file.locate(&path, Target::Value), format!("env `{name}`: integration `{integration}` is listed twice"));
+        }
+    }
+    if let Some(org_id) = &section.org_id
+        && !is_uuid(org_id)
+    {
+        diags.error(&file.display, at_value("org_id"), format!("env `{name}`: org_id `{org_id}` is not a UUID"));
+    }
+    for key in ["client_id_env", "client_secret_env"] {
+        let value = if key == "client_id_env" { &section.client_id_env } else { &section.client_secret_env };
+        if let Some(var) = value
+            && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            diags.error(&file.display, at_value(key), format!("env `{name}`: `{key}` must name an environment variable (letters, digits, `_`), found `{var}`"));
+        }
+    }
+
+    if diags.error_count() > before {
+        return None;
+    }
+    Some(Env {
+        name: name.to_string(),
+        target: target?,
+        integrations: integrations.iter().map(|i| IntegrationRef::parse(i)).collect(),
+        vars: section.vars.clone().map(|v| v.into_iter().collect()).unwrap_or_else(Map::new),
+        client_id_env: section.client_id_env.clone().unwrap_or_else(|| DEFAULT_CLIENT_ID_ENV.to_string()),
+        client_secret_env: section.client_secret_env.clone().unwrap_or_else(|| DEFAULT_CLIENT_SECRET_ENV.to_string()),
+        max_rps: section.max_rps.unwrap_or(DEFAULT_MAX_RPS),
+        org_id: section.org_id.clone(),
+        credentials_file: section.credentials_file.as_ref().map(PathBuf::from),
+    })
+}
+
+/// Why an integration reference is malformed, if it is.
+pub fn integration_problem(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return Some("an integration name cannot be empty".to_string());
+    }
+    match text.strip_prefix("id:") {
+        Some(id) if !is_uuid(id.trim()) => Some(format!("`{text}`: an integration id must be `id:<uuid>`")),
+        _ => None,
+    }
+}
+
+/// `https://host[:port][/path]`; `http://` only for a loopback host.
+fn check_api_base(base: &str) -> Result<(), String> {
+    let (scheme, rest) = base
+        .split_once("://")
+        .ok_or_else(|| format!("`{base}` is not an absolute URL (https://…)"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return Err(format!("`{base}` has no host"));
+    }
+    match scheme {
+        "https" => Ok(()),
+        "http" if host == "localhost" || host == "::1" || host.starts_with("127.") => Ok(()),
+        "http" => Err(format!("`{base}` uses http:// for a host that is not loopback; use https://")),
+        other => Err(format!("`{base}` has scheme `{other}`; use https://")),
+    }
+}

@@ -1,0 +1,166 @@
+//! Source files and positions: reads a TOML file into a `serde_json::Value` tree (the form the shape
+//! check and serde work on) and maps a path inside that tree back to `line:column` in the file.
+//!
+//! The happy path parses once. Positions are only needed when something is wrong, so `locate`
+//! re-parses the text into toml's spanned tree on demand instead of keeping spans for every value.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use toml::de::{DeTable, DeValue};
+
+use super::diag::{Diagnostics, Position};
+
+/// One step of a path into a parsed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for Seg {
+    fn from(key: &str) -> Seg {
+        Seg::Key(key.to_string())
+    }
+}
+
+impl From<usize> for Seg {
+    fn from(index: usize) -> Seg {
+        Seg::Index(index)
+    }
+}
+
+/// Builds a path from keys and indexes: `path!["request", "headers"]`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! seg_path {
+    ($($seg:expr),* $(,)?) => {
+        vec![$($crate::manifest::source::Seg::from($seg)),*]
+    };
+}
+
+/// Whether a diagnostic points at a key (`unknown key`) or at its value (`wrong type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Key,
+    Value,
+}
+
+/// A file's text with the name it is shown under.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// As shown in diagnostics (`--dir` joined with the relative path).
+    pub display: PathBuf,
+    /// Relative to the project directory.
+    pub relative: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(display: PathBuf, relative: PathBuf, text: String) -> SourceFile {
+        SourceFile {
+            display,
+            relative,
+            text,
+        }
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        Position { line, column }
+    }
+
+    /// Parses the text as TOML. Every syntax error is reported (toml's recovering parser), and then
+    /// `None` is returned: a file that does not parse is not checked further.
+    pub fn parse_toml(&self, diags: &mut Diagnostics) -> Option<Value> {
+        match toml::from_str::<Value>(&self.text) {
+            Ok(value) => Some(untoml(value)),
+            Err(first) => {
+                let (_, errors) = DeTable::parse_recoverable(&self.text);
+                let reported = if errors.is_empty() { vec![first] } else { errors };
+                for error in reported {
+                    let at = error.span().map_or(Position::START, |s| self.position(s.start));
+                    diags.error(&self.display, at, toml_message(error.message()));
+                }
+                None
+            }
+        }
+    }
+
+    /// The position of the key or value at `path`; when the path leads nowhere (a missing key), the
+    /// deepest existing key on the way.
+    pub fn locate(&self, path: &[Seg], target: Target) -> Position {
+        let (root, _) = DeTable::parse_recoverable(&self.text);
+        let mut found: Option<usize> = None;
+        let mut current: DeValueRef<'_, '_> = DeValueRef::Table(root.get_ref());
+        for (i, seg) in path.iter().enumerate() {
+            let last = i + 1 == path.len();
+            let next = match (current, seg) {
+                (DeValueRef::Table(table), Seg::Key(key)) => table
+                    .get_key_value(key.as_str())
+                    .map(|(k, v)| (k.span(), v)),
+                (DeValueRef::Value(DeValue::Table(table)), Seg::Key(key)) => table
+                    .get_key_value(key.as_str())
+                    .map(|(k, v)| (k.span(), v)),
+                (DeValueRef::Value(DeValue::Array(items)), Seg::Index(index)) => {
+                    items.get(*index).map(|v| (v.span(), v))
+                }
+                _ => None,
+            };
+            let Some((key_span, value)) = next else { break };
+            found = Some(if last && target == Target::Value {
+                value.span().start
+            } else {
+                key_span.start
+            });
+            current = DeValueRef::Value(value.get_ref());
+        }
+        found.map_or(Position::START, |offset| self.position(offset))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum DeValueRef<'a, 'i> {
+    Table(&'a DeTable<'i>),
+    Value(&'a DeValue<'i>),
+}
+
+/// toml's messages start lower-case and sometimes end with a newline; keep them on one line.
+fn toml_message(message: &str) -> String {
+    let one_line = message.trim().replace('\n', "; ");
+    format!("TOML syntax: {one_line}")
+}
+
+/// toml turns datetimes into `{"$__toml_private_datetime": "…"}` tables when deserialized into a
+/// `serde_json::Value`; nodectl takes them as their RFC 3339 text.
+fn untoml(value: Value) -> Value {
+    const DATETIME_KEY: &str = "$__toml_private_datetime";
+    match value {
+        Value::Object(map) => {
+            if map.len() == 1
+                && let Some(Value::String(text)) = map.get(DATETIME_KEY)
+            {
+                return Value::String(text.clone());
+            }
+            Value::Object(map.into_iter().map(|(k, v)| (k, untoml(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(untoml).collect()),
+        other => other,
+    }
+}
+
+/// Reads a file as UTF-8, reporting a failure as a diagnostic at 1:1.
+pub fn read(display: PathBuf, relative: PathBuf, full: &Path, diags: &mut Diagnostics) -> Option<SourceFile> {
+    match std::fs::read_to_string(full) {
+        Ok(text) => Some(SourceFile::new(display, relative, text)),
+        Err(error) => {
+            diags.error(&display, Position::START, format!("cannot read file: {error}"));
+            None
+        }
+    }
+}

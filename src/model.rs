@@ -1,0 +1,355 @@
+//! The domain vocabulary shared by every layer: a project's environments, a resolved node (one data
+//! action as nodectl will create it and execute it), and a fixture (one recorded execution).
+//!
+//! These are *resolved* values: tera variables are rendered, defaults are not yet applied where the
+//! runtime owns them (e.g. `timeout_seconds`), and file-format details (spans, `*_file` indirections,
+//! `input_json`) are gone. `manifest` builds them; everything else only reads them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A node's identity: `(integration, name)` (plan-apply.md, identity).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct NodeKey {
+    pub integration: IntegrationRef,
+    pub name: String,
+}
+
+/// An integration named by its display name or by its id (`id:<uuid>` in the files).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "lowercase")]
+pub enum IntegrationRef {
+    Name(String),
+    Id(String),
+}
+
+impl IntegrationRef {
+    /// Parses the file syntax: `id:<uuid>` or a plain name. A malformed id is reported by `manifest`.
+    pub fn parse(text: &str) -> IntegrationRef {
+        match text.strip_prefix("id:") {
+            Some(id) => IntegrationRef::Id(id.trim().to_string()),
+            None => IntegrationRef::Name(text.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for IntegrationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IntegrationRef::Name(name) => f.write_str(name),
+            IntegrationRef::Id(id) => write!(f, "id:{id}"),
+        }
+    }
+}
+
+/// HTTP method of a data action (`config.request.requestType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "POST")]
+    Post,
+    #[serde(rename = "PATCH")]
+    Patch,
+    #[serde(rename = "DELETE")]
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Whether Genesys sends the rendered request body (runtime.md step 4).
+    pub fn sends_body(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Patch)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an environment's Genesys Cloud API lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The embedded emulator; state in `.nodectl/emulator/<env>.json`.
+    Emulator,
+    /// A Genesys region, resolved to its API base (`https://api.<domain>`).
+    Region { name: String, api_base: String },
+    /// An explicit API base URL.
+    ApiBase(String),
+}
+
+/// One `[env.NAME]` of `nodectl.toml`.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub name: String,
+    pub target: Target,
+    /// The integrations whose actions this env manages (ownership, plan-apply.md).
+    pub integrations: Vec<IntegrationRef>,
+    pub vars: Map<String, Value>,
+    pub client_id_env: String,
+    pub client_secret_env: String,
+    pub max_rps: f64,
+    pub org_id: Option<String>,
+    pub credentials_file: Option<PathBuf>,
+}
+
+/// `[safety]` of `nodectl.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Safety {
+    pub max_change_percent: Option<f64>,
+    pub min_existing: Option<u64>,
+    pub protect: Vec<String>,
+}
+
+/// `nodectl.toml`, resolved.
+#[derive(Debug, Clone)]
+pub struct ProjectConfig {
+    pub name: String,
+    /// The project directory (where `nodectl.toml` is).
+    pub dir: PathBuf,
+    pub nodes_dir: PathBuf,
+    pub fixtures_dir: PathBuf,
+    pub default_env: Option<String>,
+    pub envs: BTreeMap<String, Env>,
+    pub safety: Safety,
+}
+
+/// `config.request` of a data action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// `requestUrlTemplate` (Velocity).
+    pub url: String,
+    /// `requestTemplate` (Velocity); `${input.rawRequest}` when the manifest leaves it out.
+    pub body: String,
+    /// Header name → Velocity template, in file order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// `config.response` of a data action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseSpec {
+    /// `successTemplate` (Velocity); `${rawResult}` when the manifest leaves it out.
+    pub success_template: String,
+    /// Variable → JSONPath, in file order.
+    pub translation_map: Vec<(String, String)>,
+    /// Variable → JSON text used when the path does not resolve.
+    pub translation_map_defaults: Vec<(String, String)>,
+}
+
+/// Backoff shape of the local retry policy (runtime.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    Constant,
+    Linear,
+    Exponential,
+}
+
+/// `[local].retry`, with runtime.md's defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub backoff: Backoff,
+    pub initial_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub multiplier: f64,
+    pub jitter: bool,
+    pub retry_on: Vec<u16>,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT_RETRY_ON: [u16; 5] = [429, 500, 502, 503, 504];
+}
+
+/// `[local].cache`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachePolicy {
+    pub ttl_seconds: u64,
+    pub max_entries: u64,
+}
+
+impl CachePolicy {
+    pub const DEFAULT_MAX_ENTRIES: u64 = 1000;
+}
+
+/// nodectl's local execution policy (`[local]`); never sent to Genesys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocalPolicy {
+    pub retry: Option<RetryPolicy>,
+    pub cache: Option<CachePolicy>,
+}
+
+/// One node as the env resolves it: the data action nodectl manages.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub key: NodeKey,
+    pub category: String,
+    pub secure: bool,
+    /// `config.timeoutSeconds`; the runtime uses 15 when absent.
+    pub timeout_seconds: Option<u8>,
+    pub protect: bool,
+    pub previous_names: Vec<String>,
+    pub request: RequestSpec,
+    pub response: ResponseSpec,
+    pub input_schema: Value,
+    pub output_schema: Value,
+    pub local: LocalPolicy,
+    /// The manifest this node came from, relative to the project directory.
+    pub source: PathBuf,
+    /// Why nodectl cannot execute this node (empty: it can). Genesys still accepts it.
+    pub not_dry_runnable: Vec<String>,
+}
+
+/// The error kinds of runtime.md; fixtures assert on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ErrorKind {
+    #[serde(rename = "input.invalid")]
+    InputInvalid,
+    #[serde(rename = "template.request")]
+    TemplateRequest,
+    #[serde(rename = "template.unsupported")]
+    TemplateUnsupported,
+    #[serde(rename = "remote.status")]
+    RemoteStatus,
+    #[serde(rename = "remote.timeout")]
+    RemoteTimeout,
+    #[serde(rename = "remote.connect")]
+    RemoteConnect,
+    #[serde(rename = "translation")]
+    Translation,
+    #[serde(rename = "template.success")]
+    TemplateSuccess,
+    #[serde(rename = "output.invalid")]
+    OutputInvalid,
+}
+
+/// A simulated transport failure instead of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportFailure {
+    Connect,
+    Timeout,
+}
+
+/// What a fixture expects of one request; fields left out are not checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExpectedRequest {
+    pub method: Option<Method>,
+    pub url: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// The recorded answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordedResponse {
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        delay_ms: u64,
+    },
+    Failure(TransportFailure),
+}
+
+/// One HTTP attempt of a fixture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request: ExpectedRequest,
+    pub response: RecordedResponse,
+}
+
+/// `[expect]` of a fixture.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expectation {
+    pub success: bool,
+    pub attempts: Option<u32>,
+    pub output: Option<Value>,
+    pub error: Option<ErrorKind>,
+    pub error_contains: Option<String>,
+    pub waits_ms: Option<Vec<u64>>,
+    pub cached: Option<Vec<bool>>,
+}
+
+/// One recorded execution of one node.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// Path relative to the fixtures directory, without `.toml`.
+    pub name: String,
+    pub node: String,
+    pub description: Option<String>,
+    /// The env whose vars rendered this fixture and its node.
+    pub env: String,
+    pub repeat: u32,
+    pub advance_ms: Vec<u64>,
+    pub clock_start: Option<String>,
+    pub input: Value,
+    pub credentials: Map<String, Value>,
+    pub exchanges: Vec<Exchange>,
+    pub expect: Expectation,
+    /// The fixture file, relative to the project directory.
+    pub source: PathBuf,
+}
+
+/// Genesys Cloud regions as the Terraform provider and the `gc` CLI name them, with their domains
+/// (genesys-api.md). The API base is `https://api.<domain>`.
+pub const REGIONS: [(&str, &str); 18] = [
+    ("us-east-1", "mypurecloud.com"),
+    ("us-east-2", "use2.us-gov-pure.cloud"),
+    ("us-west-2", "usw2.pure.cloud"),
+    ("ca-central-1", "cac1.pure.cloud"),
+    ("sa-east-1", "sae1.pure.cloud"),
+    ("mx-central-1", "mxc1.pure.cloud"),
+    ("eu-west-1", "mypurecloud.ie"),
+    ("eu-west-2", "euw2.pure.cloud"),
+    ("eu-central-1", "mypurecloud.de"),
+    ("eu-central-2", "euc2.pure.cloud"),
+    ("me-central-1", "mec1.pure.cloud"),
+    ("ap-south-1", "aps1.pure.cloud"),
+    ("ap-southeast-1", "apse1.pure.cloud"),
+    ("ap-southeast-2", "mypurecloud.com.au"),
+    ("ap-northeast-1", "mypurecloud.jp"),
+    ("ap-northeast-2", "apne2.pure.cloud"),
+    ("ap-northeast-3", "apne3.pure.cloud"),
+    ("eusc-de-east-1", "edee1.eusc-pure.cloud"),
+];
+
+/// The domain of a region name, or the text itself when it is a domain (contains a `.`).
+pub fn region_domain(region: &str) -> Option<&str> {
+    if region.contains('.') {
+        return Some(region);
+    }
+    REGIONS
+        .iter()
+        .find(|(name, _)| *name == region)
+        .map(|(_, domain)| *domain)
+}
+
+/// Whether `text` is a UUID in its canonical 8-4-4-4-12 hexadecimal form.
+pub fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
+}

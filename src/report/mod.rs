@@ -1,0 +1,33 @@
+//! Rendering of results for people and machines. Nothing here prints: `cli` decides where the text goes.
+//! Styles are ANSI sequences; the output stream strips them when colour is off (`--color`, `NO_COLOR`,
+//! not a terminal).
+
+use crate::manifest::{Diagnostic, Severity};
+
+const RED_BOLD: &str = "\x1b[1;31m";
+const YELLOW_BOLD: &str = "\x1b[1;33m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// One diagnostic: `path:line:col: error: message`.
+pub fn diagnostic(d: &Diagnostic) -> String {
+    let style = match d.severity {
+        Severity::Error => RED_BOLD,
+        Severity::Warning => YELLOW_BOLD,
+    };
+    format!(
+        "{BOLD}{}:{}:{}:{RESET} {style}{}:{RESET} {}",
+        d.path.display(),
+        d.line,
+        d.column,
+        d.severity.as_str(),
+        d.message
+    )
+}
+
+/// `N errors, M warnings`, the last line of `validate`.
+pub fn diagnostics_summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    let text = format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    if errors > 0 { format!("{RED_BOLD}{text}{RESET}") } else { text }
+}
