@@ -59,7 +59,9 @@ pub fn run(args: SchemaArgs, output: &mut Output) -> Exit {
         output.line(pretty(kind.file_kind()));
         return Exit::Success;
     }
-    let Some(dir) = args.out_dir else { return Exit::Usage };
+    let Some(dir) = args.out_dir else {
+        return Exit::Usage;
+    };
     if let Err(error) = std::fs::create_dir_all(&dir) {
         output.error(format!("cannot create `{}`: {error}", dir.display()));
         return Exit::Failure;

@@ -48,12 +48,23 @@ pub fn run(args: ValidateArgs, output: &mut Output) -> Exit {
         output.line(report::diagnostic(diagnostic));
     }
     if let Some(project) = &loaded.project {
-        let envs = if project.checked_envs.is_empty() { "none".to_string() } else { project.checked_envs.join(", ") };
+        let envs = if project.checked_envs.is_empty() {
+            "none".to_string()
+        } else {
+            project.checked_envs.join(", ")
+        };
         output.line(format!(
             "checked {} node file(s) and {} fixture file(s) in env(s): {envs}",
             project.node_files, project.fixture_files
         ));
     }
-    output.line(report::diagnostics_summary(diags.error_count(), diags.warning_count()));
-    if diags.has_errors() { Exit::Invalid } else { Exit::Success }
+    output.line(report::diagnostics_summary(
+        diags.error_count(),
+        diags.warning_count(),
+    ));
+    if diags.has_errors() {
+        Exit::Invalid
+    } else {
+        Exit::Success
+    }
 }

@@ -67,7 +67,8 @@ pub fn draft_of(schema: &Value) -> Result<Draft, String> {
 
 /// Compiles a schema as JSON Schema with the options the runtime uses.
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaProblem> {
-    let draft = draft_of(schema).map_err(|m| SchemaProblem::new(vec![Seg::Key("$schema".into())], m))?;
+    let draft =
+        draft_of(schema).map_err(|m| SchemaProblem::new(vec![Seg::Key("$schema".into())], m))?;
     jsonschema::options()
         .with_draft(draft)
         .should_validate_formats(true)
@@ -89,7 +90,10 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaProblem> {
 pub fn check(side: Side, schema: &Value) -> Vec<SchemaProblem> {
     let mut problems = Vec::new();
     if !schema.is_object() {
-        problems.push(SchemaProblem::new(vec![], format!("{} must be a JSON object", side.key())));
+        problems.push(SchemaProblem::new(
+            vec![],
+            format!("{} must be a JSON object", side.key()),
+        ));
         return problems;
     }
     if let Err(problem) = compile(schema) {
@@ -109,7 +113,10 @@ fn find_refs(schema: &Value, path: &mut Vec<Seg>, problems: &mut Vec<SchemaProbl
             for (key, value) in map {
                 path.push(Seg::Key(key.clone()));
                 if key == "$ref" {
-                    problems.push(SchemaProblem::new(path.clone(), "Genesys contracts cannot use `$ref`: inline the referenced schema"));
+                    problems.push(SchemaProblem::new(
+                        path.clone(),
+                        "Genesys contracts cannot use `$ref`: inline the referenced schema",
+                    ));
                 } else {
                     find_refs(value, path, problems);
                 }
@@ -149,13 +156,24 @@ fn check_input(schema: &Value, problems: &mut Vec<SchemaProblem>) {
     for (name, property) in properties {
         let at = vec![Seg::Key("properties".into()), Seg::Key(name.clone())];
         if RESERVED_INPUTS.contains(&name.as_str()) {
-            problems.push(SchemaProblem::new(at.clone(), format!("input name `{name}` is reserved by Genesys (orgId, integrationId, rawRequest)")));
+            problems.push(SchemaProblem::new(
+                at.clone(),
+                format!(
+                    "input name `{name}` is reserved by Genesys (orgId, integrationId, rawRequest)"
+                ),
+            ));
         } else if name_pattern.as_ref().is_some_and(|re| !re.is_match(name)) {
-            problems.push(SchemaProblem::new(at.clone(), format!("input name `{name}` must match ^[A-Za-z][A-Za-z0-9_-]*$")));
+            problems.push(SchemaProblem::new(
+                at.clone(),
+                format!("input name `{name}` must match ^[A-Za-z][A-Za-z0-9_-]*$"),
+            ));
         }
         let types = types_of(property);
         if types.is_empty() {
-            problems.push(SchemaProblem::new(at, format!("input `{name}` needs a type: string, integer, number, boolean or null")));
+            problems.push(SchemaProblem::new(
+                at,
+                format!("input `{name}` needs a type: string, integer, number, boolean or null"),
+            ));
         } else if let Some(bad) = types.iter().find(|t| !INPUT_SCALARS.contains(t)) {
             problems.push(SchemaProblem::new(
                 at,
@@ -173,7 +191,10 @@ fn check_nested_arrays(schema: &Value, path: &mut Vec<Seg>, problems: &mut Vec<S
     {
         let mut at = path.clone();
         at.push(Seg::Key("items".into()));
-        problems.push(SchemaProblem::new(at, "Genesys output contracts cannot nest arrays (an array of arrays)"));
+        problems.push(SchemaProblem::new(
+            at,
+            "Genesys output contracts cannot nest arrays (an array of arrays)",
+        ));
     }
     for (key, value) in map {
         path.push(Seg::Key(key.clone()));

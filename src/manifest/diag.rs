@@ -63,7 +63,13 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub fn push(&mut self, severity: Severity, path: &Path, at: Position, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        path: &Path,
+        at: Position,
+        message: impl Into<String>,
+    ) {
         self.items.push(Diagnostic {
             path: path.to_path_buf(),
             line: at.line,
@@ -86,11 +92,17 @@ impl Diagnostics {
     }
 
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.severity == Severity::Error).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     pub fn warning_count(&self) -> usize {
-        self.items.iter().filter(|d| d.severity == Severity::Warning).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
     }
 
     pub fn has_errors(&self) -> bool {

@@ -12,7 +12,7 @@ use super::diag::Diagnostics;
 use super::format::{ExchangeSection, FixtureFile};
 use super::shape::did_you_mean;
 use super::source::{Seg, SourceFile, Target};
-use crate::model::{Env, ExpectedRequest, Exchange, Expectation, Fixture, Node, RecordedResponse};
+use crate::model::{Env, Exchange, Expectation, ExpectedRequest, Fixture, RecordedResponse};
 use crate::seg_path;
 
 /// Whether tera renders the string at `path` of a fixture: `[input]`, `[credentials]` and
@@ -20,7 +20,9 @@ use crate::seg_path;
 pub fn renders(path: &[Seg]) -> bool {
     match path {
         [Seg::Key(first), ..] if first == "input" || first == "credentials" => true,
-        [Seg::Key(first), Seg::Index(_), Seg::Key(second), ..] => first == "exchange" && second == "request",
+        [Seg::Key(first), Seg::Index(_), Seg::Key(second), ..] => {
+            first == "exchange" && second == "request"
+        }
         _ => false,
     }
 }
@@ -42,35 +44,60 @@ pub fn resolve(
     name: String,
     parsed: &FixtureFile,
     env: &Env,
-    nodes: &[Node],
+    known_nodes: Option<&[String]>,
     diags: &mut Diagnostics,
 ) -> Option<Fixture> {
     let before = diags.error_count();
     let at_value = |path: &[Seg]| file.locate(path, Target::Value);
     let at_key = |path: &[Seg]| file.locate(path, Target::Key);
 
-    if !nodes.iter().any(|n| n.key.name == parsed.node) {
-        let names: Vec<&str> = nodes.iter().map(|n| n.key.name.as_str()).collect();
+    // `None`: some node file has no readable name, so "unknown node" cannot be told apart from
+    // "node with errors of its own"; that file's own errors are reported instead.
+    if let Some(known_nodes) = known_nodes
+        && !known_nodes.contains(&parsed.node)
+    {
+        let names: Vec<&str> = known_nodes.iter().map(String::as_str).collect();
         let hint = did_you_mean(&parsed.node, &names)
             .map(|n| format!("; did you mean `{n}`?"))
             .unwrap_or_default();
-        diags.error(&file.display, at_value(&seg_path!["node"]), format!("fixture for unknown node `{}`{hint}", parsed.node));
+        diags.error(
+            &file.display,
+            at_value(&seg_path!["node"]),
+            format!("fixture for unknown node `{}`{hint}", parsed.node),
+        );
     }
 
     let input = match (&parsed.input, &parsed.input_json) {
         (Some(_), Some(_)) => {
-            diags.error(&file.display, at_key(&seg_path!["input_json"]), "give either [input] or `input_json`, not both");
+            diags.error(
+                &file.display,
+                at_key(&seg_path!["input_json"]),
+                "give either [input] or `input_json`, not both",
+            );
             None
         }
-        (Some(table), None) => Some(Value::Object(table.iter().map(|(k, v)| (k.clone(), v.clone())).collect())),
+        (Some(table), None) => Some(Value::Object(
+            table.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        )),
         (None, Some(text)) => match serde_json::from_str::<Value>(text) {
             Ok(value @ Value::Object(_)) => Some(value),
             Ok(other) => {
-                diags.error(&file.display, at_value(&seg_path!["input_json"]), format!("input_json must be a JSON object, found {}", json_kind(&other)));
+                diags.error(
+                    &file.display,
+                    at_value(&seg_path!["input_json"]),
+                    format!(
+                        "input_json must be a JSON object, found {}",
+                        json_kind(&other)
+                    ),
+                );
                 None
             }
             Err(error) => {
-                diags.error(&file.display, at_value(&seg_path!["input_json"]), format!("input_json is not valid JSON: {error}"));
+                diags.error(
+                    &file.display,
+                    at_value(&seg_path!["input_json"]),
+                    format!("input_json is not valid JSON: {error}"),
+                );
                 None
             }
         },
@@ -79,14 +106,22 @@ pub fn resolve(
 
     let output = match (&parsed.expect.output, &parsed.expect.output_json) {
         (Some(_), Some(_)) => {
-            diags.error(&file.display, at_key(&seg_path!["expect", "output_json"]), "give either `output` or `output_json` in [expect], not both");
+            diags.error(
+                &file.display,
+                at_key(&seg_path!["expect", "output_json"]),
+                "give either `output` or `output_json` in [expect], not both",
+            );
             None
         }
         (Some(value), None) => Some(value.clone()),
         (None, Some(text)) => match serde_json::from_str::<Value>(text) {
             Ok(value) => Some(value),
             Err(error) => {
-                diags.error(&file.display, at_value(&seg_path!["expect", "output_json"]), format!("output_json is not valid JSON: {error}"));
+                diags.error(
+                    &file.display,
+                    at_value(&seg_path!["expect", "output_json"]),
+                    format!("output_json is not valid JSON: {error}"),
+                );
                 None
             }
         },
@@ -95,23 +130,40 @@ pub fn resolve(
 
     let expect = &parsed.expect;
     if expect.success {
-        for (key, set) in [("error", expect.error.is_some()), ("error_contains", expect.error_contains.is_some())] {
+        for (key, set) in [
+            ("error", expect.error.is_some()),
+            ("error_contains", expect.error_contains.is_some()),
+        ] {
             if set {
-                diags.error(&file.display, at_key(&seg_path!["expect", key]), format!("`{key}` contradicts `success = true`"));
+                diags.error(
+                    &file.display,
+                    at_key(&seg_path!["expect", key]),
+                    format!("`{key}` contradicts `success = true`"),
+                );
             }
         }
     } else if output.is_some() {
-        diags.error(&file.display, at_key(&seg_path!["expect"]), "an expected `output` contradicts `success = false`");
+        diags.error(
+            &file.display,
+            at_key(&seg_path!["expect"]),
+            "an expected `output` contradicts `success = false`",
+        );
     }
 
-    let repeat = parsed.repeat.and_then(|r| u32::try_from(r).ok()).unwrap_or(1);
+    let repeat = parsed
+        .repeat
+        .and_then(|r| u32::try_from(r).ok())
+        .unwrap_or(1);
     if let Some(cached) = &expect.cached
         && cached.len() != repeat as usize
     {
         diags.error(
             &file.display,
             at_value(&seg_path!["expect", "cached"]),
-            format!("`cached` has {} entries but the fixture runs {repeat} time(s) (`repeat`)", cached.len()),
+            format!(
+                "`cached` has {} entries but the fixture runs {repeat} time(s) (`repeat`)",
+                cached.len()
+            ),
         );
     }
     if parsed.advance_ms.len() > repeat.saturating_sub(1) as usize {
@@ -128,7 +180,13 @@ pub fn resolve(
     if let Some(start) = &parsed.clock_start
         && !is_rfc3339(start)
     {
-        diags.error(&file.display, at_value(&seg_path!["clock_start"]), format!("clock_start `{start}` is not an RFC 3339 date-time (e.g. 2026-01-31T09:00:00Z)"));
+        diags.error(
+            &file.display,
+            at_value(&seg_path!["clock_start"]),
+            format!(
+                "clock_start `{start}` is not an RFC 3339 date-time (e.g. 2026-01-31T09:00:00Z)"
+            ),
+        );
     }
 
     let exchanges: Vec<Exchange> = parsed
@@ -147,13 +205,21 @@ pub fn resolve(
         description: parsed.description.clone(),
         env: env.name.clone(),
         repeat,
-        advance_ms: parsed.advance_ms.iter().filter_map(|v| u64::try_from(v.0).ok()).collect(),
+        advance_ms: parsed
+            .advance_ms
+            .iter()
+            .filter_map(|v| u64::try_from(v.0).ok())
+            .collect(),
         clock_start: parsed.clock_start.clone(),
         input: input?,
         credentials: parsed
             .credentials
             .as_ref()
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect()
+            })
             .unwrap_or_default(),
         exchanges,
         expect: Expectation {
@@ -172,17 +238,31 @@ pub fn resolve(
     })
 }
 
-fn resolve_exchange(project_dir: &Path, file: &SourceFile, index: usize, exchange: &ExchangeSection, diags: &mut Diagnostics) -> Option<Exchange> {
+fn resolve_exchange(
+    project_dir: &Path,
+    file: &SourceFile,
+    index: usize,
+    exchange: &ExchangeSection,
+    diags: &mut Diagnostics,
+) -> Option<Exchange> {
     let response = &exchange.response;
     let at = |key: &str| file.locate(&seg_path!["exchange", index, "response", key], Target::Key);
     let number = index + 1;
-    let request = exchange.request.as_ref().map_or_else(ExpectedRequest::default, |r| ExpectedRequest {
-        method: r.method,
-        url: r.url.clone(),
-        headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        body: r.body.clone(),
-    });
+    let request = exchange
+        .request
+        .as_ref()
+        .map_or_else(ExpectedRequest::default, |r| ExpectedRequest {
+            method: r.method,
+            url: r.url.clone(),
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body: r.body.clone(),
+        });
     if let Some(url) = &request.url
+        && !super::render::needs_render(url)
         && !(url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://"))
     {
         diags.error(
@@ -193,7 +273,11 @@ fn resolve_exchange(project_dir: &Path, file: &SourceFile, index: usize, exchang
     }
     match (response.error, response.status) {
         (Some(failure), None) => {
-            for (key, set) in [("body", response.body.is_some()), ("body_file", response.body_file.is_some()), ("headers", !response.headers.is_empty())] {
+            for (key, set) in [
+                ("body", response.body.is_some()),
+                ("body_file", response.body_file.is_some()),
+                ("headers", !response.headers.is_empty()),
+            ] {
                 if set {
                     diags.error(&file.display, at(key), format!("exchange {number}: `response.{key}` makes no sense with `response.error`"));
                 }
@@ -204,7 +288,13 @@ fn resolve_exchange(project_dir: &Path, file: &SourceFile, index: usize, exchang
             })
         }
         (Some(_), Some(_)) => {
-            diags.error(&file.display, at("error"), format!("exchange {number}: give either `response.status` or `response.error`, not both"));
+            diags.error(
+                &file.display,
+                at("error"),
+                format!(
+                    "exchange {number}: give either `response.status` or `response.error`, not both"
+                ),
+            );
             None
         }
         (None, None) => {
@@ -223,14 +313,23 @@ fn resolve_exchange(project_dir: &Path, file: &SourceFile, index: usize, exchang
                 }
                 (Some(body), None) => body.clone(),
                 (None, Some(relative)) => {
-                    let fixture_dir = file.relative.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let fixture_dir = file
+                        .relative
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
                     match std::fs::read_to_string(project_dir.join(fixture_dir.join(relative))) {
                         Ok(text) => text,
                         Err(error) => {
                             diags.error(
                                 &file.display,
-                                file.locate(&seg_path!["exchange", index, "response", "body_file"], Target::Value),
-                                format!("exchange {number}: cannot read body_file `{relative}`: {error}"),
+                                file.locate(
+                                    &seg_path!["exchange", index, "response", "body_file"],
+                                    Target::Value,
+                                ),
+                                format!(
+                                    "exchange {number}: cannot read body_file `{relative}`: {error}"
+                                ),
                             );
                             return None;
                         }
@@ -242,9 +341,16 @@ fn resolve_exchange(project_dir: &Path, file: &SourceFile, index: usize, exchang
                 request,
                 response: RecordedResponse::Http {
                     status: u16::try_from(status.0).unwrap_or(0),
-                    headers: response.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    headers: response
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
                     body,
-                    delay_ms: response.delay_ms.and_then(|d| u64::try_from(d).ok()).unwrap_or(0),
+                    delay_ms: response
+                        .delay_ms
+                        .and_then(|d| u64::try_from(d).ok())
+                        .unwrap_or(0),
                 },
             })
         }

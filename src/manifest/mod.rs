@@ -99,13 +99,15 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
             (full, dir.clone())
         }
         None => {
-            let found = project::discover(&options.cwd).ok_or_else(|| LoadError::NoProject(options.cwd.clone()))?;
+            let found = project::discover(&options.cwd)
+                .ok_or_else(|| LoadError::NoProject(options.cwd.clone()))?;
             let display = relative_display(&options.cwd, &found);
             (found, display)
         }
     };
     let mut diags = Diagnostics::default();
     let Some((config, project_file)) = project::load(&dir, &display_root, &mut diags) else {
+        check_without_project(&dir, &display_root, &mut diags);
         diags.normalize();
         return Ok(Loaded {
             project: None,
@@ -115,10 +117,19 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
 
     let scope = scope_envs(&config, &project_file, &options.envs, &mut diags);
     let node_sources = read_dir_files(&dir, &display_root, &config.nodes_dir, false, &mut diags);
-    let fixture_sources = read_dir_files(&dir, &display_root, &config.fixtures_dir, true, &mut diags);
+    let fixture_sources =
+        read_dir_files(&dir, &display_root, &config.fixtures_dir, true, &mut diags);
 
-    let nodes_raw: Vec<RawFile> = node_sources.into_iter().filter_map(|f| RawFile::parse(f, &mut diags)).collect();
-    let fixtures_raw: Vec<RawFile> = fixture_sources.into_iter().filter_map(|f| RawFile::parse(f, &mut diags)).collect();
+    let node_file_count = node_sources.len();
+    let nodes_raw: Vec<RawFile> = node_sources
+        .into_iter()
+        .filter_map(|f| RawFile::parse(f, &mut diags))
+        .collect();
+    let fixture_file_count = fixture_sources.len();
+    let fixtures_raw: Vec<RawFile> = fixture_sources
+        .into_iter()
+        .filter_map(|f| RawFile::parse(f, &mut diags))
+        .collect();
 
     // A fixture that names its env is resolved with that env, in or out of scope.
     let mut fixture_envs: Vec<Vec<String>> = Vec::with_capacity(fixtures_raw.len());
@@ -130,7 +141,10 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
                 diags.error(
                     &raw.file.display,
                     raw.file.locate(&[Seg::Key("env".into())], Target::Value),
-                    format!("fixture env `{env}` is not defined in nodectl.toml{}", project::env_hint(env, &names)),
+                    format!(
+                        "fixture env `{env}` is not defined in nodectl.toml{}",
+                        project::env_hint(env, &names)
+                    ),
                 );
                 Vec::new()
             }
@@ -140,12 +154,26 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut resolve_envs: BTreeSet<String> = scope.iter().cloned().collect();
     resolve_envs.extend(fixture_envs.iter().flatten().cloned());
 
+    // Fixtures are checked against every node *file*'s name, so that a node with errors of its own
+    // does not also make its fixtures "unknown".
+    let known_nodes: Vec<String> = nodes_raw
+        .iter()
+        .filter_map(|raw| {
+            raw.value
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let known_nodes = (known_nodes.len() == node_file_count).then_some(known_nodes.as_slice());
     let mut contracts = ContractCache::default();
     let mut nodes: BTreeMap<String, Vec<Node>> = BTreeMap::new();
     let mut shape_once: HashMap<usize, Option<NodeFile>> = HashMap::new();
     let mut node_names: Vec<Option<String>> = vec![None; nodes_raw.len()];
     for env_name in &resolve_envs {
-        let Some(env) = config.envs.get(env_name) else { continue };
+        let Some(env) = config.envs.get(env_name) else {
+            continue;
+        };
         let renderer = VarRenderer::new(&config.name, env);
         let mut env_nodes = Vec::with_capacity(nodes_raw.len());
         for (index, raw) in nodes_raw.iter().enumerate() {
@@ -156,17 +184,24 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
             } else {
                 shape_once
                     .entry(index)
-                    .or_insert_with(|| shape::check::<NodeFile>(FileKind::Node, &raw.file, &raw.value, &mut diags))
+                    .or_insert_with(|| {
+                        shape::check::<NodeFile>(FileKind::Node, &raw.file, &raw.value, &mut diags)
+                    })
                     .clone()
             };
             let Some(parsed) = parsed else { continue };
             node_names[index].get_or_insert_with(|| parsed.name.clone());
-            if let Some(node) = node::resolve(&dir, &raw.file, &parsed, env, &mut contracts, &mut diags) {
+            if let Some(node) =
+                node::resolve(&dir, &raw.file, &parsed, env, &mut contracts, &mut diags)
+            {
                 env_nodes.push((index, node));
             }
         }
         check_unique_names(env, &nodes_raw, &env_nodes, &mut diags);
-        nodes.insert(env_name.clone(), env_nodes.into_iter().map(|(_, n)| n).collect());
+        nodes.insert(
+            env_name.clone(),
+            env_nodes.into_iter().map(|(_, n)| n).collect(),
+        );
     }
 
     let mut fixtures = Vec::new();
@@ -175,17 +210,39 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         if let Some(node) = raw.value.get("node").and_then(Value::as_str) {
             fixture_nodes.insert(node.to_string());
         }
-        let relative_to_fixtures = raw.file.relative.strip_prefix(&config.fixtures_dir).unwrap_or(&raw.file.relative);
+        let relative_to_fixtures = raw
+            .file
+            .relative
+            .strip_prefix(&config.fixtures_dir)
+            .unwrap_or(&raw.file.relative);
         let name = fixture::fixture_name(relative_to_fixtures);
         for env_name in envs {
-            let Some(env) = config.envs.get(env_name) else { continue };
+            let Some(env) = config.envs.get(env_name) else {
+                continue;
+            };
             let mut value = raw.value.clone();
             if raw.needs_render {
-                VarRenderer::new(&config.name, env).render_tree(&raw.file, &mut value, &fixture::renders, &mut diags);
+                VarRenderer::new(&config.name, env).render_tree(
+                    &raw.file,
+                    &mut value,
+                    &fixture::renders,
+                    &mut diags,
+                );
             }
-            let Some(parsed) = shape::check::<FixtureFile>(FileKind::Fixture, &raw.file, &value, &mut diags) else { continue };
-            let env_nodes = nodes.get(env_name).map_or(&[][..], Vec::as_slice);
-            if let Some(resolved) = fixture::resolve(&dir, &raw.file, name.clone(), &parsed, env, env_nodes, &mut diags) {
+            let Some(parsed) =
+                shape::check::<FixtureFile>(FileKind::Fixture, &raw.file, &value, &mut diags)
+            else {
+                continue;
+            };
+            if let Some(resolved) = fixture::resolve(
+                &dir,
+                &raw.file,
+                name.clone(),
+                &parsed,
+                env,
+                known_nodes,
+                &mut diags,
+            ) {
                 fixtures.push(resolved);
             }
         }
@@ -207,14 +264,39 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     Ok(Loaded {
         project: Some(Project {
             checked_envs: scope,
-            node_files: nodes_raw.len(),
-            fixture_files: fixtures_raw.len(),
+            node_files: node_file_count,
+            fixture_files: fixture_file_count,
             config,
             nodes,
             fixtures,
         }),
         diagnostics: diags,
     })
+}
+
+/// When `nodectl.toml` is unusable there are no envs to render with, but the node and fixture files
+/// in the default directories can still be checked for syntax and shape, so that one run reports
+/// as much as it can.
+fn check_without_project(dir: &Path, display_root: &Path, diags: &mut Diagnostics) {
+    for (sub, recursive, kind) in [
+        ("nodes", false, FileKind::Node),
+        ("fixtures", true, FileKind::Fixture),
+    ] {
+        for file in read_dir_files(dir, display_root, Path::new(sub), recursive, diags) {
+            // Unrendered tera strings are still strings, so the shape check holds for them too.
+            let Some(raw) = RawFile::parse(file, diags) else {
+                continue;
+            };
+            match kind {
+                FileKind::Node => {
+                    shape::check::<NodeFile>(kind, &raw.file, &raw.value, diags);
+                }
+                _ => {
+                    shape::check::<FixtureFile>(kind, &raw.file, &raw.value, diags);
+                }
+            }
+        }
+    }
 }
 
 /// A parsed file whose strings are not yet rendered.
@@ -236,7 +318,12 @@ impl RawFile {
     }
 }
 
-fn scope_envs(config: &ProjectConfig, project_file: &SourceFile, scope: &EnvScope, diags: &mut Diagnostics) -> Vec<String> {
+fn scope_envs(
+    config: &ProjectConfig,
+    project_file: &SourceFile,
+    scope: &EnvScope,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
     let names: Vec<&str> = config.envs.keys().map(String::as_str).collect();
     match scope {
         EnvScope::All => names.iter().map(|n| n.to_string()).collect(),
@@ -245,30 +332,55 @@ fn scope_envs(config: &ProjectConfig, project_file: &SourceFile, scope: &EnvScop
             diags.error(
                 &project_file.display,
                 Position::START,
-                format!("env `{name}` (from --env) is not defined in nodectl.toml{}", project::env_hint(name, &names)),
+                format!(
+                    "env `{name}` (from --env) is not defined in nodectl.toml{}",
+                    project::env_hint(name, &names)
+                ),
             );
             Vec::new()
         }
-        EnvScope::One(None) => config.default_env.iter().filter(|d| config.envs.contains_key(*d)).cloned().collect(),
+        EnvScope::One(None) => config
+            .default_env
+            .iter()
+            .filter(|d| config.envs.contains_key(*d))
+            .cloned()
+            .collect(),
     }
 }
 
 /// The `.toml` files of a project directory, sorted (recursively for fixtures).
-fn read_dir_files(project_dir: &Path, display_root: &Path, sub: &Path, recursive: bool, diags: &mut Diagnostics) -> Vec<SourceFile> {
+fn read_dir_files(
+    project_dir: &Path,
+    display_root: &Path,
+    sub: &Path,
+    recursive: bool,
+    diags: &mut Diagnostics,
+) -> Vec<SourceFile> {
     let mut relative_paths = Vec::new();
     collect_toml(project_dir, sub, recursive, &mut relative_paths);
     relative_paths.sort();
     relative_paths
         .into_iter()
-        .filter_map(|relative| source::read(display_path(display_root, &relative), relative.clone(), &project_dir.join(&relative), diags))
+        .filter_map(|relative| {
+            source::read(
+                display_path(display_root, &relative),
+                relative.clone(),
+                &project_dir.join(&relative),
+                diags,
+            )
+        })
         .collect()
 }
 
 fn collect_toml(project_dir: &Path, relative_dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(project_dir.join(relative_dir)) else { return };
+    let Ok(entries) = std::fs::read_dir(project_dir.join(relative_dir)) else {
+        return;
+    };
     for entry in entries.flatten() {
         let relative = relative_dir.join(entry.file_name());
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() && recursive {
             collect_toml(project_dir, &relative, recursive, out);
         } else if kind.is_file() && relative.extension().is_some_and(|e| e == "toml") {
@@ -289,11 +401,22 @@ fn relative_display(cwd: &Path, dir: &Path) -> PathBuf {
 }
 
 /// Names are unique per integration, across current and previous names (plan-apply.md identity).
-fn check_unique_names(env: &Env, raws: &[RawFile], nodes: &[(usize, Node)], diags: &mut Diagnostics) {
+fn check_unique_names(
+    env: &Env,
+    raws: &[RawFile],
+    nodes: &[(usize, Node)],
+    diags: &mut Diagnostics,
+) {
     let mut claimed: HashMap<(String, String), (usize, bool)> = HashMap::new();
     for (index, node) in nodes {
         let integration = node.key.integration.to_string();
-        let names = std::iter::once((node.key.name.clone(), None)).chain(node.previous_names.iter().cloned().enumerate().map(|(i, n)| (n, Some(i))));
+        let names = std::iter::once((node.key.name.clone(), None)).chain(
+            node.previous_names
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, n)| (n, Some(i))),
+        );
         for (name, previous_index) in names {
             let key = (integration.clone(), name.clone());
             match claimed.get(&key) {
@@ -303,9 +426,21 @@ fn check_unique_names(env: &Env, raws: &[RawFile], nodes: &[(usize, Node)], diag
                         Some(i) => vec![Seg::Key("previous_names".into()), Seg::Index(i)],
                         None => vec![Seg::Key("name".into())],
                     };
-                    let what = if previous_index.is_some() { "previous name" } else { "name" };
-                    let other_what = if *other_is_previous { "a previous name" } else { "the name" };
-                    let scope = if env.integrations.len() > 1 { format!(" in integration `{integration}`") } else { String::new() };
+                    let what = if previous_index.is_some() {
+                        "previous name"
+                    } else {
+                        "name"
+                    };
+                    let other_what = if *other_is_previous {
+                        "a previous name"
+                    } else {
+                        "the name"
+                    };
+                    let scope = if env.integrations.len() > 1 {
+                        format!(" in integration `{integration}`")
+                    } else {
+                        String::new()
+                    };
                     diags.error(
                         &raw.file.display,
                         raw.file.locate(&path, Target::Value),

@@ -12,7 +12,8 @@ use super::diag::{Diagnostics, Position};
 use super::format::{LocalSection, NodeFile};
 use super::source::{Seg, SourceFile, Target};
 use crate::model::{
-    Backoff, CachePolicy, Env, IntegrationRef, LocalPolicy, Node, NodeKey, RequestSpec, ResponseSpec, RetryPolicy,
+    Backoff, CachePolicy, Env, IntegrationRef, LocalPolicy, Node, NodeKey, RequestSpec,
+    ResponseSpec, RetryPolicy,
 };
 use crate::seg_path;
 
@@ -29,7 +30,9 @@ pub struct ContractCache {
 impl ContractCache {
     fn check(&mut self, side: Side, schema: &Value) -> &[SchemaProblem] {
         let key = (side == Side::Input, schema.to_string());
-        self.checked.entry(key).or_insert_with(|| contract::check(side, schema))
+        self.checked
+            .entry(key)
+            .or_insert_with(|| contract::check(side, schema))
     }
 }
 
@@ -47,14 +50,26 @@ pub fn resolve(
     let at_value = |path: &[Seg]| file.locate(path, Target::Value);
 
     if parsed.name.trim().is_empty() {
-        diags.error(&file.display, at_value(&seg_path!["name"]), "node name cannot be empty");
+        diags.error(
+            &file.display,
+            at_value(&seg_path!["name"]),
+            "node name cannot be empty",
+        );
     }
     if parsed.category.trim().is_empty() {
-        diags.error(&file.display, at_value(&seg_path!["category"]), "category cannot be empty (Genesys requires one)");
+        diags.error(
+            &file.display,
+            at_value(&seg_path!["category"]),
+            "category cannot be empty (Genesys requires one)",
+        );
     }
     for (index, previous) in parsed.previous_names.iter().enumerate() {
         if previous == &parsed.name {
-            diags.error(&file.display, at_value(&seg_path!["previous_names", index]), format!("previous_names lists the node's own name `{previous}`"));
+            diags.error(
+                &file.display,
+                at_value(&seg_path!["previous_names", index]),
+                format!("previous_names lists the node's own name `{previous}`"),
+            );
         }
     }
 
@@ -79,8 +94,17 @@ pub fn resolve(
         request: RequestSpec {
             method: parsed.request.method,
             url: parsed.request.url.clone(),
-            body: parsed.request.body.clone().unwrap_or_else(|| DEFAULT_BODY.to_string()),
-            headers: parsed.request.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            body: parsed
+                .request
+                .body
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BODY.to_string()),
+            headers: parsed
+                .request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         },
         response,
         input_schema: input_schema?,
@@ -91,7 +115,12 @@ pub fn resolve(
     })
 }
 
-fn resolve_integration(file: &SourceFile, parsed: &NodeFile, env: &Env, diags: &mut Diagnostics) -> Option<IntegrationRef> {
+fn resolve_integration(
+    file: &SourceFile,
+    parsed: &NodeFile,
+    env: &Env,
+    diags: &mut Diagnostics,
+) -> Option<IntegrationRef> {
     match (&parsed.integration, env.integrations.as_slice()) {
         (None, [only]) => Some(only.clone()),
         (None, managed) => {
@@ -142,8 +171,16 @@ fn load_schema(
     diags: &mut Diagnostics,
 ) -> Option<Value> {
     let (inline, path_key, from_file) = match side {
-        Side::Input => (&parsed.input_schema, "input_schema_file", &parsed.input_schema_file),
-        Side::Output => (&parsed.output_schema, "output_schema_file", &parsed.output_schema_file),
+        Side::Input => (
+            &parsed.input_schema,
+            "input_schema_file",
+            &parsed.input_schema_file,
+        ),
+        Side::Output => (
+            &parsed.output_schema,
+            "output_schema_file",
+            &parsed.output_schema_file,
+        ),
     };
     match (inline, from_file) {
         (Some(_), Some(_)) => {
@@ -167,21 +204,41 @@ fn load_schema(
             for problem in contracts.check(side, &schema) {
                 let mut path = vec![Seg::Key(side.key().to_string())];
                 path.extend(problem.path.iter().cloned());
-                let target = if problem.path.is_empty() { Target::Key } else { Target::Value };
+                let target = if problem.path.is_empty() {
+                    Target::Key
+                } else {
+                    Target::Value
+                };
                 let at = file.locate(&path, target);
-                diags.error(&file.display, at, format!("{}: {}", side.key(), problem.message));
+                diags.error(
+                    &file.display,
+                    at,
+                    format!("{}: {}", side.key(), problem.message),
+                );
             }
             Some(schema)
         }
         (None, Some(relative)) => {
-            let manifest_dir = file.relative.parent().map(Path::to_path_buf).unwrap_or_default();
+            let manifest_dir = file
+                .relative
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
             let schema_relative = manifest_dir.join(relative);
             let full = project_dir.join(&schema_relative);
             let at = file.locate(&seg_path![path_key], Target::Value);
             let text = match std::fs::read_to_string(&full) {
                 Ok(text) => text,
                 Err(error) => {
-                    diags.error(&file.display, at, format!("cannot read {} `{}`: {error}", side.key(), schema_relative.display()));
+                    diags.error(
+                        &file.display,
+                        at,
+                        format!(
+                            "cannot read {} `{}`: {error}",
+                            side.key(),
+                            schema_relative.display()
+                        ),
+                    );
                     return None;
                 }
             };
@@ -193,13 +250,26 @@ fn load_schema(
                         line: error.line().max(1),
                         column: error.column().max(1),
                     };
-                    diags.error(&schema_display, at, format!("{} is not valid JSON: {error}", side.key()));
+                    diags.error(
+                        &schema_display,
+                        at,
+                        format!("{} is not valid JSON: {error}", side.key()),
+                    );
                     return None;
                 }
             };
             for problem in contracts.check(side, &schema) {
                 let pointer = pointer_of(&problem.path);
-                diags.error(&file.display, at, format!("{} in {} at {pointer}: {}", side.key(), schema_relative.display(), problem.message));
+                diags.error(
+                    &file.display,
+                    at,
+                    format!(
+                        "{} in {} at {pointer}: {}",
+                        side.key(),
+                        schema_relative.display(),
+                        problem.message
+                    ),
+                );
             }
             Some(schema)
         }
@@ -246,13 +316,19 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
         .clone()
         .unwrap_or_else(|| DEFAULT_SUCCESS_TEMPLATE.to_string());
     for (name, default) in &response.translation_map_defaults {
-        let at = file.locate(&seg_path!["response", "translation_map_defaults", name.as_str()], Target::Key);
+        let at = file.locate(
+            &seg_path!["response", "translation_map_defaults", name.as_str()],
+            Target::Key,
+        );
         if !response.translation_map.contains_key(name) {
             diags.warning(&file.display, at, format!("translation_map_defaults has `{name}` but translation_map has no such variable; the default is never used"));
         } else if references_variable(&success_template, name)
             && let Err(error) = serde_json::from_str::<Value>(default)
         {
-            let at = file.locate(&seg_path!["response", "translation_map_defaults", name.as_str()], Target::Value);
+            let at = file.locate(
+                &seg_path!["response", "translation_map_defaults", name.as_str()],
+                Target::Value,
+            );
             diags.error(
                 &file.display,
                 at,
@@ -262,7 +338,11 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
     }
     ResponseSpec {
         success_template,
-        translation_map: response.translation_map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        translation_map: response
+            .translation_map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         translation_map_defaults: response
             .translation_map_defaults
             .iter()
@@ -284,7 +364,10 @@ pub fn references_variable(template: &str, name: &str) -> bool {
         if bytes.get(at) == Some(&b'{') {
             at += 1;
         }
-        if template.get(at..).is_some_and(|rest| rest.starts_with(name)) {
+        if template
+            .get(at..)
+            .is_some_and(|rest| rest.starts_with(name))
+        {
             let after = bytes.get(at + name.len()).copied();
             if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
                 return true;
@@ -299,10 +382,14 @@ fn resolve_local(local: Option<&LocalSection>) -> LocalPolicy {
     let Some(local) = local else {
         return LocalPolicy::default();
     };
-    let non_negative = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
+    let non_negative =
+        |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
     LocalPolicy {
         retry: local.retry.as_ref().map(|r| RetryPolicy {
-            max_retries: r.max_retries.and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+            max_retries: r
+                .max_retries
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0),
             backoff: r.backoff.unwrap_or(Backoff::Exponential),
             initial_delay_ms: non_negative(r.initial_delay_ms, 500),
             max_delay_ms: non_negative(r.max_delay_ms, 10_000),
@@ -310,7 +397,12 @@ fn resolve_local(local: Option<&LocalSection>) -> LocalPolicy {
             jitter: r.jitter.unwrap_or(true),
             retry_on: r.retry_on.as_ref().map_or_else(
                 || RetryPolicy::DEFAULT_RETRY_ON.to_vec(),
-                |codes| codes.iter().filter_map(|c| u16::try_from(c.0).ok()).collect(),
+                |codes| {
+                    codes
+                        .iter()
+                        .filter_map(|c| u16::try_from(c.0).ok())
+                        .collect()
+                },
             ),
         }),
         cache: local.cache.as_ref().map(|c| CachePolicy {

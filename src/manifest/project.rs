@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Map;
-
 use super::diag::{Diagnostics, Position};
 use super::format::{EnvSection, ProjectFile};
 use super::shape::{FileKind, did_you_mean};
 use super::source::{SourceFile, Target};
-use crate::model::{Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_uuid, region_domain};
+use crate::model::{
+    Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_uuid,
+    region_domain,
+};
 use crate::seg_path;
 
 pub const PROJECT_FILE: &str = "nodectl.toml";
@@ -28,9 +29,18 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Reads and checks `nodectl.toml`. `None` when it cannot be used at all (missing, unparsable or
 /// misshapen); the semantic problems of a usable file are reported and it is still returned.
-pub fn load(dir: &Path, display_root: &Path, diags: &mut Diagnostics) -> Option<(ProjectConfig, SourceFile)> {
+pub fn load(
+    dir: &Path,
+    display_root: &Path,
+    diags: &mut Diagnostics,
+) -> Option<(ProjectConfig, SourceFile)> {
     let relative = PathBuf::from(PROJECT_FILE);
-    let file = super::source::read(super::display_path(display_root, &relative), relative, &dir.join(PROJECT_FILE), diags)?;
+    let file = super::source::read(
+        super::display_path(display_root, &relative),
+        relative,
+        &dir.join(PROJECT_FILE),
+        diags,
+    )?;
     let value = file.parse_toml(diags)?;
     let parsed: ProjectFile = super::shape::check(FileKind::Project, &file, &value, diags)?;
 
@@ -69,8 +79,16 @@ pub fn load(dir: &Path, display_root: &Path, diags: &mut Diagnostics) -> Option<
         name: parsed.project.name,
         dir: dir.to_path_buf(),
         nodes_dir: PathBuf::from(parsed.project.nodes.unwrap_or_else(|| "nodes".to_string())),
-        fixtures_dir: PathBuf::from(parsed.project.fixtures.unwrap_or_else(|| "fixtures".to_string())),
-        default_env: parsed.project.default_env.or_else(|| (env_names.len() == 1).then(|| env_names[0].to_string())),
+        fixtures_dir: PathBuf::from(
+            parsed
+                .project
+                .fixtures
+                .unwrap_or_else(|| "fixtures".to_string()),
+        ),
+        default_env: parsed
+            .project
+            .default_env
+            .or_else(|| (env_names.len() == 1).then(|| env_names[0].to_string())),
         envs,
         safety,
     };
@@ -86,28 +104,49 @@ pub fn env_hint(given: &str, env_names: &[&str]) -> String {
     }
 }
 
-fn resolve_env(file: &SourceFile, name: &str, section: &EnvSection, diags: &mut Diagnostics) -> Option<Env> {
+fn resolve_env(
+    file: &SourceFile,
+    name: &str,
+    section: &EnvSection,
+    diags: &mut Diagnostics,
+) -> Option<Env> {
     let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
     let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
     let at_env = file.locate(&seg_path!["env", name], Target::Key);
     let before = diags.error_count();
 
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         diags.error(&file.display, at_env, format!("env name `{name}` may only use letters, digits, `_` and `-` (it names files under .nodectl/)"));
     }
 
     let emulator = section.emulator.unwrap_or(false);
     let target = match (emulator, &section.region, &section.api_base) {
         (true, region, api_base) => {
-            for (key, set) in [("region", region.is_some()), ("api_base", api_base.is_some())] {
+            for (key, set) in [
+                ("region", region.is_some()),
+                ("api_base", api_base.is_some()),
+            ] {
                 if set {
-                    diags.error(&file.display, at_key(key), format!("env `{name}`: `emulator = true` and `{key}` are mutually exclusive"));
+                    diags.error(
+                        &file.display,
+                        at_key(key),
+                        format!(
+                            "env `{name}`: `emulator = true` and `{key}` are mutually exclusive"
+                        ),
+                    );
                 }
             }
             Some(EnvTarget::Emulator)
         }
         (false, Some(_), Some(_)) => {
-            diags.error(&file.display, at_key("api_base"), format!("env `{name}`: `region` and `api_base` are mutually exclusive"));
+            diags.error(
+                &file.display,
+                at_key("api_base"),
+                format!("env `{name}`: `region` and `api_base` are mutually exclusive"),
+            );
             None
         }
         (false, Some(region), None) => match region_domain(region) {
@@ -119,32 +158,57 @@ fn resolve_env(file: &SourceFile, name: &str, section: &EnvSection, diags: &mut 
                 let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
                 let hint = did_you_mean(region, &names)
                     .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| format!("known regions: {}; or give a domain such as mypurecloud.ie", names.join(", ")));
-                diags.error(&file.display, at_value("region"), format!("unknown Genesys region `{region}`; {hint}"));
+                    .unwrap_or_else(|| {
+                        format!(
+                            "known regions: {}; or give a domain such as mypurecloud.ie",
+                            names.join(", ")
+                        )
+                    });
+                diags.error(
+                    &file.display,
+                    at_value("region"),
+                    format!("unknown Genesys region `{region}`; {hint}"),
+                );
                 None
             }
         },
         (false, None, Some(base)) => match check_api_base(base) {
             Ok(()) => Some(EnvTarget::ApiBase(base.trim_end_matches('/').to_string())),
             Err(problem) => {
-                diags.error(&file.display, at_value("api_base"), format!("env `{name}`: api_base {problem}"));
+                diags.error(
+                    &file.display,
+                    at_value("api_base"),
+                    format!("env `{name}`: api_base {problem}"),
+                );
                 None
             }
         },
         (false, None, None) => {
-            diags.error(&file.display, at_env, format!("env `{name}` needs `region`, `api_base` or `emulator = true`"));
+            diags.error(
+                &file.display,
+                at_env,
+                format!("env `{name}` needs `region`, `api_base` or `emulator = true`"),
+            );
             None
         }
     };
 
     let integrations: Vec<String> = match (&section.integration, &section.integrations) {
         (Some(_), Some(_)) => {
-            diags.error(&file.display, at_key("integrations"), format!("env `{name}`: give either `integration` or `integrations`, not both"));
+            diags.error(
+                &file.display,
+                at_key("integrations"),
+                format!("env `{name}`: give either `integration` or `integrations`, not both"),
+            );
             Vec::new()
         }
         (Some(one), None) => vec![one.clone()],
         (None, Some(list)) if list.is_empty() => {
-            diags.error(&file.display, at_value("integrations"), format!("env `{name}`: `integrations` is empty"));
+            diags.error(
+                &file.display,
+                at_value("integrations"),
+                format!("env `{name}`: `integrations` is empty"),
+            );
             Vec::new()
         }
         (None, Some(list)) => list.clone(),
@@ -153,27 +217,47 @@ fn resolve_env(file: &SourceFile, name: &str, section: &EnvSection, diags: &mut 
             Vec::new()
         }
     };
-    let key = if section.integrations.is_some() { "integrations" } else { "integration" };
+    let key = if section.integrations.is_some() {
+        "integrations"
+    } else {
+        "integration"
+    };
     for (index, integration) in integrations.iter().enumerate() {
         let path = if key == "integrations" {
-            seg_path!["env", name, key, index]
+            seg_path!["env", name, key, index].to_vec()
         } else {
-            seg_path!["env", name, key]
+            seg_path!["env", name, key].to_vec()
         };
         if let Some(problem) = integration_problem(integration) {
-            diags.error(&file.display, file.locate(&path, Target::Value), format!("env `{name}`: {problem}"));
+            diags.error(
+                &file.display,
+                file.locate(&path, Target::Value),
+                format!("env `{name}`: {problem}"),
+            );
         }
         if integrations[..index].contains(integration) {
-            diags.error(&file.display, file.locate(&path, Target::Value), format!("env `{name}`: integration `{integration}` is listed twice"));
+            diags.error(
+                &file.display,
+                file.locate(&path, Target::Value),
+                format!("env `{name}`: integration `{integration}` is listed twice"),
+            );
         }
     }
     if let Some(org_id) = &section.org_id
         && !is_uuid(org_id)
     {
-        diags.error(&file.display, at_value("org_id"), format!("env `{name}`: org_id `{org_id}` is not a UUID"));
+        diags.error(
+            &file.display,
+            at_value("org_id"),
+            format!("env `{name}`: org_id `{org_id}` is not a UUID"),
+        );
     }
     for key in ["client_id_env", "client_secret_env"] {
-        let value = if key == "client_id_env" { &section.client_id_env } else { &section.client_secret_env };
+        let value = if key == "client_id_env" {
+            &section.client_id_env
+        } else {
+            &section.client_secret_env
+        };
         if let Some(var) = value
             && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
@@ -187,10 +271,23 @@ fn resolve_env(file: &SourceFile, name: &str, section: &EnvSection, diags: &mut 
     Some(Env {
         name: name.to_string(),
         target: target?,
-        integrations: integrations.iter().map(|i| IntegrationRef::parse(i)).collect(),
-        vars: section.vars.clone().map(|v| v.into_iter().collect()).unwrap_or_else(Map::new),
-        client_id_env: section.client_id_env.clone().unwrap_or_else(|| DEFAULT_CLIENT_ID_ENV.to_string()),
-        client_secret_env: section.client_secret_env.clone().unwrap_or_else(|| DEFAULT_CLIENT_SECRET_ENV.to_string()),
+        integrations: integrations
+            .iter()
+            .map(|i| IntegrationRef::parse(i))
+            .collect(),
+        vars: section
+            .vars
+            .clone()
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default(),
+        client_id_env: section
+            .client_id_env
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CLIENT_ID_ENV.to_string()),
+        client_secret_env: section
+            .client_secret_env
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CLIENT_SECRET_ENV.to_string()),
         max_rps: section.max_rps.unwrap_or(DEFAULT_MAX_RPS),
         org_id: section.org_id.clone(),
         credentials_file: section.credentials_file.as_ref().map(PathBuf::from),
@@ -203,7 +300,9 @@ pub fn integration_problem(text: &str) -> Option<String> {
         return Some("an integration name cannot be empty".to_string());
     }
     match text.strip_prefix("id:") {
-        Some(id) if !is_uuid(id.trim()) => Some(format!("`{text}`: an integration id must be `id:<uuid>`")),
+        Some(id) if !is_uuid(id.trim()) => {
+            Some(format!("`{text}`: an integration id must be `id:<uuid>`"))
+        }
         _ => None,
     }
 }
@@ -225,7 +324,9 @@ fn check_api_base(base: &str) -> Result<(), String> {
     match scheme {
         "https" => Ok(()),
         "http" if host == "localhost" || host == "::1" || host.starts_with("127.") => Ok(()),
-        "http" => Err(format!("`{base}` uses http:// for a host that is not loopback; use https://")),
+        "http" => Err(format!(
+            "`{base}` uses http:// for a host that is not loopback; use https://"
+        )),
         other => Err(format!("`{base}` has scheme `{other}`; use https://")),
     }
 }

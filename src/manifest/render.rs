@@ -66,7 +66,14 @@ impl VarRenderer {
         self.walk(file, value, &mut path, select, diags);
     }
 
-    fn walk(&self, file: &SourceFile, value: &mut Value, path: &mut Vec<Seg>, select: &dyn Fn(&[Seg]) -> bool, diags: &mut Diagnostics) {
+    fn walk(
+        &self,
+        file: &SourceFile,
+        value: &mut Value,
+        path: &mut Vec<Seg>,
+        select: &dyn Fn(&[Seg]) -> bool,
+        diags: &mut Diagnostics,
+    ) {
         match value {
             Value::String(text) if needs_render(text) && select(path) => match self.render(text) {
                 Ok(rendered) => *text = rendered,
@@ -94,20 +101,22 @@ impl VarRenderer {
     }
 
     fn render(&self, text: &str) -> Result<String, Failure> {
-        self.tera.render_str(text, &self.context, false).map_err(|error| {
-            match error.kind() {
-                tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => Failure {
-                    message: report.message().to_string(),
-                    line: report.span().start_line,
-                    column: report.span().start_col,
-                },
+        self.tera
+            .render_str(text, &self.context, false)
+            .map_err(|error| match error.kind() {
+                tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+                    Failure {
+                        message: report.message().to_string(),
+                        line: report.span().start_line,
+                        column: report.span().start_col,
+                    }
+                }
                 other => Failure {
                     message: other.to_string(),
                     line: 1,
                     column: 0,
                 },
-            }
-        })
+            })
     }
 
     fn describe(&self, template: &str, failure: &Failure) -> String {
@@ -129,7 +138,10 @@ impl VarRenderer {
                             format!("; env `{}` defines: {}", self.env_name, names.join(", "))
                         }
                     });
-                format!("undefined tera variable `{name}` in env `{}`{hint}", self.env_name)
+                format!(
+                    "undefined tera variable `{name}` in env `{}`{hint}",
+                    self.env_name
+                )
             }
             None => {
                 let message = failure.message.trim_end_matches('.').replace('\n', "; ");
@@ -153,7 +165,10 @@ fn full_variable_name(template: &str, name: &str) -> String {
     if name.contains('.') {
         return name.to_string();
     }
-    let pattern = format!(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.{}\b", regex::escape(name));
+    let pattern = format!(
+        r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.{}\b",
+        regex::escape(name)
+    );
     Regex::new(&pattern)
         .ok()
         .and_then(|re| re.find(template).map(|m| m.as_str().to_string()))
@@ -164,8 +179,15 @@ fn full_variable_name(template: &str, name: &str) -> String {
 /// usual case), else the start of the string value.
 fn failure_position(file: &SourceFile, path: &[Seg], failure: &Failure) -> Position {
     let start = file.locate(path, Target::Value);
-    let line_text = file.text.lines().nth(start.line.saturating_sub(1)).unwrap_or("");
-    let rest: String = line_text.chars().skip(start.column.saturating_sub(1)).collect();
+    let line_text = file
+        .text
+        .lines()
+        .nth(start.line.saturating_sub(1))
+        .unwrap_or("");
+    let rest: String = line_text
+        .chars()
+        .skip(start.column.saturating_sub(1))
+        .collect();
     let single_line = (rest.starts_with('"') && !rest.starts_with("\"\"\""))
         || (rest.starts_with('\'') && !rest.starts_with("'''"));
     if single_line && failure.line == 1 {

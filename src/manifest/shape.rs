@@ -53,7 +53,10 @@ pub fn schema_for(kind: FileKind) -> &'static Value {
 
 fn generate<T: JsonSchema>() -> Value {
     let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);
-    let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
     strip_null(&mut schema);
     schema
 }
@@ -70,6 +73,9 @@ fn strip_null(schema: &mut Value) {
                 {
                     map.insert("type".to_string(), single);
                 }
+            }
+            if let Some(Value::Array(choices)) = map.get_mut("enum") {
+                choices.retain(|c| !c.is_null());
             }
             for key in ["anyOf", "oneOf"] {
                 if let Some(Value::Array(alternatives)) = map.get_mut(key) {
@@ -124,16 +130,35 @@ fn checkers() -> &'static [Checker; 3] {
 
 /// Checks `value` (the parsed file) against the kind's schema, reporting every violation, then
 /// deserializes it. `None` when the file has shape errors.
-pub fn check<T: DeserializeOwned>(kind: FileKind, file: &SourceFile, value: &Value, diags: &mut Diagnostics) -> Option<T> {
+pub fn check<T: DeserializeOwned>(
+    kind: FileKind,
+    file: &SourceFile,
+    value: &Value,
+    diags: &mut Diagnostics,
+) -> Option<T> {
     let checker = &checkers()[kind.index()];
     let mut found = false;
     if let Some(validator) = &checker.validator {
         for error in validator.iter_errors(value) {
             found = true;
             let instance_path: Vec<Seg> = error.instance_path().iter().map(to_seg).collect();
-            let schema_path: Vec<String> = error.schema_path().iter().map(|s| s.to_string()).collect();
-            let subschema = schema_at(&checker.schema, schema_path.get(..schema_path.len().saturating_sub(1)).unwrap_or(&[]));
-            report(file, &instance_path, subschema, error.instance(), error.kind(), &error.to_string(), diags);
+            let schema_path: Vec<String> =
+                error.schema_path().iter().map(|s| s.to_string()).collect();
+            let subschema = schema_at(
+                &checker.schema,
+                schema_path
+                    .get(..schema_path.len().saturating_sub(1))
+                    .unwrap_or(&[]),
+            );
+            report(
+                file,
+                &instance_path,
+                subschema,
+                error.instance(),
+                error.kind(),
+                &error.to_string(),
+                diags,
+            );
         }
     }
     if found {
@@ -142,7 +167,11 @@ pub fn check<T: DeserializeOwned>(kind: FileKind, file: &SourceFile, value: &Val
     match serde_json::from_value::<T>(value.clone()) {
         Ok(parsed) => Some(parsed),
         Err(error) => {
-            diags.error(&file.display, super::diag::Position::START, format!("{error}"));
+            diags.error(
+                &file.display,
+                super::diag::Position::START,
+                format!("{error}"),
+            );
             None
         }
     }
@@ -172,7 +201,11 @@ pub fn dotted(path: &[Seg]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !key.is_empty() {
+                if key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    && !key.is_empty()
+                {
                     out.push_str(key);
                 } else {
                     out.push_str(&format!("{key:?}"));
@@ -265,10 +298,16 @@ fn report(
             } else {
                 file.locate(path, Target::Key)
             };
-            diags.error(&file.display, at, format!("missing required key `{name}` {}", table_name(path)));
+            diags.error(
+                &file.display,
+                at,
+                format!("missing required key `{name}` {}", table_name(path)),
+            );
         }
         ValidationErrorKind::Type { .. } => {
-            let expected = subschema.and_then(|s| s.get("type")).map_or_else(|| "another type".to_string(), toml_type);
+            let expected = subschema
+                .and_then(|s| s.get("type"))
+                .map_or_else(|| "another type".to_string(), toml_type);
             diags.error(
                 &file.display,
                 at_value(),
@@ -278,39 +317,74 @@ fn report(
         ValidationErrorKind::Enum { options } => {
             let choices: Vec<String> = options
                 .as_array()
-                .map(|o| o.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), |s| format!("\"{s}\""))).collect())
+                .map(|o| {
+                    o.iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map_or_else(|| v.to_string(), |s| format!("\"{s}\""))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             let hint = instance
                 .as_str()
                 .and_then(|s| {
-                    let names: Vec<&str> = options.as_array().map(|o| o.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    let names: Vec<&str> = options
+                        .as_array()
+                        .map(|o| o.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
                     did_you_mean(s, &names).map(|m| format!("; did you mean \"{m}\"?"))
                 })
                 .unwrap_or_default();
             diags.error(
                 &file.display,
                 at_value(),
-                format!("`{field}` must be one of {}, found {}{hint}", choices.join(", "), describe(instance)),
+                format!(
+                    "`{field}` must be one of {}, found {}{hint}",
+                    choices.join(", "),
+                    describe(instance)
+                ),
             );
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            let relation = if matches!(kind, ValidationErrorKind::Minimum { .. }) { "at least" } else { "greater than" };
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            let relation = if matches!(kind, ValidationErrorKind::Minimum { .. }) {
+                "at least"
+            } else {
+                "greater than"
+            };
             let range = subschema
                 .and_then(|s| s.get("maximum"))
                 .map(|max| format!("between {limit} and {max}"))
                 .unwrap_or_else(|| format!("{relation} {limit}"));
-            diags.error(&file.display, at_value(), format!("`{field}` must be {range}, found {instance}"));
+            diags.error(
+                &file.display,
+                at_value(),
+                format!("`{field}` must be {range}, found {instance}"),
+            );
         }
         ValidationErrorKind::Maximum { limit } => {
             let range = subschema
                 .and_then(|s| s.get("minimum"))
                 .map(|min| format!("between {min} and {limit}"))
                 .unwrap_or_else(|| format!("at most {limit}"));
-            diags.error(&file.display, at_value(), format!("`{field}` must be {range}, found {instance}"));
+            diags.error(
+                &file.display,
+                at_value(),
+                format!("`{field}` must be {range}, found {instance}"),
+            );
         }
         _ => {
-            let target = if field.is_empty() { "the file".to_string() } else { format!("`{field}`") };
-            diags.error(&file.display, at_value(), format!("{target}: {fallback_message}"));
+            let target = if field.is_empty() {
+                "the file".to_string()
+            } else {
+                format!("`{field}`")
+            };
+            diags.error(
+                &file.display,
+                at_value(),
+                format!("{target}: {fallback_message}"),
+            );
         }
     }
 }
@@ -328,8 +402,15 @@ pub fn did_you_mean<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
     known
         .iter()
-        .map(|k| (strsim::damerau_levenshtein(&given_lower, &k.to_lowercase()), *k))
-        .filter(|(distance, k)| *distance <= (k.chars().count() / 3).max(1) || k.to_lowercase() == given_lower)
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&given_lower, &k.to_lowercase()),
+                *k,
+            )
+        })
+        .filter(|(distance, k)| {
+            *distance <= (k.chars().count() / 3).max(1) || k.to_lowercase() == given_lower
+        })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)
 }

@@ -30,12 +30,12 @@ impl From<usize> for Seg {
     }
 }
 
-/// Builds a path from keys and indexes: `path!["request", "headers"]`.
+/// Builds a path (an array of `Seg`) from keys and indexes: `seg_path!["request", "headers", 0]`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! seg_path {
     ($($seg:expr),* $(,)?) => {
-        vec![$($crate::manifest::source::Seg::from($seg)),*]
+        [$($crate::manifest::source::Seg::from($seg)),*]
     };
 }
 
@@ -82,9 +82,15 @@ impl SourceFile {
             Ok(value) => Some(untoml(value)),
             Err(first) => {
                 let (_, errors) = DeTable::parse_recoverable(&self.text);
-                let reported = if errors.is_empty() { vec![first] } else { errors };
+                let reported = if errors.is_empty() {
+                    vec![first]
+                } else {
+                    errors
+                };
                 for error in reported {
-                    let at = error.span().map_or(Position::START, |s| self.position(s.start));
+                    let at = error
+                        .span()
+                        .map_or(Position::START, |s| self.position(s.start));
                     diags.error(&self.display, at, toml_message(error.message()));
                 }
                 None
@@ -155,11 +161,20 @@ fn untoml(value: Value) -> Value {
 }
 
 /// Reads a file as UTF-8, reporting a failure as a diagnostic at 1:1.
-pub fn read(display: PathBuf, relative: PathBuf, full: &Path, diags: &mut Diagnostics) -> Option<SourceFile> {
+pub fn read(
+    display: PathBuf,
+    relative: PathBuf,
+    full: &Path,
+    diags: &mut Diagnostics,
+) -> Option<SourceFile> {
     match std::fs::read_to_string(full) {
         Ok(text) => Some(SourceFile::new(display, relative, text)),
         Err(error) => {
-            diags.error(&display, Position::START, format!("cannot read file: {error}"));
+            diags.error(
+                &display,
+                Position::START,
+                format!("cannot read file: {error}"),
+            );
             None
         }
     }

@@ -27,7 +27,21 @@ pub fn diagnostic(d: &Diagnostic) -> String {
 
 /// `N errors, M warnings`, the last line of `validate`.
 pub fn diagnostics_summary(errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
-    let text = format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"));
-    if errors > 0 { format!("{RED_BOLD}{text}{RESET}") } else { text }
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    let text = format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    if errors > 0 {
+        format!("{RED_BOLD}{text}{RESET}")
+    } else {
+        text
+    }
 }

@@ -1,0 +1,143 @@
+//! The command line itself: usage errors exit 64, help lists only working commands, `schema` and
+//! `completions` produce what editors and shells consume.
+
+use crate::expect::{nodectl, root};
+
+#[test]
+fn usage_errors_exit_64() {
+    for args in [
+        &["frobnicate"][..],
+        &["validate", "--bogus"],
+        &[],
+        &["validate", "--color", "sometimes"],
+        &["completions", "powershell"],
+    ] {
+        let run = nodectl(&root(), args);
+        assert_eq!(run.code, 64, "nodectl {args:?}\n{}", run.transcript());
+    }
+}
+
+#[test]
+fn help_lists_only_working_commands() {
+    let run = nodectl(&root(), &["--help"]);
+    assert_eq!(run.code, 0);
+    for command in ["validate", "schema", "completions"] {
+        assert!(
+            run.stdout.contains(command),
+            "{command} missing from help:\n{}",
+            run.stdout
+        );
+    }
+    for missing in ["plan", "apply", "export", "serve", "emulator", "record"] {
+        assert!(
+            !run.stdout.contains(&format!("  {missing} ")),
+            "{missing} listed but not implemented:\n{}",
+            run.stdout
+        );
+    }
+    for command in ["validate", "schema", "completions"] {
+        let help = nodectl(&root(), &[command, "--help"]);
+        assert!(
+            help.stdout.contains("Example"),
+            "`{command} --help` has no example:\n{}",
+            help.stdout
+        );
+    }
+}
+
+#[test]
+fn missing_dir_is_a_usage_error_and_no_project_is_invalid() {
+    let run = nodectl(&root(), &["validate", "--dir", "does/not/exist"]);
+    assert_eq!(run.code, 64, "{}", run.transcript());
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = nodectl(empty.path(), &["validate"]);
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("no nodectl.toml"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn schema_is_valid_json_schema_that_accepts_the_example() {
+    for kind in ["project", "node", "fixture"] {
+        let run = nodectl(&root(), &["schema", kind]);
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        let schema: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{kind} schema does not compile: {e}"));
+        let files: Vec<std::path::PathBuf> = match kind {
+            "project" => vec![root().join("manifests/nodectl.toml")],
+            "node" => list(&root().join("manifests/nodes")),
+            _ => std::fs::read_dir(root().join("manifests/fixtures"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .flat_map(|d| list(&d.path()))
+                .collect(),
+        };
+        assert!(!files.is_empty());
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let value: serde_json::Value =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{} rejected by the {kind} schema: {errors:?}",
+                file.display()
+            );
+        }
+    }
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = out.path().join("schemas");
+    let run = nodectl(
+        &root(),
+        &["schema", "--out-dir", dir.to_str().unwrap_or_default()],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for name in [
+        "nodectl.schema.json",
+        "node.schema.json",
+        "fixture.schema.json",
+    ] {
+        assert!(dir.join(name).is_file(), "{name} not written");
+    }
+}
+
+fn list(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef nodectl"),
+        ("fish", "complete -c nodectl"),
+    ] {
+        let run = nodectl(&root(), &["completions", shell]);
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        assert!(
+            run.stdout.contains(marker),
+            "{shell} script lacks `{marker}`"
+        );
+        assert!(
+            run.stdout.contains("validate"),
+            "{shell} script does not complete subcommands"
+        );
+    }
+}

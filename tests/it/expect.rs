@@ -1,0 +1,101 @@
+//! The expect-file helper: compares actual output with a file, or rewrites the file when
+//! `UPDATE_EXPECT=1`. Mismatches are collected so that one run reports every failing case.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What running nodectl produced, in the form stored in expected files.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// `exit: N`, then stdout and stderr under their own headings.
+    pub fn transcript(&self) -> String {
+        let mut text = format!("exit: {}\n--- stdout\n{}", self.code, self.stdout);
+        if !self.stderr.is_empty() {
+            text.push_str("--- stderr\n");
+            text.push_str(&self.stderr);
+        }
+        text
+    }
+}
+
+/// Runs the nodectl binary in `cwd` with `args`, colour off, no inherited project variables.
+pub fn nodectl(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run nodectl: {e}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The case directories directly under `tests/cases/<group>`, sorted.
+pub fn cases(group: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests/cases").join(group);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Collects mismatches across cases and fails once at the end with all of them.
+#[derive(Default)]
+pub struct Failures(Vec<String>);
+
+impl Failures {
+    pub fn add(&mut self, case: &Path, message: impl Into<String>) {
+        self.0
+            .push(format!("{}: {}", case.display(), message.into()));
+    }
+
+    /// Compares `actual` with the file at `expected_path` (or rewrites it under `UPDATE_EXPECT=1`).
+    pub fn expect_file(&mut self, case: &Path, expected_path: &Path, actual: &str) {
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(expected_path, actual)
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", expected_path.display()));
+            return;
+        }
+        let expected = std::fs::read_to_string(expected_path).unwrap_or_default();
+        if expected != actual {
+            let diff = similar::TextDiff::from_lines(&expected, actual)
+                .unified_diff()
+                .header("expected", "actual")
+                .to_string();
+            self.add(
+                case,
+                format!(
+                    "output differs from {} (UPDATE_EXPECT=1 to accept):\n{diff}",
+                    expected_path.display()
+                ),
+            );
+        }
+    }
+
+    pub fn finish(self, what: &str, count: usize) {
+        assert!(count > 0, "no {what} cases found");
+        assert!(
+            self.0.is_empty(),
+            "{} of {count} {what} cases failed:\n\n{}",
+            self.0.len(),
+            self.0.join("\n\n")
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! The one integration-test binary. Each module tests one feature through the `nodectl` binary, as a
+//! user runs it, over data-driven cases in `tests/cases/<feature>/`, each checked by one `check`
+//! function against an expected-output file (`UPDATE_EXPECT=1` rewrites them).
+
+mod cli;
+mod expect;
+mod validate;
