@@ -3,6 +3,7 @@
 //! plans and applies them). See ARCHITECTURE.md for the module map and its one-way dependencies.
 
 pub mod cli;
+pub mod jsonpath;
 pub mod manifest;
 pub mod model;
 pub mod report;

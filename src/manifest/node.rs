@@ -11,6 +11,7 @@ use super::contract::{self, SchemaProblem, Side};
 use super::diag::{Diagnostics, Position};
 use super::format::{LocalSection, NodeFile};
 use super::source::{Seg, SourceFile, Target};
+use crate::jsonpath::JsonPathErrorKind;
 use crate::model::{
     Backoff, CachePolicy, Env, IntegrationRef, LocalPolicy, Node, NodeKey, RequestSpec,
     ResponseSpec, RetryPolicy,
@@ -76,7 +77,7 @@ pub fn resolve(
     let integration = resolve_integration(file, parsed, env, diags);
     let input_schema = load_schema(project_dir, file, parsed, Side::Input, contracts, diags);
     let output_schema = load_schema(project_dir, file, parsed, Side::Output, contracts, diags);
-    let response = resolve_response(file, parsed, diags);
+    let (response, not_dry_runnable) = resolve_response(file, parsed, diags);
 
     if diags.error_count() > before {
         return None;
@@ -111,7 +112,7 @@ pub fn resolve(
         output_schema: output_schema?,
         local: resolve_local(parsed.local.as_ref()),
         source: file.relative.clone(),
-        not_dry_runnable: Vec::new(),
+        not_dry_runnable,
     })
 }
 
@@ -303,14 +304,48 @@ pub fn pointer_of(path: &[Seg]) -> String {
         .collect()
 }
 
-fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostics) -> ResponseSpec {
+/// The response spec, and why nodectl cannot execute it (JSONPath outside the dialect).
+fn resolve_response(
+    file: &SourceFile,
+    parsed: &NodeFile,
+    diags: &mut Diagnostics,
+) -> (ResponseSpec, Vec<String>) {
     let Some(response) = &parsed.response else {
-        return ResponseSpec {
+        let spec = ResponseSpec {
             success_template: DEFAULT_SUCCESS_TEMPLATE.to_string(),
             translation_map: Vec::new(),
             translation_map_defaults: Vec::new(),
         };
+        return (spec, Vec::new());
     };
+    let mut not_dry_runnable = Vec::new();
+    for (name, path) in &response.translation_map {
+        let Err(error) = crate::jsonpath::parse(path) else {
+            continue;
+        };
+        let at = file.locate(
+            &seg_path!["response", "translation_map", name.as_str()],
+            Target::Value,
+        );
+        match error.kind() {
+            JsonPathErrorKind::Syntax => {
+                diags.error(
+                    &file.display,
+                    at,
+                    format!("translation_map.{name}: `{path}` is not a JSONPath: {error}"),
+                );
+            }
+            JsonPathErrorKind::Unsupported => {
+                let reason = format!("translation_map.{name}: {error}");
+                diags.warning(
+                    &file.display,
+                    at,
+                    format!("{reason}; Genesys accepts it but nodectl cannot execute it, so the node is not dry-runnable"),
+                );
+                not_dry_runnable.push(reason);
+            }
+        }
+    }
     let success_template = response
         .success_template
         .clone()
@@ -336,7 +371,7 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
             );
         }
     }
-    ResponseSpec {
+    let spec = ResponseSpec {
         success_template,
         translation_map: response
             .translation_map
@@ -348,7 +383,8 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    }
+    };
+    (spec, not_dry_runnable)
 }
 
 /// Whether a Velocity template references `$name`, `${name}`, `$!name` or `$!{name}`. A lexical test:

@@ -4,4 +4,5 @@
 
 mod cli;
 mod expect;
+mod jsonpath;
 mod validate;
