@@ -261,6 +261,15 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
 
     diags.normalize();
+    tracing::debug!(
+        dir = %dir.display(),
+        node_files = node_file_count,
+        fixture_files = fixture_file_count,
+        envs = ?resolve_envs,
+        errors = diags.error_count(),
+        warnings = diags.warning_count(),
+        "project loaded"
+    );
     Ok(Loaded {
         project: Some(Project {
             checked_envs: scope,
@@ -308,6 +317,7 @@ struct RawFile {
 
 impl RawFile {
     fn parse(file: SourceFile, diags: &mut Diagnostics) -> Option<RawFile> {
+        tracing::trace!(file = %file.display.display(), "parsing");
         let value = file.parse_toml(diags)?;
         let needs_render = render::tree_needs_render(&value);
         Some(RawFile {

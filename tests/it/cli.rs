@@ -141,3 +141,54 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn colour_follows_color_flag_and_no_color() {
+    let case = root().join("tests/cases/validate/invalid/bad-method");
+    let plain = nodectl(&case, &["validate"]);
+    assert!(
+        !plain.stdout.contains('\x1b'),
+        "NO_COLOR output has escapes:\n{}",
+        plain.stdout
+    );
+    let forced = nodectl(&case, &["--color", "always", "validate"]);
+    assert!(
+        forced.stdout.contains("\x1b[1;31merror:"),
+        "--color always has no red error:\n{}",
+        forced.stdout
+    );
+    assert_eq!(forced.code, 3);
+    let never = nodectl(&case, &["validate", "--color", "never"]);
+    assert!(!never.stdout.contains('\x1b'));
+}
+
+#[test]
+fn verbose_json_logs_go_to_stderr_only() {
+    let quiet = nodectl(&root().join("manifests"), &["validate"]);
+    assert!(
+        quiet.stderr.is_empty(),
+        "logs without -v:\n{}",
+        quiet.stderr
+    );
+    let run = nodectl(
+        &root().join("manifests"),
+        &["-vv", "--log-format", "json", "validate"],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.ends_with("0 errors, 0 warnings\n"),
+        "logs leaked into stdout:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("project loaded"),
+        "-vv logged nothing:\n{}",
+        run.stderr
+    );
+    for line in run.stderr.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON log line: {line}"
+        );
+    }
+}
