@@ -132,6 +132,11 @@ pub struct ProjectConfig {
     pub safety: Safety,
 }
 
+/// `requestTemplate` when a manifest leaves it out: the whole input as JSON.
+pub const DEFAULT_BODY: &str = "${input.rawRequest}";
+/// `successTemplate` when a manifest leaves it out: the response body as is.
+pub const DEFAULT_SUCCESS_TEMPLATE: &str = "${rawResult}";
+
 /// `config.request` of a data action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {

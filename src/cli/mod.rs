@@ -4,6 +4,7 @@
 
 mod completions;
 pub mod exit;
+mod run;
 mod schema;
 mod validate;
 
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anstream::ColorChoice;
+
+use crate::manifest;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use exit::Exit;
@@ -63,6 +66,7 @@ enum ColorWhen {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::ValidateArgs),
+    Run(run::RunArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
 }
@@ -134,6 +138,7 @@ where
     let mut output = Output::new(cli.global.color);
     match cli.command {
         Command::Validate(args) => validate::run(args, &mut output),
+        Command::Run(args) => run::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
     }
@@ -173,4 +178,57 @@ struct ProjectArgs {
     /// Environment from nodectl.toml.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
+}
+
+/// Loads the project for a command that needs a valid one: its errors go to stderr and give `None`
+/// (exit 3). Warnings are `validate`'s business and are not repeated by every command.
+fn load_project(
+    dir: Option<PathBuf>,
+    envs: manifest::EnvScope,
+    output: &mut Output,
+) -> Option<manifest::Project> {
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(error) => {
+            output.error(format!("cannot read the current directory: {error}"));
+            return None;
+        }
+    };
+    let loaded = match crate::lint::load(&manifest::LoadOptions { dir, cwd, envs }) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            output.error(error.to_string());
+            return None;
+        }
+    };
+    for diagnostic in loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == manifest::Severity::Error)
+    {
+        output.eline(crate::report::diagnostic(diagnostic));
+    }
+    if loaded.diagnostics.has_errors() {
+        output.eline(crate::report::diagnostics_summary(
+            loaded.diagnostics.error_count(),
+            loaded.diagnostics.warning_count(),
+        ));
+        return None;
+    }
+    loaded.project
+}
+
+/// Runs a future to completion on a fresh tokio runtime (commands are otherwise synchronous).
+fn block_on<F: std::future::Future>(future: F, output: &mut Output) -> Option<F::Output> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime.block_on(future)),
+        Err(error) => {
+            output.error(format!("cannot start the async runtime: {error}"));
+            None
+        }
+    }
 }

@@ -3,7 +3,6 @@
 //! flat input object of scalar properties with well-formed, unreserved names; no nested arrays in
 //! the output).
 
-use jsonschema::Draft;
 use jsonschema::paths::LocationSegment;
 use regex::Regex;
 use serde_json::Value;
@@ -46,44 +45,25 @@ impl Side {
 pub const RESERVED_INPUTS: [&str; 3] = ["orgId", "integrationId", "rawRequest"];
 const INPUT_SCALARS: [&str; 5] = ["string", "integer", "number", "boolean", "null"];
 
-/// The draft a schema's `$schema` selects; draft 7 without one.
-pub fn draft_of(schema: &Value) -> Result<Draft, String> {
-    let Some(declared) = schema.get("$schema") else {
-        return Ok(Draft::Draft7);
-    };
-    let uri = declared.as_str().unwrap_or_default();
-    let normalized = uri.trim_end_matches('#').replacen("https://", "http://", 1);
-    match normalized.as_str() {
-        "http://json-schema.org/draft-04/schema" => Ok(Draft::Draft4),
-        "http://json-schema.org/draft-06/schema" => Ok(Draft::Draft6),
-        "http://json-schema.org/draft-07/schema" => Ok(Draft::Draft7),
-        "http://json-schema.org/draft/2019-09/schema" => Ok(Draft::Draft201909),
-        "http://json-schema.org/draft/2020-12/schema" => Ok(Draft::Draft202012),
-        _ => Err(format!(
-            "unsupported $schema `{uri}`: use draft 4, 6, 7, 2019-09 or 2020-12 (or leave it out for draft 7)"
-        )),
-    }
-}
-
 /// Compiles a schema as JSON Schema with the options the runtime uses.
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaProblem> {
-    let draft =
-        draft_of(schema).map_err(|m| SchemaProblem::new(vec![Seg::Key("$schema".into())], m))?;
-    jsonschema::options()
-        .with_draft(draft)
-        .should_validate_formats(true)
-        .build(schema)
-        .map_err(|error| {
-            let path = error
-                .instance_path()
-                .iter()
-                .map(|segment| match segment {
-                    LocationSegment::Property(name) => Seg::Key(name.into_owned()),
-                    LocationSegment::Index(index) => Seg::Index(index),
-                })
-                .collect();
-            SchemaProblem::new(path, format!("does not compile as JSON Schema: {error}"))
-        })
+    if let Err(message) = crate::schema::draft_of(schema) {
+        return Err(SchemaProblem::new(
+            vec![Seg::Key("$schema".into())],
+            message,
+        ));
+    }
+    crate::schema::compile(schema).map_err(|error| {
+        let path = error
+            .instance_path()
+            .iter()
+            .map(|segment| match segment {
+                LocationSegment::Property(name) => Seg::Key(name.into_owned()),
+                LocationSegment::Index(index) => Seg::Index(index),
+            })
+            .collect();
+        SchemaProblem::new(path, format!("does not compile as JSON Schema: {error}"))
+    })
 }
 
 /// Every problem of one contract schema: compilation, then Genesys's rules.

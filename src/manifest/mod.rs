@@ -7,6 +7,7 @@
 //! integration, fixture → existing node, nodes without fixtures).
 
 pub mod contract;
+pub mod credentials;
 pub mod diag;
 pub mod fixture;
 pub mod format;
@@ -68,6 +69,8 @@ pub struct Project {
     pub fixtures: Vec<Fixture>,
     /// The envs checked, in order.
     pub checked_envs: Vec<String>,
+    /// How the user names the project directory (`--dir` as given), for diagnostics.
+    pub display_root: PathBuf,
     pub node_files: usize,
     pub fixture_files: usize,
 }
@@ -190,7 +193,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
                     .clone()
             };
             let Some(parsed) = parsed else { continue };
-            node_names[index].get_or_insert_with(|| parsed.name.clone());
+            if let Some(slot) = node_names.get_mut(index) {
+                slot.get_or_insert_with(|| parsed.name.clone());
+            }
             if let Some(node) =
                 node::resolve(&dir, &raw.file, &parsed, env, &mut contracts, &mut diags)
             {
@@ -273,6 +278,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     Ok(Loaded {
         project: Some(Project {
             checked_envs: scope,
+            display_root,
             node_files: node_file_count,
             fixture_files: fixture_file_count,
             config,
@@ -431,7 +437,9 @@ fn check_unique_names(
             let key = (integration.clone(), name.clone());
             match claimed.get(&key) {
                 Some((other, other_is_previous)) => {
-                    let raw = &raws[*index];
+                    let (Some(raw), Some(other_raw)) = (raws.get(*index), raws.get(*other)) else {
+                        continue;
+                    };
                     let path = match previous_index {
                         Some(i) => vec![Seg::Key("previous_names".into()), Seg::Index(i)],
                         None => vec![Seg::Key("name".into())],
@@ -454,7 +462,7 @@ fn check_unique_names(
                     diags.error(
                         &raw.file.display,
                         raw.file.locate(&path, Target::Value),
-                        format!("duplicate node {what} `{name}`{scope}: it is already {other_what} of {}", raws[*other].file.display.display()),
+                        format!("duplicate node {what} `{name}`{scope}: it is already {other_what} of {}", other_raw.file.display.display()),
                     );
                 }
                 None => {

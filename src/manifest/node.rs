@@ -11,15 +11,11 @@ use super::contract::{self, SchemaProblem, Side};
 use super::diag::{Diagnostics, Position};
 use super::format::{LocalSection, NodeFile};
 use super::source::{Seg, SourceFile, Target};
-use crate::jsonpath::JsonPathErrorKind;
 use crate::model::{
-    Backoff, CachePolicy, Env, IntegrationRef, LocalPolicy, Node, NodeKey, RequestSpec,
-    ResponseSpec, RetryPolicy,
+    Backoff, CachePolicy, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, Env, IntegrationRef, LocalPolicy,
+    Node, NodeKey, RequestSpec, ResponseSpec, RetryPolicy,
 };
 use crate::seg_path;
-
-pub const DEFAULT_BODY: &str = "${input.rawRequest}";
-pub const DEFAULT_SUCCESS_TEMPLATE: &str = "${rawResult}";
 
 /// Contract checks are pure functions of the schema text; a project of many similar nodes (and every
 /// env of it) compiles each distinct schema once.
@@ -77,7 +73,7 @@ pub fn resolve(
     let integration = resolve_integration(file, parsed, env, diags);
     let input_schema = load_schema(project_dir, file, parsed, Side::Input, contracts, diags);
     let output_schema = load_schema(project_dir, file, parsed, Side::Output, contracts, diags);
-    let (response, not_dry_runnable) = resolve_response(file, parsed, diags);
+    let response = resolve_response(file, parsed, diags);
 
     if diags.error_count() > before {
         return None;
@@ -112,7 +108,7 @@ pub fn resolve(
         output_schema: output_schema?,
         local: resolve_local(parsed.local.as_ref()),
         source: file.relative.clone(),
-        not_dry_runnable,
+        not_dry_runnable: Vec::new(),
     })
 }
 
@@ -304,48 +300,14 @@ pub fn pointer_of(path: &[Seg]) -> String {
         .collect()
 }
 
-/// The response spec, and why nodectl cannot execute it (JSONPath outside the dialect).
-fn resolve_response(
-    file: &SourceFile,
-    parsed: &NodeFile,
-    diags: &mut Diagnostics,
-) -> (ResponseSpec, Vec<String>) {
+fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostics) -> ResponseSpec {
     let Some(response) = &parsed.response else {
-        let spec = ResponseSpec {
+        return ResponseSpec {
             success_template: DEFAULT_SUCCESS_TEMPLATE.to_string(),
             translation_map: Vec::new(),
             translation_map_defaults: Vec::new(),
         };
-        return (spec, Vec::new());
     };
-    let mut not_dry_runnable = Vec::new();
-    for (name, path) in &response.translation_map {
-        let Err(error) = crate::jsonpath::parse(path) else {
-            continue;
-        };
-        let at = file.locate(
-            &seg_path!["response", "translation_map", name.as_str()],
-            Target::Value,
-        );
-        match error.kind() {
-            JsonPathErrorKind::Syntax => {
-                diags.error(
-                    &file.display,
-                    at,
-                    format!("translation_map.{name}: `{path}` is not a JSONPath: {error}"),
-                );
-            }
-            JsonPathErrorKind::Unsupported => {
-                let reason = format!("translation_map.{name}: {error}");
-                diags.warning(
-                    &file.display,
-                    at,
-                    format!("{reason}; Genesys accepts it but nodectl cannot execute it, so the node is not dry-runnable"),
-                );
-                not_dry_runnable.push(reason);
-            }
-        }
-    }
     let success_template = response
         .success_template
         .clone()
@@ -371,7 +333,7 @@ fn resolve_response(
             );
         }
     }
-    let spec = ResponseSpec {
+    ResponseSpec {
         success_template,
         translation_map: response
             .translation_map
@@ -383,8 +345,7 @@ fn resolve_response(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    };
-    (spec, not_dry_runnable)
+    }
 }
 
 /// Whether a Velocity template references `$name`, `${name}`, `$!name` or `$!{name}`. A lexical test:

@@ -85,10 +85,12 @@ pub fn load(
                 .fixtures
                 .unwrap_or_else(|| "fixtures".to_string()),
         ),
-        default_env: parsed
-            .project
-            .default_env
-            .or_else(|| (env_names.len() == 1).then(|| env_names[0].to_string())),
+        default_env: parsed.project.default_env.or_else(|| {
+            env_names
+                .first()
+                .filter(|_| env_names.len() == 1)
+                .map(|n| n.to_string())
+        }),
         envs,
         safety,
     };
@@ -235,7 +237,11 @@ fn resolve_env(
                 format!("env `{name}`: {problem}"),
             );
         }
-        if integrations[..index].contains(integration) {
+        if integrations
+            .iter()
+            .take(index)
+            .any(|earlier| earlier == integration)
+        {
             diags.error(
                 &file.display,
                 file.locate(&path, Target::Value),

@@ -8,7 +8,7 @@ use tera::{Context, Tera};
 
 use super::diag::{Diagnostics, Position};
 use super::shape::did_you_mean;
-use super::source::{Seg, SourceFile, Target};
+use super::source::{Seg, SourceFile};
 use crate::model::{Env, Target as EnvTarget};
 
 /// Whether a string is a tera template at all.
@@ -175,27 +175,7 @@ fn full_variable_name(template: &str, name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-/// The position of the failure in the file: exact for single-line basic and literal strings (the
-/// usual case), else the start of the string value.
+/// The position of the failure in the file.
 fn failure_position(file: &SourceFile, path: &[Seg], failure: &Failure) -> Position {
-    let start = file.locate(path, Target::Value);
-    let line_text = file
-        .text
-        .lines()
-        .nth(start.line.saturating_sub(1))
-        .unwrap_or("");
-    let rest: String = line_text
-        .chars()
-        .skip(start.column.saturating_sub(1))
-        .collect();
-    let single_line = (rest.starts_with('"') && !rest.starts_with("\"\"\""))
-        || (rest.starts_with('\'') && !rest.starts_with("'''"));
-    if single_line && failure.line == 1 {
-        Position {
-            line: start.line,
-            column: start.column + 1 + failure.column,
-        }
-    } else {
-        start
-    }
+    file.locate_in_string(path, failure.line, failure.column)
 }

@@ -36,19 +36,11 @@ impl FileKind {
             FileKind::Fixture => "fixture",
         }
     }
-
-    fn index(self) -> usize {
-        match self {
-            FileKind::Project => 0,
-            FileKind::Node => 1,
-            FileKind::Fixture => 2,
-        }
-    }
 }
 
 /// The published JSON Schema (draft 7, which taplo and Even Better TOML understand) of a file kind.
 pub fn schema_for(kind: FileKind) -> &'static Value {
-    &checkers()[kind.index()].schema
+    &checker(kind).schema
 }
 
 fn generate<T: JsonSchema>() -> Value {
@@ -108,24 +100,36 @@ struct Checker {
     validator: Option<Validator>,
 }
 
-fn checkers() -> &'static [Checker; 3] {
-    static CHECKERS: OnceLock<[Checker; 3]> = OnceLock::new();
-    CHECKERS.get_or_init(|| {
-        [
-            generate::<ProjectFile>(),
-            generate::<NodeFile>(),
-            generate::<FixtureFile>(),
-        ]
-        .map(|schema| {
-            // The derived schemas are tested to compile (`nodectl schema` test); a failure here would
-            // only disable the shape check, and serde's own error still reports the first problem.
-            let validator = jsonschema::options()
-                .with_draft(Draft::Draft7)
-                .build(&schema)
-                .ok();
-            Checker { schema, validator }
-        })
-    })
+struct Checkers {
+    project: Checker,
+    node: Checker,
+    fixture: Checker,
+}
+
+fn checker(kind: FileKind) -> &'static Checker {
+    static CHECKERS: OnceLock<Checkers> = OnceLock::new();
+    let checkers = CHECKERS.get_or_init(|| Checkers {
+        project: Checker::new(generate::<ProjectFile>()),
+        node: Checker::new(generate::<NodeFile>()),
+        fixture: Checker::new(generate::<FixtureFile>()),
+    });
+    match kind {
+        FileKind::Project => &checkers.project,
+        FileKind::Node => &checkers.node,
+        FileKind::Fixture => &checkers.fixture,
+    }
+}
+
+impl Checker {
+    fn new(schema: Value) -> Checker {
+        // The derived schemas are tested to compile (`nodectl schema` test); a failure here would
+        // only disable the shape check, and serde's own error still reports the first problem.
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft7)
+            .build(&schema)
+            .ok();
+        Checker { schema, validator }
+    }
 }
 
 /// Checks `value` (the parsed file) against the kind's schema, reporting every violation, then
@@ -136,7 +140,7 @@ pub fn check<T: DeserializeOwned>(
     value: &Value,
     diags: &mut Diagnostics,
 ) -> Option<T> {
-    let checker = &checkers()[kind.index()];
+    let checker = checker(kind);
     let mut found = false;
     if let Some(validator) = &checker.validator {
         for error in validator.iter_errors(value) {

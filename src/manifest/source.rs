@@ -128,6 +128,50 @@ impl SourceFile {
         }
         found.map_or(Position::START, |offset| self.position(offset))
     }
+
+    /// The position of a place inside the string value at `path`: `line` is 1-based within the
+    /// string, `column0` a 0-based character column. Exact for literal and multi-line strings and
+    /// for basic strings without escapes before the place; else the start of the value.
+    pub fn locate_in_string(&self, path: &[Seg], line: usize, column0: usize) -> Position {
+        let start = self.locate(path, Target::Value);
+        let line_text = self
+            .text
+            .lines()
+            .nth(start.line.saturating_sub(1))
+            .unwrap_or("");
+        let rest: String = line_text
+            .chars()
+            .skip(start.column.saturating_sub(1))
+            .collect();
+        let multi_line = rest.starts_with("\"\"\"") || rest.starts_with("'''");
+        if multi_line {
+            // TOML trims a newline right after the opening delimiter.
+            let trimmed_newline = rest.chars().skip(3).all(char::is_whitespace);
+            let (first_line, first_column) = if trimmed_newline {
+                (start.line + 1, 1)
+            } else {
+                (start.line, start.column + 3)
+            };
+            return if line <= 1 {
+                Position {
+                    line: first_line,
+                    column: first_column + column0,
+                }
+            } else {
+                Position {
+                    line: first_line + line - 1,
+                    column: 1 + column0,
+                }
+            };
+        }
+        if (rest.starts_with('"') || rest.starts_with('\'')) && line == 1 {
+            return Position {
+                line: start.line,
+                column: start.column + 1 + column0,
+            };
+        }
+        start
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -25,13 +25,37 @@ impl Run {
 
 /// Runs the nodectl binary in `cwd` with `args`, colour off, no inherited project variables.
 pub fn nodectl(cwd: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+    nodectl_with(cwd, args, &[], None)
+}
+
+/// Like `nodectl`, with extra environment variables and text on standard input.
+pub fn nodectl_with(
+    cwd: &Path,
+    args: &[&str],
+    envs: &[(String, String)],
+    stdin: Option<&str>,
+) -> Run {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nodectl"));
+    command
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
-        .output()
+        .env_remove("NODECTL_API_BASE")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run nodectl: {e}"));
+    if let Some(mut pipe) = child.stdin.take() {
+        let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("nodectl did not finish: {e}"));
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

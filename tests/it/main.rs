@@ -5,4 +5,8 @@
 mod cli;
 mod expect;
 mod jsonpath;
+mod run;
+mod upstream;
 mod validate;
+mod vtl;
+mod vtl_oracle;

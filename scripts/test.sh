@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command of the README: installs what the tests need on a fresh machine, then runs them.
+#
+# The Velocity differential test renders generated templates with the real Apache Velocity engine
+# (../shared/tools/velocity-oracle), which needs Debian's velocity packages and a JDK; they are
+# installed here when missing (as root, from Debian's registry).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+for jar in velocity.jar velocity-tools.jar jackson-databind.jar; do
+    [ -f "/usr/share/java/$jar" ] || need_packages=(velocity libvelocity-tools-java libjackson2-databind-java)
+done
+command -v javac >/dev/null 2>&1 || need_packages+=(default-jdk-headless)
+if [ ${#need_packages[@]} -gt 0 ]; then
+    echo "installing the Velocity oracle's packages: ${need_packages[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+cargo test "$@"

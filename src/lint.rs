@@ -1,0 +1,273 @@
+//! The validation rules that need nodectl's Velocity and JSONPath parsers (formats.md): every
+//! template and translation path is parsed; malformed ones are errors, constructs outside nodectl's
+//! subset are warnings that mark the node *not dry-runnable*, and the template references are
+//! checked against the contract (`${input.X}` declared in `input_schema`, success-template variables
+//! that exist, no list or map rendered straight into a request).
+//!
+//! It runs after `manifest` has loaded the project (which knows nothing of these parsers) and adds
+//! to the same diagnostics.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use crate::jsonpath::{self, JsonPathErrorKind};
+use crate::manifest::source::{Seg, SourceFile, Target};
+use crate::manifest::{self, Diagnostics, LoadError, LoadOptions, Loaded, Project};
+use crate::model::Node;
+use crate::vtl;
+
+/// Variables every template may use besides its data: Velocity tools and `$foreach`.
+const TOOLS: [&str; 6] = [
+    "esc",
+    "math",
+    "encoding",
+    "successTemplateUtils",
+    "urlTool",
+    "foreach",
+];
+/// Input names Genesys adds to every execution's `input`.
+const IMPLICIT_INPUTS: [&str; 3] = ["rawRequest", "orgId", "integrationId"];
+
+/// Loads the project (`manifest::load`) and applies the parser-dependent rules to it.
+pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loaded = manifest::load(options)?;
+    if let Some(project) = &mut loaded.project {
+        check(project, &mut loaded.diagnostics);
+        loaded.diagnostics.normalize();
+    }
+    Ok(loaded)
+}
+
+/// Checks every resolved node of every env, marking the ones nodectl cannot execute.
+pub fn check(project: &mut Project, diags: &mut Diagnostics) {
+    let mut files = Files {
+        project_dir: project.config.dir.clone(),
+        display_root: project.display_root.clone(),
+        loaded: HashMap::new(),
+    };
+    for nodes in project.nodes.values_mut() {
+        for node in nodes.iter_mut() {
+            let reasons = check_node(node, &mut files, diags);
+            for reason in reasons {
+                if !node.not_dry_runnable.contains(&reason) {
+                    node.not_dry_runnable.push(reason);
+                }
+            }
+        }
+    }
+}
+
+/// Node files, read again only when a problem needs a position.
+struct Files {
+    project_dir: PathBuf,
+    display_root: PathBuf,
+    loaded: HashMap<PathBuf, Option<SourceFile>>,
+}
+
+impl Files {
+    fn get(&mut self, relative: &PathBuf) -> Option<&SourceFile> {
+        let project_dir = &self.project_dir;
+        let display_root = &self.display_root;
+        self.loaded
+            .entry(relative.clone())
+            .or_insert_with(|| {
+                let text = std::fs::read_to_string(project_dir.join(relative)).ok()?;
+                Some(SourceFile::new(
+                    manifest::display_path(display_root, relative),
+                    relative.clone(),
+                    text,
+                ))
+            })
+            .as_ref()
+    }
+}
+
+/// Where a place inside a template is in the manifest. A string that tera rendered has moved its
+/// text around, so such a place is reported at the start of the string instead.
+fn template_position(
+    file: &SourceFile,
+    path: &[Seg],
+    line: u32,
+    column: u32,
+) -> crate::manifest::Position {
+    let raw: Option<serde_json::Value> = toml::from_str(&file.text).ok();
+    let rendered_by_tera = raw
+        .as_ref()
+        .and_then(|root| {
+            path.iter().try_fold(root, |value, seg| match seg {
+                Seg::Key(key) => value.get(key),
+                Seg::Index(index) => value.get(index),
+            })
+        })
+        .and_then(serde_json::Value::as_str)
+        .is_none_or(manifest::render::needs_render);
+    if rendered_by_tera {
+        file.locate(path, Target::Value)
+    } else {
+        file.locate_in_string(path, line as usize, column.saturating_sub(1) as usize)
+    }
+}
+
+/// Which template of a node, and where it sits in the manifest.
+struct TemplateSite {
+    label: String,
+    path: Vec<Seg>,
+    source: String,
+    request: bool,
+}
+
+fn template_sites(node: &Node) -> Vec<TemplateSite> {
+    let key = |k: &str| Seg::Key(k.to_string());
+    let mut sites = vec![TemplateSite {
+        label: "request.url".to_string(),
+        path: vec![key("request"), key("url")],
+        source: node.request.url.clone(),
+        request: true,
+    }];
+    for (name, value) in &node.request.headers {
+        sites.push(TemplateSite {
+            label: format!("header {name}"),
+            path: vec![key("request"), key("headers"), key(name)],
+            source: value.clone(),
+            request: true,
+        });
+    }
+    if node.request.method.sends_body() {
+        sites.push(TemplateSite {
+            label: "request.body".to_string(),
+            path: vec![key("request"), key("body")],
+            source: node.request.body.clone(),
+            request: true,
+        });
+    }
+    sites.push(TemplateSite {
+        label: "success_template".to_string(),
+        path: vec![key("response"), key("success_template")],
+        source: node.response.success_template.clone(),
+        request: false,
+    });
+    sites
+}
+
+/// Checks one node; returns why it is not dry-runnable (empty: it is).
+fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<String> {
+    let mut not_dry_runnable = Vec::new();
+    let declared: BTreeSet<String> = node
+        .input_schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let translation_keys: BTreeSet<&str> = node
+        .response
+        .translation_map
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+
+    for site in template_sites(node) {
+        let template = match vtl::parse(&site.source) {
+            Ok(template) => template,
+            Err(error) => {
+                let Some(file) = files.get(&node.source) else {
+                    continue;
+                };
+                let at = template_position(file, &site.path, error.line, error.column);
+                if error.is_unsupported() {
+                    let reason = format!("{}: {}", site.label, error.message);
+                    diags.warning(&file.display, at, format!("{reason}; Genesys accepts it but nodectl cannot execute it, so the node is not dry-runnable"));
+                    not_dry_runnable.push(reason);
+                } else {
+                    diags.error(
+                        &file.display,
+                        at,
+                        format!("{}: Velocity syntax error: {}", site.label, error.message),
+                    );
+                }
+                continue;
+            }
+        };
+        let set_targets: BTreeSet<String> = template
+            .set_targets()
+            .into_iter()
+            .chain(template.loop_variables())
+            .collect();
+        for reference in template.references() {
+            let problem = if site.request {
+                match (reference.root.as_str(), reference.path.first()) {
+                    ("input", Some(name))
+                        if !declared.contains(name)
+                            && !IMPLICIT_INPUTS.contains(&name.as_str()) =>
+                    {
+                        Some(format!(
+                            "{}: `${{input.{name}}}` is not declared in input_schema (it would render as its own text when absent)",
+                            site.label
+                        ))
+                    }
+                    _ => None,
+                }
+            } else {
+                let root = reference.root.as_str();
+                let known = translation_keys.contains(root)
+                    || root == "rawResult"
+                    || root == "input"
+                    || root == "credentials"
+                    || TOOLS.contains(&root)
+                    || set_targets.contains(root);
+                (!known).then(|| {
+                    format!(
+                        "success_template: `${root}` is neither a translation_map key, rawResult nor set by #set; Genesys fails the execution (`Variable ${root} has not been set`)"
+                    )
+                })
+            };
+            if let Some(message) = problem
+                && let Some(file) = files.get(&node.source)
+            {
+                let at = template_position(file, &site.path, reference.line, reference.column);
+                diags.warning(&file.display, at, message);
+            }
+        }
+        if site.request
+            && template.renders_collection_literal()
+            && let Some(file) = files.get(&node.source)
+        {
+            diags.warning(
+                &file.display,
+                file.locate(&site.path, Target::Value),
+                format!("{}: a list or map is rendered directly (as Java's [a, b] / {{k=v}}); use #foreach or $esc.jsonString", site.label),
+            );
+        }
+    }
+
+    for (name, path) in &node.response.translation_map {
+        let Err(error) = jsonpath::parse(path) else {
+            continue;
+        };
+        let Some(file) = files.get(&node.source) else {
+            continue;
+        };
+        let at = file.locate(
+            &[
+                Seg::Key("response".into()),
+                Seg::Key("translation_map".into()),
+                Seg::Key(name.clone()),
+            ],
+            Target::Value,
+        );
+        match error.kind() {
+            JsonPathErrorKind::Syntax => {
+                diags.error(
+                    &file.display,
+                    at,
+                    format!("translation_map.{name}: `{path}` is not a JSONPath: {error}"),
+                );
+            }
+            JsonPathErrorKind::Unsupported => {
+                let reason = format!("translation_map.{name}: {error}");
+                diags.warning(&file.display, at, format!("{reason}; Genesys accepts it but nodectl cannot execute it, so the node is not dry-runnable"));
+                not_dry_runnable.push(reason);
+            }
+        }
+    }
+    not_dry_runnable
+}

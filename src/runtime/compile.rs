@@ -1,0 +1,164 @@
+//! A node prepared for execution: its templates parsed, its JSONPaths parsed, its schemas compiled
+//! into validators and its definition hashed for the cache — once, then executed many times.
+//! Nothing here fails: a part nodectl cannot execute is kept as its problem and fails the execution
+//! at its step (`template.unsupported`, `translation`), as validate warned.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::jsonpath::{self, JsonPath, JsonPathErrorKind};
+use crate::model::Node;
+use crate::vtl;
+
+/// Why a template or path cannot be executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unexecutable {
+    /// Outside nodectl's subset (Genesys accepts it) rather than plainly malformed.
+    pub unsupported: bool,
+    pub message: String,
+}
+
+pub type Compiled<T> = Result<T, Unexecutable>;
+
+/// A node ready to run.
+pub struct CompiledNode {
+    pub node: Node,
+    pub(super) url: Compiled<vtl::Template>,
+    pub(super) headers: Vec<(String, Compiled<vtl::Template>)>,
+    pub(super) body: Compiled<vtl::Template>,
+    pub(super) success: Compiled<vtl::Template>,
+    pub(super) translation: Vec<(String, Compiled<JsonPath>)>,
+    pub(super) defaults: HashMap<String, String>,
+    pub(super) input_validator: Result<jsonschema::Validator, String>,
+    pub(super) output_validator: Result<jsonschema::Validator, String>,
+    /// SHA-256 of the node's canonical definition (part of every cache key).
+    pub(super) definition_hash: [u8; 32],
+    /// Whether the success template is the default `${rawResult}` (then the body is the output).
+    pub(super) default_success: bool,
+}
+
+impl CompiledNode {
+    pub fn new(node: Node) -> CompiledNode {
+        let template = |what: &str, source: &str| -> Compiled<vtl::Template> {
+            vtl::parse(source).map_err(|e| Unexecutable {
+                unsupported: e.is_unsupported(),
+                message: format!("{what}: {e}"),
+            })
+        };
+        let url = template("request.url", &node.request.url);
+        let headers = node
+            .request
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), template(&format!("header {name}"), value)))
+            .collect();
+        let body = template("request.body", &node.request.body);
+        let success = template("success_template", &node.response.success_template);
+        let translation = node
+            .response
+            .translation_map
+            .iter()
+            .map(|(name, path)| {
+                let parsed = jsonpath::parse(path).map_err(|e| Unexecutable {
+                    unsupported: e.kind() == JsonPathErrorKind::Unsupported,
+                    message: format!("translation_map.{name} `{path}`: {e}"),
+                });
+                (name.clone(), parsed)
+            })
+            .collect();
+        let defaults = node
+            .response
+            .translation_map_defaults
+            .iter()
+            .cloned()
+            .collect();
+        let input_validator =
+            crate::manifest::contract::compile(&node.input_schema).map_err(|p| p.message);
+        let output_validator =
+            crate::manifest::contract::compile(&node.output_schema).map_err(|p| p.message);
+        let definition_hash = definition_hash(&node);
+        let default_success =
+            node.response.success_template.trim() == crate::model::DEFAULT_SUCCESS_TEMPLATE;
+        CompiledNode {
+            node,
+            url,
+            headers,
+            body,
+            success,
+            translation,
+            defaults,
+            input_validator,
+            output_validator,
+            definition_hash,
+            default_success,
+        }
+    }
+
+    /// Why this node cannot be dry-run, if it cannot (validate's "not dry-runnable").
+    pub fn unexecutable(&self) -> Vec<&Unexecutable> {
+        let mut problems: Vec<&Unexecutable> = Vec::new();
+        problems.extend(self.url.as_ref().err());
+        problems.extend(self.headers.iter().filter_map(|(_, t)| t.as_ref().err()));
+        problems.extend(self.body.as_ref().err());
+        problems.extend(self.success.as_ref().err());
+        problems.extend(
+            self.translation
+                .iter()
+                .filter_map(|(_, p)| p.as_ref().err()),
+        );
+        problems
+    }
+}
+
+/// The node's definition as Genesys would run it, hashed: a change to any part that affects the
+/// result invalidates cached results.
+fn definition_hash(node: &Node) -> [u8; 32] {
+    let canonical = json!({
+        "integration": node.key.integration.to_string(),
+        "name": node.key.name,
+        "secure": node.secure,
+        "timeout": node.timeout_seconds,
+        "method": node.request.method.as_str(),
+        "url": node.request.url,
+        "headers": node.request.headers,
+        "body": node.request.body,
+        "successTemplate": node.response.success_template,
+        "translationMap": node.response.translation_map,
+        "translationMapDefaults": node.response.translation_map_defaults,
+        "inputSchema": node.input_schema,
+        "outputSchema": node.output_schema,
+    });
+    Sha256::digest(canonical_text(&canonical).as_bytes()).into()
+}
+
+/// JSON text with object keys sorted, so equal definitions hash equally whatever their key order.
+fn canonical_text(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        Value::String(k.clone()),
+                        canonical_text(&map[k.as_str()])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_text)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}

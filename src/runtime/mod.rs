@@ -1,0 +1,788 @@
+//! The runtime: executes one node the way Genesys Cloud executes a data action (runtime.md), plus
+//! nodectl's local retry and cache policy. `test` (over replayed fixtures), `run` and `record`
+//! (live), `serve` and the emulator all call this one executor; only the `Transport` and `Clock`
+//! differ.
+//!
+//! The eight steps — validate input, resolve URL, headers and body, execute (with retries), resolve
+//! the translation map and the success template, validate output — each leave an operation in the
+//! trace, shaped like Genesys's `TestExecutionResult`. Before a trace or an error leaves the runtime,
+//! every secret in it is redacted.
+
+pub mod cache;
+pub mod clock;
+pub mod compile;
+pub mod error;
+pub mod redact;
+pub mod retry;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub use cache::Cache;
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use compile::CompiledNode;
+pub use error::ExecError;
+use redact::Redactor;
+
+use crate::jsonpath::Resolution;
+use crate::model::{ErrorKind, RetryPolicy};
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::vtl;
+
+/// The timeout Genesys applies when `timeoutSeconds` is absent.
+pub const DEFAULT_TIMEOUT_SECONDS: u8 = 15;
+/// The longest upstream body excerpt quoted in an error message.
+const BODY_EXCERPT_BYTES: usize = 512;
+/// `input.orgId` when the env names no `org_id`.
+pub const ZERO_UUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// What an execution needs besides the node and its input.
+#[derive(Debug, Clone, Default)]
+pub struct ExecContext {
+    /// `${input.orgId}`.
+    pub org_id: String,
+    /// `${input.integrationId}`.
+    pub integration_id: String,
+    /// The env's API base, for URLs starting with `/` (Genesys Cloud Data Actions integrations).
+    pub api_base: Option<String>,
+    /// `${credentials.X}`.
+    pub credentials: Map<String, Value>,
+}
+
+impl ExecContext {
+    pub fn new(org_id: Option<&str>, credentials: Map<String, Value>) -> ExecContext {
+        ExecContext {
+            org_id: org_id.unwrap_or(ZERO_UUID).to_string(),
+            integration_id: ZERO_UUID.to_string(),
+            api_base: None,
+            credentials,
+        }
+    }
+}
+
+/// One step of the trace (`TestExecutionResult.operations[]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operation {
+    pub step: u8,
+    pub name: &'static str,
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What one HTTP attempt got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    Response(HttpResponse),
+    Failed(TransportError),
+}
+
+/// One HTTP attempt: the request (redacted), the wait taken before it, and its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub request: HttpRequest,
+    pub wait_before_ms: u64,
+    pub outcome: AttemptOutcome,
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The output the flow receives (unredacted: it is the product), or the error.
+    pub result: Result<Value, ExecError>,
+    /// Redacted.
+    pub operations: Vec<Operation>,
+    /// Redacted requests, in order.
+    pub attempts: Vec<Attempt>,
+    /// The un-jittered waits the retry policy decided, in order.
+    pub waits_ms: Vec<u64>,
+    /// Served from the cache (then there are no attempts).
+    pub cached: bool,
+    pub context_id: String,
+}
+
+impl Execution {
+    pub fn success(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    /// The Genesys error body of a failure.
+    pub fn error_body(&self) -> Option<Value> {
+        self.result
+            .as_ref()
+            .err()
+            .map(|e| e.genesys_body(&self.context_id))
+    }
+
+    /// Genesys's `TestExecutionResult`: `{ operations, error, finalResult, success }`.
+    pub fn test_result(&self) -> Value {
+        json!({
+            "operations": self.operations,
+            "error": self.error_body(),
+            "finalResult": self.result.as_ref().ok(),
+            "success": self.success(),
+        })
+    }
+}
+
+/// The executor: a transport, a clock and the caches of the nodes it has run.
+pub struct Runtime<T: Transport, C: Clock> {
+    transport: T,
+    clock: C,
+    caches: Mutex<HashMap<[u8; 32], Arc<Cache>>>,
+}
+
+impl<T: Transport, C: Clock> Runtime<T, C> {
+    pub fn new(transport: T, clock: C) -> Runtime<T, C> {
+        Runtime {
+            transport,
+            clock,
+            caches: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    fn cache_for(&self, node: &CompiledNode) -> Option<Arc<Cache>> {
+        let policy = node.node.local.cache.clone()?;
+        let mut caches = self.caches.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            caches
+                .entry(node.definition_hash)
+                .or_insert_with(|| Arc::new(Cache::new(policy)))
+                .clone(),
+        )
+    }
+
+    /// Executes the node once with `input`.
+    pub async fn execute(
+        &self,
+        node: &CompiledNode,
+        input: &Value,
+        context: &ExecContext,
+    ) -> Execution {
+        let redactor =
+            Redactor::for_execution(&context.credentials, node.node.secure.then_some(input));
+        let mut run = Run::default();
+        let result = self.steps(node, input, context, &mut run).await;
+        let result = result.map_err(|mut error| {
+            error.message = redactor.text(&error.message);
+            error
+        });
+        for operation in &mut run.operations {
+            if let Some(result) = &mut operation.result {
+                redactor.value(result);
+            }
+            if let Some(error) = &mut operation.error {
+                *error = redactor.text(error);
+            }
+        }
+        for attempt in &mut run.attempts {
+            redact_request(&redactor, &mut attempt.request);
+        }
+        Execution {
+            result,
+            operations: run.operations,
+            attempts: run.attempts,
+            waits_ms: run.waits_ms,
+            cached: run.cached,
+            context_id: context_id(self.clock.now_ms(), &node.node.key.name),
+        }
+    }
+
+    async fn steps(
+        &self,
+        node: &CompiledNode,
+        input: &Value,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<Value, ExecError> {
+        // 1. validate input
+        let step1 = validate_input(node, input);
+        run.step(1, "validate input", &step1, |_| None)?;
+
+        let template_context = request_context(input, context);
+
+        // 2. resolve request url
+        let url =
+            render_request(&node.url, &template_context).and_then(|url| resolve_url(url, context));
+        let url = run.step(2, "resolve request url", &url, |u| {
+            Some(Value::String(u.clone()))
+        })?;
+
+        // 3. resolve request headers
+        let headers: Result<Vec<(String, String)>, ExecError> = node
+            .headers
+            .iter()
+            .map(|(name, template)| {
+                render_request(template, &template_context).map(|v| (name.clone(), v))
+            })
+            .collect();
+        let mut headers = run.step(3, "resolve request headers", &headers, |h| {
+            Some(Value::Object(
+                h.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ))
+        })?;
+
+        // 4. resolve request body
+        let body = if node.node.request.method.sends_body() {
+            let rendered = render_request(&node.body, &template_context).and_then(|body| {
+                if crate::transport::header(&headers, "content-type").is_none() {
+                    check_json_body(&body)?;
+                    headers.push(("Content-Type".to_string(), "application/json".to_string()));
+                }
+                Ok(body)
+            });
+            Some(run.step(4, "resolve request body", &rendered, |b| {
+                Some(Value::String(b.clone()))
+            })?)
+        } else {
+            let none: Result<(), ExecError> = Ok(());
+            run.step(4, "resolve request body", &none, |_| {
+                Some(Value::String(format!(
+                    "(no body for {})",
+                    node.node.request.method
+                )))
+            })?;
+            None
+        };
+        let request = HttpRequest {
+            method: node.node.request.method,
+            url,
+            headers,
+            body,
+        };
+
+        // The cache is consulted before step 5; identical concurrent misses wait for one call.
+        let Some(cache) = self.cache_for(node) else {
+            return self
+                .execute_uncached(node, request, input, context, run)
+                .await;
+        };
+        let key = cache::key(&node.definition_hash, &request);
+        if let Some(output) = cache.get(&key, self.clock.now_ms()) {
+            return Ok(run.cache_hit(output));
+        }
+        let gate = cache.flight(&key);
+        let result = {
+            let _flight = gate.lock().await;
+            match cache.get(&key, self.clock.now_ms()) {
+                Some(output) => Ok(run.cache_hit(output)),
+                None => {
+                    let result = self
+                        .execute_uncached(node, request, input, context, run)
+                        .await;
+                    if let Ok(output) = &result {
+                        cache.put(key, output.clone(), self.clock.now_ms());
+                    }
+                    result
+                }
+            }
+        };
+        cache.land(&key, gate);
+        result
+    }
+
+    /// Steps 5 to 8.
+    async fn execute_uncached(
+        &self,
+        node: &CompiledNode,
+        request: HttpRequest,
+        input: &Value,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<Value, ExecError> {
+        // 5. execute request
+        let response = self.send_with_retries(node, &request, run).await;
+        let attempts_summary = run.attempts_summary();
+        let response = run.step(5, "execute request", &response, |_| {
+            Some(attempts_summary.clone())
+        })?;
+
+        // 6. resolve translation map
+        let variables = translate(node, &response.body);
+        let variables = run.step(6, "resolve translation map", &variables, |vars| {
+            Some(Value::Object(
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ))
+        })?;
+
+        // 7. resolve success template
+        let output = success_output(node, &response.body, variables, input, context);
+        let output = run.step(7, "resolve success template", &output, |o| Some(o.clone()))?;
+
+        // 8. validate output
+        let validated = validate_output(node, &output);
+        run.step(8, "validate output", &validated, |_| None)?;
+        Ok(output)
+    }
+
+    async fn send_with_retries(
+        &self,
+        node: &CompiledNode,
+        request: &HttpRequest,
+        run: &mut Run,
+    ) -> Result<HttpResponse, ExecError> {
+        let no_retry = RetryPolicy {
+            max_retries: 0,
+            ..default_policy()
+        };
+        let policy = node.node.local.retry.as_ref().unwrap_or(&no_retry);
+        let timeout = Duration::from_secs(u64::from(
+            node.node.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+        ));
+        let attempts = 1 + policy.max_retries;
+        let mut wait_before = 0;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.transport.send(request, timeout).await;
+            run.attempts.push(Attempt {
+                request: request.clone(),
+                wait_before_ms: wait_before,
+                outcome: match &outcome {
+                    Ok(response) => AttemptOutcome::Response(response.clone()),
+                    Err(error) => AttemptOutcome::Failed(error.clone()),
+                },
+            });
+            let outcome = match outcome {
+                Ok(response) if (200..300).contains(&response.status) => return Ok(response),
+                other => other,
+            };
+            let retryable = match &outcome {
+                Ok(response) => retry::retries_status(policy, response.status),
+                Err(TransportError::Invalid(_)) => false,
+                Err(_) => true,
+            };
+            let failure = || failure_of(&outcome, request, timeout);
+            if !retryable || attempt >= attempts {
+                return Err(failure());
+            }
+            let mut wait = retry::backoff_wait_ms(policy, attempt);
+            if let Ok(response) = &outcome
+                && matches!(response.status, 429 | 503)
+                && let Some(after) = response.header("retry-after").and_then(|v| {
+                    retry::retry_after_ms(v, response.header("date"), self.clock.now_ms())
+                })
+            {
+                if after > retry::RETRY_AFTER_CAP_MS {
+                    let mut error = failure();
+                    error.message.push_str(&format!(
+                        "; Retry-After of {} s exceeds the {} s cap, so retrying stopped",
+                        after / 1000,
+                        retry::RETRY_AFTER_CAP_MS / 1000
+                    ));
+                    return Err(error);
+                }
+                wait = wait.max(after);
+            }
+            run.waits_ms.push(wait);
+            let taken = if policy.jitter {
+                self.clock.jitter(wait)
+            } else {
+                wait
+            };
+            self.clock.sleep(taken).await;
+            wait_before = taken;
+            attempt += 1;
+        }
+    }
+}
+
+fn default_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 0,
+        backoff: crate::model::Backoff::Exponential,
+        initial_delay_ms: 500,
+        max_delay_ms: 10_000,
+        multiplier: 2.0,
+        jitter: true,
+        retry_on: RetryPolicy::DEFAULT_RETRY_ON.to_vec(),
+    }
+}
+
+/// The trace being built.
+#[derive(Default)]
+struct Run {
+    operations: Vec<Operation>,
+    attempts: Vec<Attempt>,
+    waits_ms: Vec<u64>,
+    cached: bool,
+}
+
+impl Run {
+    /// Records a step's outcome and passes it on.
+    fn step<T: Clone>(
+        &mut self,
+        step: u8,
+        name: &'static str,
+        outcome: &Result<T, ExecError>,
+        result: impl Fn(&T) -> Option<Value>,
+    ) -> Result<T, ExecError> {
+        match outcome {
+            Ok(value) => {
+                self.operations.push(Operation {
+                    step,
+                    name,
+                    success: true,
+                    result: result(value),
+                    error: None,
+                });
+                Ok(value.clone())
+            }
+            Err(error) => {
+                self.operations.push(Operation {
+                    step,
+                    name,
+                    success: false,
+                    result: None,
+                    error: Some(error.to_string()),
+                });
+                Err(error.clone())
+            }
+        }
+    }
+
+    fn cache_hit(&mut self, output: Value) -> Value {
+        self.cached = true;
+        self.operations.push(Operation {
+            step: 5,
+            name: "execute request",
+            success: true,
+            result: Some(json!({ "cached": true })),
+            error: None,
+        });
+        output
+    }
+
+    fn attempts_summary(&self) -> Value {
+        Value::Array(
+            self.attempts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let outcome = match &a.outcome {
+                        AttemptOutcome::Response(r) => json!({ "status": r.status }),
+                        AttemptOutcome::Failed(e) => json!({ "error": e.to_string() }),
+                    };
+                    let mut entry = json!({ "attempt": i + 1, "waitMs": a.wait_before_ms });
+                    if let (Value::Object(entry), Value::Object(outcome)) = (&mut entry, outcome) {
+                        entry.extend(outcome);
+                    }
+                    entry
+                })
+                .collect(),
+        )
+    }
+}
+
+fn validate_input(node: &CompiledNode, input: &Value) -> Result<(), ExecError> {
+    if !input.is_object() {
+        return Err(ExecError::new(
+            ErrorKind::InputInvalid,
+            "the input must be a JSON object",
+        ));
+    }
+    let validator = node
+        .input_validator
+        .as_ref()
+        .map_err(|m| ExecError::new(ErrorKind::InputInvalid, format!("input_schema {m}")))?;
+    let violations = schema_violations(validator, input);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ExecError::new(
+            ErrorKind::InputInvalid,
+            format!("input does not match input_schema: {violations}"),
+        ))
+    }
+}
+
+fn validate_output(node: &CompiledNode, output: &Value) -> Result<(), ExecError> {
+    let validator = node
+        .output_validator
+        .as_ref()
+        .map_err(|m| ExecError::new(ErrorKind::OutputInvalid, format!("output_schema {m}")))?;
+    let violations = schema_violations(validator, output);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ExecError::new(
+            ErrorKind::OutputInvalid,
+            format!("output does not match output_schema: {violations}"),
+        ))
+    }
+}
+
+/// Every violation, each with its JSON pointer and the keyword that failed.
+fn schema_violations(validator: &jsonschema::Validator, instance: &Value) -> String {
+    validator
+        .iter_errors(instance)
+        .map(|e| {
+            let pointer = e.instance_path().as_str().to_string();
+            let at = if pointer.is_empty() {
+                "/".to_string()
+            } else {
+                pointer
+            };
+            format!("{at}: {e} ({})", e.kind().keyword())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `{ input: {…, rawRequest, orgId, integrationId}, credentials }`.
+fn request_context(input: &Value, context: &ExecContext) -> Value {
+    let mut input_object = input.as_object().cloned().unwrap_or_default();
+    input_object.insert("rawRequest".to_string(), Value::String(input.to_string()));
+    input_object.insert("orgId".to_string(), Value::String(context.org_id.clone()));
+    input_object.insert(
+        "integrationId".to_string(),
+        Value::String(context.integration_id.clone()),
+    );
+    json!({ "input": input_object, "credentials": context.credentials })
+}
+
+fn unexecutable(problem: &compile::Unexecutable, otherwise: ErrorKind) -> ExecError {
+    let kind = if problem.unsupported {
+        ErrorKind::TemplateUnsupported
+    } else {
+        otherwise
+    };
+    ExecError::new(kind, problem.message.clone())
+}
+
+fn render_request(
+    template: &compile::Compiled<vtl::Template>,
+    context: &Value,
+) -> Result<String, ExecError> {
+    let template = template
+        .as_ref()
+        .map_err(|p| unexecutable(p, ErrorKind::TemplateRequest))?;
+    vtl::render(template, context, vtl::Mode::Request)
+        .map_err(|e| ExecError::new(ErrorKind::TemplateRequest, e.to_string()))
+}
+
+/// An absolute http(s) URL as is; a `/…` URL against the env's API base.
+fn resolve_url(url: String, context: &ExecContext) -> Result<String, ExecError> {
+    let trimmed = url.trim();
+    if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+        return Ok(trimmed.to_string());
+    }
+    if trimmed.starts_with('/') {
+        return match &context.api_base {
+            Some(base) => Ok(format!("{}{trimmed}", base.trim_end_matches('/'))),
+            None => Err(ExecError::new(
+                ErrorKind::TemplateRequest,
+                format!(
+                    "request URL `{trimmed}` is relative, but this env has no API base to resolve it against"
+                ),
+            )),
+        };
+    }
+    Err(ExecError::new(
+        ErrorKind::TemplateRequest,
+        format!(
+            "request URL `{trimmed}` is neither an absolute http(s) URL nor a path starting with `/`"
+        ),
+    ))
+}
+
+/// A body sent as `application/json` must be JSON: say where it is not.
+fn check_json_body(body: &str) -> Result<(), ExecError> {
+    if body.trim().is_empty() {
+        return Ok(());
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(body)
+        .map(|_| ())
+        .map_err(|e| {
+            ExecError::new(
+                ErrorKind::TemplateRequest,
+                format!(
+                    "request body is not JSON (sent as application/json): {}",
+                    json_error_excerpt(body, &e)
+                ),
+            )
+        })
+}
+
+/// `line L, column C: message` and the offending line with a caret.
+fn json_error_excerpt(text: &str, error: &serde_json::Error) -> String {
+    let line_text = text
+        .lines()
+        .nth(error.line().saturating_sub(1))
+        .unwrap_or("");
+    let caret: String = " ".repeat(error.column().saturating_sub(1));
+    format!("{error}\n  {line_text}\n  {caret}^")
+}
+
+fn failure_of(
+    outcome: &Result<HttpResponse, TransportError>,
+    request: &HttpRequest,
+    timeout: Duration,
+) -> ExecError {
+    let target = format!("{} {}", request.method, request.url);
+    match outcome {
+        Ok(response) => ExecError::new(
+            ErrorKind::RemoteStatus,
+            format!(
+                "{target} -> {}: {}",
+                response.status,
+                excerpt(&response.body)
+            ),
+        ),
+        Err(TransportError::Timeout(_)) => ExecError::new(
+            ErrorKind::RemoteTimeout,
+            format!(
+                "{target}: no answer within the node's timeout of {} s",
+                timeout.as_secs()
+            ),
+        ),
+        Err(TransportError::Connect(why)) => ExecError::new(
+            ErrorKind::RemoteConnect,
+            format!("{target}: connection failed: {why}"),
+        ),
+        Err(TransportError::Invalid(why)) => {
+            ExecError::new(ErrorKind::TemplateRequest, format!("{target}: {why}"))
+        }
+    }
+}
+
+/// At most 512 bytes of a body, cut at a character boundary.
+fn excerpt(body: &str) -> String {
+    if body.len() <= BODY_EXCERPT_BYTES {
+        return body.to_string();
+    }
+    let mut end = BODY_EXCERPT_BYTES;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", body.get(..end).unwrap_or(""))
+}
+
+/// Step 6: each translation-map variable as JSON text (runtime.md, "Translation map").
+fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, ExecError> {
+    if node.translation.is_empty() {
+        return Ok(Vec::new());
+    }
+    let document: Value = serde_json::from_str(body).map_err(|e| {
+        ExecError::new(
+            ErrorKind::Translation,
+            format!(
+                "the response body is not JSON, so the translation map cannot apply: {e}; body: {}",
+                excerpt(body)
+            ),
+        )
+    })?;
+    node.translation
+        .iter()
+        .map(|(name, path)| {
+            let path = path.as_ref().map_err(|p| ExecError::new(ErrorKind::Translation, p.message.clone()))?;
+            match path.evaluate(&document) {
+                Resolution::Value(value) => Ok((name.clone(), value.to_string())),
+                Resolution::NotFound => match node.defaults.get(name) {
+                    Some(default) => Ok((name.clone(), default.clone())),
+                    None => Err(ExecError::new(
+                        ErrorKind::Translation,
+                        format!("translation_map.{name}: `{path}` matched nothing in the response and there is no default"),
+                    )),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Step 7: the success template over the translation variables, parsed as JSON.
+fn success_output(
+    node: &CompiledNode,
+    body: &str,
+    variables: Vec<(String, String)>,
+    input: &Value,
+    context: &ExecContext,
+) -> Result<Value, ExecError> {
+    if node.default_success && node.translation.is_empty() {
+        if body.trim().is_empty() {
+            return Ok(Value::Object(Map::new()));
+        }
+        return serde_json::from_str(body).map_err(|e| {
+            ExecError::new(ErrorKind::TemplateSuccess, format!("the response body is not JSON (the default success template returns it as the output): {}", json_error_excerpt(body, &e)))
+        });
+    }
+    let template = node
+        .success
+        .as_ref()
+        .map_err(|p| unexecutable(p, ErrorKind::TemplateSuccess))?;
+    let mut scope = Map::new();
+    for (name, text) in variables {
+        scope.insert(name, Value::String(text));
+    }
+    scope.insert("rawResult".to_string(), Value::String(body.to_string()));
+    if let Value::Object(base) = request_context(input, context) {
+        for (key, value) in base {
+            scope.entry(key).or_insert(value);
+        }
+    }
+    let rendered = vtl::render(template, &Value::Object(scope), vtl::Mode::Success)
+        .map_err(|e| ExecError::new(ErrorKind::TemplateSuccess, e.message))?;
+    if rendered.trim().is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_str(&rendered).map_err(|e| {
+        ExecError::new(
+            ErrorKind::TemplateSuccess,
+            format!(
+                "success_template did not render JSON: {}",
+                json_error_excerpt(&rendered, &e)
+            ),
+        )
+    })
+}
+
+fn redact_request(redactor: &Redactor, request: &mut HttpRequest) {
+    if redactor.is_empty() {
+        return;
+    }
+    request.url = redactor.text(&request.url);
+    for (_, value) in &mut request.headers {
+        *value = redactor.text(value);
+    }
+    if let Some(body) = &mut request.body {
+        *body = redactor.text(body);
+    }
+}
+
+/// A UUID-shaped id for one execution (Genesys's `contextId`).
+fn context_id(now_ms: u64, salt: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = Sha256::new();
+    hasher.update(now_ms.to_le_bytes());
+    hasher.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(salt.as_bytes());
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(36);
+    for (index, byte) in digest.iter().take(16).enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}

@@ -1,0 +1,36 @@
+//! JSON Schema compilation as nodectl does it everywhere: the draft a schema's `$schema` selects
+//! (draft 4, 6, 7, 2019-09 or 2020-12; draft 7 without one), with `format` validated. `manifest`
+//! compiles contracts with it to report errors; `runtime` to validate inputs and outputs.
+
+use jsonschema::Draft;
+use serde_json::Value;
+
+/// The draft a schema's `$schema` selects; draft 7 without one.
+pub fn draft_of(schema: &Value) -> Result<Draft, String> {
+    let Some(declared) = schema.get("$schema") else {
+        return Ok(Draft::Draft7);
+    };
+    let uri = declared.as_str().unwrap_or_default();
+    let normalized = uri.trim_end_matches('#').replacen("https://", "http://", 1);
+    match normalized.as_str() {
+        "http://json-schema.org/draft-04/schema" => Ok(Draft::Draft4),
+        "http://json-schema.org/draft-06/schema" => Ok(Draft::Draft6),
+        "http://json-schema.org/draft-07/schema" => Ok(Draft::Draft7),
+        "http://json-schema.org/draft/2019-09/schema" => Ok(Draft::Draft201909),
+        "http://json-schema.org/draft/2020-12/schema" => Ok(Draft::Draft202012),
+        _ => Err(format!(
+            "unsupported $schema `{uri}`: use draft 4, 6, 7, 2019-09 or 2020-12 (or leave it out for draft 7)"
+        )),
+    }
+}
+
+/// Compiles a schema; the error names the draft problem or the failing part of the schema.
+pub fn compile(
+    schema: &Value,
+) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    let draft = draft_of(schema).map_err(jsonschema::ValidationError::custom)?;
+    jsonschema::options()
+        .with_draft(draft)
+        .should_validate_formats(true)
+        .build(schema)
+}

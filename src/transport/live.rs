@@ -1,0 +1,104 @@
+//! The live transport: reqwest over rustls (ring provider), one shared connection pool, no redirects
+//! followed (as Genesys), no retries of its own (the runtime's retry policy counts attempts exactly).
+
+use std::sync::Once;
+use std::time::Duration;
+
+use super::{HttpRequest, HttpResponse, Transport, TransportError};
+
+/// The process-wide rustls crypto provider (ring). reqwest's `rustls-no-provider` build needs one
+/// installed before the first client is built; installing twice is harmless.
+pub fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A cloneable handle on one connection pool.
+#[derive(Debug, Clone)]
+pub struct LiveTransport {
+    client: reqwest::Client,
+}
+
+impl LiveTransport {
+    pub fn new() -> Result<LiveTransport, TransportError> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .user_agent(concat!("nodectl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(LiveTransport { client })
+    }
+}
+
+impl Transport for LiveTransport {
+    async fn send(
+        &self,
+        request: &HttpRequest,
+        timeout: Duration,
+    ) -> Result<HttpResponse, TransportError> {
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+            .map_err(|e| TransportError::Invalid(e.to_string()))?;
+        let mut builder = self.client.request(method, &request.url).timeout(timeout);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let built = builder
+            .build()
+            .map_err(|e| TransportError::Invalid(without_url(&e)))?;
+        let response = self
+            .client
+            .execute(built)
+            .await
+            .map_err(|e| classify(&e, timeout))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let bytes = response.bytes().await.map_err(|e| classify(&e, timeout))?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+}
+
+fn classify(error: &reqwest::Error, timeout: Duration) -> TransportError {
+    if error.is_timeout() {
+        TransportError::Timeout(timeout)
+    } else if error.is_builder() {
+        TransportError::Invalid(without_url(error))
+    } else {
+        TransportError::Connect(without_url(error))
+    }
+}
+
+/// reqwest's messages embed the URL, which may carry a credential in its query; the runtime adds the
+/// (redacted) URL itself where it helps.
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

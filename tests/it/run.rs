@@ -1,0 +1,121 @@
+//! `nodectl run` against a scripted upstream on 127.0.0.1: each `tests/cases/run/cases/*.toml`
+//! names the arguments, the upstream's replies (or `upstream = "refused"`), optional stdin and
+//! environment; `*.expected` holds the transcript plus the requests the upstream received.
+
+use std::path::Path;
+
+use crate::expect::{Failures, nodectl_with, root};
+use crate::upstream::{Reply, Upstream, refused_base};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    args: Vec<String>,
+    #[serde(default)]
+    upstream: Option<String>,
+    #[serde(default)]
+    reply: Vec<Reply>,
+    #[serde(default)]
+    stdin: Option<String>,
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
+}
+
+/// Copies the run project with `@UPSTREAM@` replaced, runs the case and compares its transcript.
+fn check(case_file: &Path, failures: &mut Failures) {
+    let text = std::fs::read_to_string(case_file).unwrap_or_default();
+    let case: Case =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case_file.display()));
+    let upstream = Upstream::start(case.reply.clone());
+    let base = if case.upstream.as_deref() == Some("refused") {
+        refused_base()
+    } else {
+        upstream.base.clone()
+    };
+
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_project(
+        &root().join("tests/cases/run/project"),
+        project.path(),
+        &base,
+    );
+    let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+    let envs: Vec<(String, String)> = case
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace("@UPSTREAM@", &base)))
+        .collect();
+    let run = nodectl_with(project.path(), &args, &envs, case.stdin.as_deref());
+
+    let mut transcript = run.transcript();
+    transcript.push_str("--- upstream received\n");
+    for request in upstream.received() {
+        transcript.push_str(&format!("{} {}\n", request.method, request.target));
+        for (name, value) in &request.headers {
+            if !["host", "content-length", "user-agent"]
+                .contains(&name.to_ascii_lowercase().as_str())
+            {
+                transcript.push_str(&format!("  {name}: {value}\n"));
+            }
+        }
+        if !request.body.is_empty() {
+            transcript.push_str(&format!("  body: {}\n", request.body));
+        }
+    }
+    let transcript = normalize(&transcript, &base);
+    if transcript.contains("panicked") {
+        failures.add(case_file, "nodectl panicked");
+    }
+    failures.expect_file(
+        case_file,
+        &case_file.with_extension("expected"),
+        &transcript,
+    );
+}
+
+/// Stable text: the upstream's port and the per-execution context ids vary from run to run.
+fn normalize(text: &str, base: &str) -> String {
+    let text = text.replace(base, "@UPSTREAM@");
+    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap_or_else(|e| panic!("{e}"));
+    let text = uuid.replace_all(&text, |c: &regex::Captures<'_>| {
+        if &c[0] == "00000000-0000-0000-0000-000000000000" {
+            c[0].to_string()
+        } else {
+            "<context-id>".to_string()
+        }
+    });
+    port.replace_all(&text, "127.0.0.1:<port>").into_owned()
+}
+
+fn copy_project(from: &Path, to: &Path, base: &str) {
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{e}"));
+            copy_project(&entry.path(), &target, base);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            std::fs::write(&target, text.replace("@UPSTREAM@", base))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+#[test]
+fn run_executes_nodes_against_a_live_upstream() {
+    let mut failures = Failures::default();
+    let dir = root().join("tests/cases/run/cases");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cases.sort();
+    for case in &cases {
+        check(case, &mut failures);
+    }
+    failures.finish("run", cases.len());
+}
