@@ -130,3 +130,9 @@ if [ "$only" = all ] || [ "$only" = validate ]; then
     echo "validate_1000_nodes_3000_fixtures_one_env_ms: $(median_ms "$nodectl" validate --dir "$project" --env local)"
     echo "validate_1000_nodes_peak_rss_mib: $(peak_mib "$nodectl" validate --dir "$project")"
 fi
+
+if [ "$only" = all ] || [ "$only" = runtime ]; then
+    # Pinned to one core: the figures are per core (issue 3).
+    cargo bench --quiet --bench runtime --no-run
+    taskset -c 0 cargo bench --quiet --bench runtime 2>/dev/null | grep -E '_per_second: '
+fi
