@@ -16,6 +16,7 @@
 )]
 
 pub mod cli;
+pub mod fixture;
 pub mod jsonpath;
 pub mod lint;
 pub mod manifest;

@@ -6,6 +6,7 @@ mod completions;
 pub mod exit;
 mod run;
 mod schema;
+mod test;
 mod validate;
 
 use std::io::Write;
@@ -66,6 +67,7 @@ enum ColorWhen {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::ValidateArgs),
+    Test(test::TestArgs),
     Run(run::RunArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
@@ -138,6 +140,7 @@ where
     let mut output = Output::new(cli.global.color);
     match cli.command {
         Command::Validate(args) => validate::run(args, &mut output),
+        Command::Test(args) => test::run(args, &mut output),
         Command::Run(args) => run::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),

@@ -2,6 +2,8 @@
 //! Styles are ANSI sequences; the output stream strips them when colour is off (`--color`, `NO_COLOR`,
 //! not a terminal).
 
+pub mod test;
+
 use crate::manifest::{Diagnostic, Severity};
 
 const RED_BOLD: &str = "\x1b[1;31m";

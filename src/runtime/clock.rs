@@ -104,3 +104,17 @@ impl<C: Clock> Clock for &C {
         (*self).jitter(wait_ms)
     }
 }
+
+impl<C: Clock> Clock for std::sync::Arc<C> {
+    fn now_ms(&self) -> u64 {
+        self.as_ref().now_ms()
+    }
+
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()> + Send {
+        self.as_ref().sleep(ms)
+    }
+
+    fn jitter(&self, wait_ms: u64) -> u64 {
+        self.as_ref().jitter(wait_ms)
+    }
+}

@@ -1,6 +1,7 @@
 //! The `Transport` trait — how the runtime sends one HTTP request — and its exchange types. The live
-//! implementation (`live`) uses reqwest with rustls; the dry-run's replay of fixtures implements the
-//! same trait, so the runtime never knows which one it talks to (one code path).
+//! implementation (`live`) uses reqwest with rustls; the dry-run's replay of fixtures
+//! (`fixture::replay`) implements the same trait, so the runtime never knows which one it talks to
+//! (one code path).
 
 pub mod live;
 

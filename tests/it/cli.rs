@@ -35,7 +35,7 @@ fn help_lists_only_working_commands() {
             run.stdout
         );
     }
-    for command in ["validate", "schema", "completions"] {
+    for command in ["validate", "test", "run", "schema", "completions"] {
         let help = nodectl(&root(), &[command, "--help"]);
         assert!(
             help.stdout.contains("Example"),

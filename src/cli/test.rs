@@ -1,0 +1,94 @@
+//! `nodectl test`: the dry-run of every fixture (or those of the named nodes), offline.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{Exit, Output, ProjectArgs};
+use crate::fixture::{self, FixtureResult};
+use crate::manifest::{EnvScope, shape::did_you_mean};
+use crate::report;
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Dry-run every node against its recorded fixtures (offline)",
+    after_help = "Each fixture runs its node with the fixture's input over its recorded HTTP exchanges, on a virtual clock, and is compared with its [expect]. Exit 0 when all pass, 4 when any fails, 3 when files are invalid.\n\nExamples:\n  nodectl test\n  nodectl test \"Lookup Customer\" --junit target/nodectl-junit.xml\n  nodectl test --env prod --output json"
+)]
+pub struct TestArgs {
+    /// Only the fixtures of these nodes.
+    #[arg(value_name = "NODE")]
+    nodes: Vec<String>,
+    /// Also write JUnit XML (one testcase per fixture, grouped per node) to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    #[command(flatten)]
+    project: ProjectArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: TestArgs, output: &mut Output) -> Exit {
+    let Some(project) =
+        super::load_project(args.project.dir, EnvScope::One(args.project.env), output)
+    else {
+        return Exit::Invalid;
+    };
+    let known: Vec<&str> = project
+        .nodes
+        .values()
+        .flatten()
+        .map(|n| n.key.name.as_str())
+        .collect();
+    for name in &args.nodes {
+        if !known.contains(&name.as_str()) {
+            let hint = did_you_mean(name, &known)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            output.error(format!("no node named `{name}`{hint}"));
+            return Exit::Usage;
+        }
+    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let run = match fixture::run_all(&project, &args.nodes, workers) {
+        Ok(run) => run,
+        Err(error) => {
+            output.error(format!("cannot start the dry-run: {error}"));
+            return Exit::Failure;
+        }
+    };
+    let path_of = |result: &FixtureResult| {
+        fixture::fixture_path(&project, &result.fixture)
+            .display()
+            .to_string()
+    };
+    match args.output {
+        Format::Text => output.line(report::test::text(&run, &path_of).trim_end()),
+        Format::Json => output.line(
+            serde_json::to_string_pretty(&report::test::json(&run, &path_of)).unwrap_or_default(),
+        ),
+    }
+    if let Some(file) = &args.junit {
+        let written = report::test::junit(&run, &path_of)
+            .map_err(|e| e.to_string())
+            .and_then(|xml| std::fs::write(file, xml).map_err(|e| e.to_string()));
+        if let Err(error) = written {
+            output.error(format!(
+                "cannot write JUnit report `{}`: {error}",
+                file.display()
+            ));
+            return Exit::Failure;
+        }
+    }
+    if run.failed() > 0 {
+        Exit::DryRunFailed
+    } else {
+        Exit::Success
+    }
+}

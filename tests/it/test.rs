@@ -1,0 +1,117 @@
+//! `nodectl test` over the case projects in `tests/cases/test/*/` (an optional `args` file adds
+//! arguments) and over the example project: the transcript a user sees, the JUnit file CI systems
+//! read, and the JSON form.
+
+use std::path::Path;
+
+use crate::expect::{Failures, cases, nodectl, root};
+
+/// Context ids differ per execution, and durations per run.
+fn normalize(text: &str) -> String {
+    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let time = regex::Regex::new(r#"(time|timestamp)="[^"]*""#).unwrap_or_else(|e| panic!("{e}"));
+    let text = uuid.replace_all(text, "<context-id>");
+    time.replace_all(&text, "$1=\"<t>\"").into_owned()
+}
+
+fn check(case: &Path, failures: &mut Failures) {
+    let extra = std::fs::read_to_string(case.join("args")).unwrap_or_default();
+    let junit = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let junit_path = junit.path().to_string_lossy().into_owned();
+    let mut args = vec!["test", "--junit", junit_path.as_str()];
+    args.extend(extra.split_whitespace());
+    let run = nodectl(case, &args);
+    if run.stderr.contains("panicked") {
+        failures.add(case, "nodectl panicked");
+    }
+    failures.expect_file(
+        case,
+        &case.join("expected.txt"),
+        &normalize(&run.transcript()),
+    );
+    let xml = std::fs::read_to_string(junit.path()).unwrap_or_default();
+    failures.expect_file(case, &case.join("junit.xml"), &normalize(&xml));
+}
+
+#[test]
+fn test_reports_every_kind_of_failure() {
+    let mut failures = Failures::default();
+    let all = cases("test");
+    for case in &all {
+        check(case, &mut failures);
+    }
+    failures.finish("test", all.len());
+}
+
+#[test]
+fn example_project_fixtures_all_pass() {
+    let run = nodectl(&root().join("manifests"), &["test"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let fixtures = walk(&root().join("manifests/fixtures"));
+    assert!(
+        run.stdout
+            .ends_with(&format!("{fixtures} passed, 0 failed\n")),
+        "{}",
+        run.transcript()
+    );
+}
+
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .map(|p| {
+            if p.is_dir() {
+                walk(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|e| e == "toml"))
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn json_output_matches_the_text_result() {
+    let case = root().join("tests/cases/test/failures");
+    let run = nodectl(&case, &["test", "--output", "json"]);
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    let report: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout));
+    let text = nodectl(&case, &["test"]);
+    let summary = format!("{} passed, {} failed", report["passed"], report["failed"]);
+    assert!(
+        text.stdout.contains(&summary),
+        "json says {summary}, text says:\n{}",
+        text.stdout
+    );
+    let fixtures = report["fixtures"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(fixtures, walk(&case.join("fixtures")));
+}
+
+#[test]
+fn node_filter_and_exit_codes() {
+    let case = root().join("tests/cases/test/failures");
+    let only = nodectl(&case, &["test", "Create"]);
+    assert_eq!(only.code, 4, "{}", only.transcript());
+    assert!(
+        only.stdout.contains("1 passed, 1 failed"),
+        "{}",
+        only.stdout
+    );
+    assert!(!only.stdout.contains("Lookup /"), "{}", only.stdout);
+    let unknown = nodectl(&case, &["test", "Craete"]);
+    assert_eq!(unknown.code, 64, "{}", unknown.transcript());
+    assert!(
+        unknown.stderr.contains("did you mean `Create`?"),
+        "{}",
+        unknown.stderr
+    );
+    let invalid = nodectl(
+        &root().join("tests/cases/validate/invalid/bad-method"),
+        &["test"],
+    );
+    assert_eq!(invalid.code, 3, "{}", invalid.transcript());
+}
