@@ -4,6 +4,7 @@
 
 mod completions;
 pub mod exit;
+mod record;
 mod run;
 mod schema;
 mod test;
@@ -69,6 +70,7 @@ enum Command {
     Validate(validate::ValidateArgs),
     Test(test::TestArgs),
     Run(run::RunArgs),
+    Record(record::RecordArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
 }
@@ -142,6 +144,7 @@ where
         Command::Validate(args) => validate::run(args, &mut output),
         Command::Test(args) => test::run(args, &mut output),
         Command::Run(args) => run::run(args, &mut output),
+        Command::Record(args) => record::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
     }

@@ -28,14 +28,14 @@ fn help_lists_only_working_commands() {
             run.stdout
         );
     }
-    for missing in ["plan", "apply", "export", "serve", "emulator", "record"] {
+    for missing in ["plan", "apply", "export", "serve", "emulator"] {
         assert!(
             !run.stdout.contains(&format!("  {missing} ")),
             "{missing} listed but not implemented:\n{}",
             run.stdout
         );
     }
-    for command in ["validate", "test", "run", "schema", "completions"] {
+    for command in ["validate", "test", "run", "record", "schema", "completions"] {
         let help = nodectl(&root(), &[command, "--help"]);
         assert!(
             help.stdout.contains("Example"),

@@ -1,6 +1,8 @@
-//! `nodectl run` against a scripted upstream on 127.0.0.1: each `tests/cases/run/cases/*.toml`
-//! names the arguments, the upstream's replies (or `upstream = "refused"`), optional stdin and
-//! environment; `*.expected` holds the transcript plus the requests the upstream received.
+//! `nodectl run` and `nodectl record` against a scripted upstream on 127.0.0.1: each
+//! `tests/cases/run/cases/*.toml` names the arguments, the upstream's replies (or
+//! `upstream = "refused"`), optional stdin and environment, commands to run `then` (e.g. `test` on
+//! the recorded fixture), files to `show`, and `secrets` that must appear nowhere in the output or
+//! the files; `*.expected` holds the transcripts, the files and the requests the upstream received.
 
 use std::path::Path;
 
@@ -19,6 +21,12 @@ struct Case {
     stdin: Option<String>,
     #[serde(default)]
     env: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    then: Vec<Vec<String>>,
+    #[serde(default)]
+    show: Vec<String>,
+    #[serde(default)]
+    secrets: Vec<String>,
 }
 
 /// Copies the run project with `@UPSTREAM@` replaced, runs the case and compares its transcript.
@@ -48,6 +56,28 @@ fn check(case_file: &Path, failures: &mut Failures) {
     let run = nodectl_with(project.path(), &args, &envs, case.stdin.as_deref());
 
     let mut transcript = run.transcript();
+    for command in &case.then {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let next = nodectl_with(project.path(), &args, &envs, None);
+        transcript.push_str(&format!(
+            "=== nodectl {}\n{}",
+            command.join(" "),
+            next.transcript()
+        ));
+    }
+    for file in &case.show {
+        let text = std::fs::read_to_string(project.path().join(file))
+            .unwrap_or_else(|e| format!("(cannot read: {e})\n"));
+        transcript.push_str(&format!("=== {file}\n{text}"));
+    }
+    for secret in &case.secrets {
+        if transcript.contains(secret.as_str()) {
+            failures.add(
+                case_file,
+                format!("secret {secret:?} leaked into the output or a written file"),
+            );
+        }
+    }
     transcript.push_str("--- upstream received\n");
     for request in upstream.received() {
         transcript.push_str(&format!("{} {}\n", request.method, request.target));
