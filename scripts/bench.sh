@@ -131,6 +131,14 @@ if [ "$only" = all ] || [ "$only" = validate ]; then
     echo "validate_1000_nodes_peak_rss_mib: $(peak_mib "$nodectl" validate --dir "$project")"
 fi
 
+if [ "$only" = all ] || [ "$only" = test ]; then
+    project=$bench_dir/validate-1000
+    generate_project 1000 "$project"
+    "$nodectl" test --dir "$project" | tail -n 1 >&2
+    echo "test_1000_nodes_3000_fixtures_ms: $(median_ms "$nodectl" test --dir "$project")"
+    echo "test_1000_nodes_peak_rss_mib: $(peak_mib "$nodectl" test --dir "$project")"
+fi
+
 if [ "$only" = all ] || [ "$only" = runtime ]; then
     # Pinned to one core: the figures are per core (issue 3).
     cargo bench --quiet --bench runtime --no-run
