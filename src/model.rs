@@ -96,6 +96,17 @@ pub enum Target {
     ApiBase(String),
 }
 
+impl Target {
+    /// The API base of a region or explicit base; `None` for the emulator (its address is known
+    /// only once it runs).
+    pub fn api_base(&self) -> Option<&str> {
+        match self {
+            Target::Region { api_base, .. } | Target::ApiBase(api_base) => Some(api_base),
+            Target::Emulator => None,
+        }
+    }
+}
+
 /// One `[env.NAME]` of `nodectl.toml`.
 #[derive(Debug, Clone)]
 pub struct Env {

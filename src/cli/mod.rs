@@ -4,6 +4,7 @@
 
 mod completions;
 pub mod exit;
+mod live;
 mod record;
 mod run;
 mod schema;

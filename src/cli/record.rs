@@ -5,14 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Exit, Output, ProjectArgs};
+use super::live::{LiveArgs, prepare};
+use super::{Exit, Output};
 use crate::fixture::record;
-use crate::manifest::credentials::{self, CredentialSource};
-use crate::manifest::{EnvScope, shape::did_you_mean};
-use crate::model::Target;
+use crate::runtime::Execution;
 use crate::runtime::error::kind_name;
-use crate::runtime::{CompiledNode, ExecContext};
-use crate::transport::live::LiveTransport;
 
 #[derive(Debug, Args)]
 #[command(
@@ -20,70 +17,29 @@ use crate::transport::live::LiveTransport;
     after_help = "The fixture holds placeholders (<redacted:credentials.NAME>, and <redacted:input.NAME> for a secure node's inputs) instead of secrets; credential values are removed from the recorded responses and Set-Cookie is dropped. --out is relative to the project directory.\n\nExamples:\n  nodectl record \"Lookup Customer\" --input '{\"customerId\": \"c-42\"}' --out fixtures/lookup-customer/gold.toml\n  nodectl record \"Get Payment Status\" --input @in.json --credentials - --out fixtures/payments/ok.toml --force < creds.json"
 )]
 pub struct RecordArgs {
-    /// The node's name.
-    node: String,
-    /// The input object: JSON text, or @FILE.
-    #[arg(long, value_name = "JSON|@FILE")]
-    input: String,
+    #[command(flatten)]
+    live: LiveArgs,
     /// The fixture file to write (relative to the project directory).
     #[arg(long, value_name = "FIXTURE")]
     out: PathBuf,
-    /// Credential values as a JSON object: @FILE or - for standard input.
-    #[arg(long, value_name = "@FILE|-")]
-    credentials: Option<String>,
     /// Overwrite an existing fixture.
     #[arg(long)]
     force: bool,
-    #[command(flatten)]
-    project: ProjectArgs,
+}
+
+fn outcome(execution: &Execution) -> String {
+    match &execution.result {
+        Ok(_) => "success".to_string(),
+        Err(error) => kind_name(error.kind).to_string(),
+    }
 }
 
 pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
-    let Some(project) =
-        super::load_project(args.project.dir, EnvScope::One(args.project.env), output)
-    else {
-        return Exit::Invalid;
+    let prepared = match prepare(args.live, output) {
+        Ok(prepared) => prepared,
+        Err(exit) => return exit,
     };
-    let input = match super::run::read_input(&args.input) {
-        Ok(input) => input,
-        Err(message) => {
-            output.error(message);
-            return Exit::Usage;
-        }
-    };
-    let source = match args
-        .credentials
-        .as_deref()
-        .map(CredentialSource::parse)
-        .transpose()
-    {
-        Ok(source) => source,
-        Err(error) => {
-            output.error(error.to_string());
-            return Exit::Usage;
-        }
-    };
-    let Some(env_name) = project.checked_envs.first().cloned() else {
-        output.error("no env selected: pass --env or set default_env in nodectl.toml");
-        return Exit::Usage;
-    };
-    let (Some(env), Some(nodes)) = (
-        project.config.envs.get(&env_name),
-        project.nodes.get(&env_name),
-    ) else {
-        return Exit::Invalid;
-    };
-    let Some(node) = nodes.iter().find(|n| n.key.name == args.node) else {
-        let names: Vec<&str> = nodes.iter().map(|n| n.key.name.as_str()).collect();
-        let hint = did_you_mean(&args.node, &names)
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
-        output.error(format!(
-            "no node named `{}` in env `{env_name}`{hint}",
-            args.node
-        ));
-        return Exit::Usage;
-    };
+    let project = &prepared.project;
     let target = project.config.dir.join(&args.out);
     if target.exists() && !args.force {
         output.error(format!(
@@ -92,41 +48,20 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         ));
         return Exit::Refused;
     }
-    let credentials = match credentials::load(&project.config.dir, env, source.as_ref()) {
-        Ok(credentials) => credentials,
-        Err(error) => {
-            output.error(error.to_string());
-            return Exit::Usage;
-        }
-    };
-    let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
-    context.api_base = std::env::var("NODECTL_API_BASE")
-        .ok()
-        .or(match &env.target {
-            Target::Region { api_base, .. } => Some(api_base.clone()),
-            Target::ApiBase(base) => Some(base.clone()),
-            Target::Emulator => None,
-        });
-    let transport = match LiveTransport::new() {
-        Ok(transport) => transport,
-        Err(error) => {
+    let recording = record::record(
+        &prepared.node,
+        &prepared.input,
+        &prepared.context,
+        prepared.transport,
+        &prepared.env_name,
+    );
+    let recorded = match super::block_on(recording, output) {
+        Some(Ok(recorded)) => recorded,
+        Some(Err(error)) => {
             output.error(error.to_string());
             return Exit::Failure;
         }
-    };
-    let compiled = CompiledNode::new(node.clone());
-    let Some(recorded) = super::block_on(
-        record::record(&compiled, &input, &context, transport, &env_name),
-        output,
-    ) else {
-        return Exit::Failure;
-    };
-    let recorded = match recorded {
-        Ok(recorded) => recorded,
-        Err(error) => {
-            output.error(error.to_string());
-            return Exit::Failure;
-        }
+        None => return Exit::Failure,
     };
     if let Some(parent) = target.parent()
         && let Err(error) = std::fs::create_dir_all(parent)
@@ -138,10 +73,6 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         output.error(format!("cannot write `{}`: {error}", args.out.display()));
         return Exit::Failure;
     }
-    let outcome = |e: &crate::runtime::Execution| match &e.result {
-        Ok(_) => "success".to_string(),
-        Err(error) => kind_name(error.kind).to_string(),
-    };
     output.line(format!(
         "recorded {}: {} attempt(s), {}",
         args.out.display(),
