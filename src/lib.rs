@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod fixture;
+pub mod genesys;
 pub mod jsonpath;
 pub mod lint;
 pub mod manifest;
