@@ -1,19 +1,11 @@
 //! The live transport: reqwest over rustls (ring provider), one shared connection pool, no redirects
 //! followed (as Genesys), no retries of its own (the runtime's retry policy counts attempts exactly).
 
-use std::sync::Once;
 use std::time::Duration;
 
 use super::{HttpRequest, HttpResponse, Transport, TransportError};
 
-/// The process-wide rustls crypto provider (ring). reqwest's `rustls-no-provider` build needs one
-/// installed before the first client is built; installing twice is harmless.
-pub fn install_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
+pub use crate::tls::install_crypto_provider;
 
 /// A cloneable handle on one connection pool.
 #[derive(Debug, Clone)]

@@ -1,0 +1,384 @@
+//! The org as nodectl sees it, in model terms: the snapshot of the actions in the integrations an env
+//! manages (names resolved to ids, each action read completely — contract and both templates — with a
+//! content cache keyed by `(id, version)` so an unchanged action costs no extra request next time),
+//! and the write operations `apply` uses, idempotent where plan-apply.md says so.
+
+pub mod cache;
+pub mod convert;
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::genesys::dto::{
+    Action, ActionConfig, ActionContract, DraftValidationResult, Integration, PostActionInput,
+    PublishDraftInput, UpdateActionInput, UpdateDraftInput,
+};
+use crate::genesys::{ApiError, Client, Verb};
+use crate::model::IntegrationRef;
+pub use cache::ContentCache;
+
+/// The integration type whose actions are Web Services data actions.
+pub const CUSTOM_REST_ACTIONS: &str = "custom-rest-actions";
+const ACTIONS: &str = "/api/v2/integrations/actions";
+
+#[derive(Debug, Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("integration `{0}` does not exist in this org")]
+    IntegrationNotFound(String),
+    #[error(
+        "{count} integrations are named `{name}` ({ids}); name it by id: integration = \"id:<uuid>\""
+    )]
+    IntegrationAmbiguous {
+        name: String,
+        count: usize,
+        ids: String,
+    },
+}
+
+/// A managed integration, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedIntegration {
+    pub reference: IntegrationRef,
+    pub id: String,
+    pub name: String,
+}
+
+/// One action with its complete content.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteAction {
+    pub id: String,
+    pub version: i64,
+    pub integration_id: String,
+    pub name: String,
+    pub category: String,
+    pub secure: bool,
+    /// With `requestTemplate` and `successTemplate` filled in from the template files.
+    pub config: ActionConfig,
+    pub contract: ActionContract,
+}
+
+/// An action outside the managed integrations (for "also exists in unmanaged integration" warnings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionSummary {
+    pub id: String,
+    pub name: String,
+    pub integration_id: String,
+}
+
+/// The org's actions for a set of managed integrations.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub integrations: Vec<ManagedIntegration>,
+    /// Non-static actions of the managed integrations, by id order.
+    pub actions: Vec<RemoteAction>,
+    /// Actions of other integrations.
+    pub elsewhere: Vec<ActionSummary>,
+    /// Requests this snapshot cost (token grant included).
+    pub requests: u64,
+}
+
+/// Reads and writes the org's actions through one client.
+pub struct Remote {
+    client: Client,
+    cache: Option<ContentCache>,
+}
+
+impl Remote {
+    pub fn new(client: Client, cache: Option<ContentCache>) -> Remote {
+        Remote { client, cache }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Resolves integration names (and `id:` references) against the org.
+    pub async fn resolve_integrations(
+        &self,
+        wanted: &[IntegrationRef],
+    ) -> Result<Vec<ManagedIntegration>, RemoteError> {
+        let all: Vec<Integration> = self
+            .client
+            .list_all("/api/v2/integrations", |i: &Integration| i.id.as_str())
+            .await?;
+        wanted
+            .iter()
+            .map(|reference| {
+                let matches: Vec<&Integration> = all
+                    .iter()
+                    .filter(|i| match reference {
+                        IntegrationRef::Id(id) => i.id == *id,
+                        IntegrationRef::Name(name) => i.name == *name,
+                    })
+                    .collect();
+                match matches.as_slice() {
+                    [one] => Ok(ManagedIntegration {
+                        reference: reference.clone(),
+                        id: one.id.clone(),
+                        name: one.name.clone(),
+                    }),
+                    [] => Err(RemoteError::IntegrationNotFound(reference.to_string())),
+                    many => Err(RemoteError::IntegrationAmbiguous {
+                        name: reference.to_string(),
+                        count: many.len(),
+                        ids: many
+                            .iter()
+                            .map(|i| i.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// The snapshot: every page of the action listing, then the complete content of each managed
+    /// action (from the content cache when its version is unchanged).
+    pub async fn snapshot(&self, wanted: &[IntegrationRef]) -> Result<Snapshot, RemoteError> {
+        let before = self.client.requests_sent();
+        let integrations = self.resolve_integrations(wanted).await?;
+        let listed: Vec<Action> = self
+            .client
+            .list_all(&format!("{ACTIONS}?includeConfig=true"), |a: &Action| {
+                a.id.as_str()
+            })
+            .await?;
+        let managed_ids: Vec<&str> = integrations.iter().map(|i| i.id.as_str()).collect();
+        let mut elsewhere = Vec::new();
+        let mut to_read = Vec::new();
+        for action in listed {
+            if is_static(&action.id) {
+                continue;
+            }
+            if managed_ids.contains(&action.integration_id.as_str()) {
+                to_read.push(action);
+            } else {
+                elsewhere.push(ActionSummary {
+                    id: action.id,
+                    name: action.name,
+                    integration_id: action.integration_id,
+                });
+            }
+        }
+        let reads = to_read
+            .iter()
+            .map(|action| self.read_complete(&action.id, action.version));
+        // All at once: the client's semaphore and token bucket bound what really runs.
+        let mut actions: Vec<RemoteAction> = futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        actions.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Snapshot {
+            integrations,
+            actions,
+            elsewhere,
+            requests: self.client.requests_sent() - before,
+        })
+    }
+
+    /// An action's complete content at `version`: the cached copy, or the action with its contract
+    /// plus both template files (3 requests), then cached.
+    pub async fn read_complete(&self, id: &str, version: i64) -> Result<RemoteAction, RemoteError> {
+        if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(id, version)) {
+            return Ok(cached);
+        }
+        let action = self.read_fresh(id).await?;
+        if let Some(cache) = &self.cache {
+            cache.put(&action);
+        }
+        Ok(action)
+    }
+
+    /// Reads an action completely, bypassing the cache.
+    pub async fn read_fresh(&self, id: &str) -> Result<RemoteAction, RemoteError> {
+        let action: Action = self
+            .client
+            .get(&format!(
+                "{ACTIONS}/{id}?expand=contract&includeConfig=true"
+            ))
+            .await?;
+        let request_path = format!("{ACTIONS}/{id}/templates/requesttemplate.vm");
+        let success_path = format!("{ACTIONS}/{id}/templates/successtemplate.vm");
+        let (request_template, success_template) = tokio::join!(
+            self.client.get_text(&request_path),
+            self.client.get_text(&success_path)
+        );
+        let mut config = action.config.unwrap_or_default();
+        config.request.request_template = Some(request_template?);
+        config.request.request_template_uri = None;
+        config.response.success_template = Some(success_template?);
+        config.response.success_template_uri = None;
+        let mut contract = action.contract.unwrap_or_default();
+        contract.input.input_schema_uri = None;
+        contract.output.success_schema_uri = None;
+        contract.output.error_schema_uri = None;
+        Ok(RemoteAction {
+            id: action.id,
+            version: action.version,
+            integration_id: action.integration_id,
+            name: action.name,
+            category: action.category.unwrap_or_default(),
+            secure: action.secure,
+            config,
+            contract,
+        })
+    }
+
+    /// Looks an action up by exact name in one integration (the listing's `name` filter is partial).
+    pub async fn find_by_name(
+        &self,
+        integration_id: &str,
+        name: &str,
+    ) -> Result<Option<Action>, RemoteError> {
+        let path = format!("{ACTIONS}?name={}", encode_query(name));
+        let found: Vec<Action> = self
+            .client
+            .list_all(&path, |a: &Action| a.id.as_str())
+            .await?;
+        Ok(found
+            .into_iter()
+            .find(|a| a.integration_id == integration_id && a.name == name))
+    }
+
+    /// Creates an action, idempotently: after an ambiguous failure (timeout, dropped connection,
+    /// 5xx) the name is looked up (3 tries over 5 s) before posting again, so a retried create never
+    /// makes a duplicate.
+    pub async fn create(&self, input: &PostActionInput) -> Result<Action, RemoteError> {
+        let mut last_error = None;
+        for _ in 0..3 {
+            match self
+                .client
+                .send_json::<_, Action>(Verb::Post, ACTIONS, input)
+                .await
+            {
+                Ok(action) => return Ok(action),
+                Err(error) if error.is_ambiguous() => {
+                    tracing::debug!(%error, name = %input.name, "create failed ambiguously; looking the name up");
+                    for wait in [
+                        Duration::from_millis(500),
+                        Duration::from_millis(1500),
+                        Duration::from_millis(3000),
+                    ] {
+                        if let Some(existing) = self
+                            .find_by_name(&input.integration_id, &input.name)
+                            .await?
+                        {
+                            return Ok(existing);
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                    last_error = Some(error);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(last_error.map_or_else(
+            || RemoteError::IntegrationNotFound(input.integration_id.clone()),
+            RemoteError::Api,
+        ))
+    }
+
+    /// `PATCH /actions/{id}` (name, category, config) with the current version.
+    pub async fn patch(&self, id: &str, input: &UpdateActionInput) -> Result<Action, RemoteError> {
+        Ok(self
+            .client
+            .send_json(Verb::Patch, &format!("{ACTIONS}/{id}"), input)
+            .await?)
+    }
+
+    /// Deletes an action; one already gone counts as deleted.
+    pub async fn delete(&self, id: &str) -> Result<(), RemoteError> {
+        match self.client.delete(&format!("{ACTIONS}/{id}")).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The action's draft, if one exists.
+    pub async fn draft(&self, id: &str) -> Result<Option<Action>, RemoteError> {
+        match self
+            .client
+            .get::<Action>(&format!(
+                "{ACTIONS}/{id}/draft?expand=contract&includeConfig=true"
+            ))
+            .await
+        {
+            Ok(draft) => Ok(Some(draft)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A draft made from the published action.
+    pub async fn draft_create(&self, id: &str) -> Result<Action, RemoteError> {
+        Ok(self
+            .client
+            .send_json(
+                Verb::Post,
+                &format!("{ACTIONS}/{id}/draft"),
+                &serde_json::json!({}),
+            )
+            .await?)
+    }
+
+    pub async fn draft_patch(
+        &self,
+        id: &str,
+        input: &UpdateDraftInput,
+    ) -> Result<Action, RemoteError> {
+        Ok(self
+            .client
+            .send_json(Verb::Patch, &format!("{ACTIONS}/{id}/draft"), input)
+            .await?)
+    }
+
+    pub async fn draft_validate(&self, id: &str) -> Result<DraftValidationResult, RemoteError> {
+        Ok(self
+            .client
+            .get(&format!("{ACTIONS}/{id}/draft/validation"))
+            .await?)
+    }
+
+    pub async fn draft_publish(&self, id: &str, version: i64) -> Result<Action, RemoteError> {
+        Ok(self
+            .client
+            .send_json(
+                Verb::Post,
+                &format!("{ACTIONS}/{id}/draft/publish"),
+                &PublishDraftInput { version },
+            )
+            .await?)
+    }
+
+    /// Deletes the action's draft; none left counts as deleted.
+    pub async fn draft_delete(&self, id: &str) -> Result<(), RemoteError> {
+        match self.client.delete(&format!("{ACTIONS}/{id}/draft")).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Built-in actions (`static…` ids) cannot be changed and are ignored.
+pub fn is_static(id: &str) -> bool {
+    id.starts_with("static")
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved kept).
+fn encode_query(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
