@@ -73,7 +73,7 @@ impl ClientOptions {
             api_base,
             credentials,
             max_rps: 4.0,
-            concurrency: 8,
+            concurrency: 4,
             timeout: Duration::from_secs(30),
             max_attempts: 5,
         }
@@ -184,10 +184,11 @@ impl Verb {
         }
     }
 
-    /// Retried after 5xx, timeouts and connection errors (a repeated POST could create twice; a
-    /// repeated PATCH is guarded by its version instead).
+    /// Retried after 5xx, timeouts and connection errors: a repeated POST could create twice (the
+    /// one POST that may be repeated, publish, says so with `Retry::Idempotent`); every PATCH nodectl
+    /// sends carries a version, so a repeat cannot overwrite anything.
     fn idempotent(self) -> bool {
-        matches!(self, Verb::Get | Verb::Put | Verb::Delete)
+        !matches!(self, Verb::Post)
     }
 
     fn reqwest(self) -> reqwest::Method {
@@ -320,6 +321,19 @@ impl Client {
         path_and_query: &str,
         body: Option<&B>,
     ) -> Result<ApiResponse, ApiError> {
+        self.call_with(verb, path_and_query, body, verb.idempotent())
+            .await
+    }
+
+    /// `call`, saying whether the request may be repeated after a 5xx, a timeout or a connection
+    /// error (429, and 503 with `Retry-After`, are always repeated: the request was not processed).
+    pub async fn call_with<B: Serialize + ?Sized>(
+        &self,
+        verb: Verb,
+        path_and_query: &str,
+        body: Option<&B>,
+        idempotent: bool,
+    ) -> Result<ApiResponse, ApiError> {
         let method = verb.as_str();
         let body_text = match body {
             Some(body) => Some(serde_json::to_string(body).map_err(|e| {
@@ -364,8 +378,8 @@ impl Client {
                     );
                     error.attempts = attempt;
                     let status = answer.response.status;
-                    let retryable =
-                        status == 429 || (verb.idempotent() && status >= 500 && status != 501);
+                    let not_processed = status == 429 || (status == 503 && retry_after.is_some());
+                    let retryable = not_processed || (idempotent && status >= 500 && status != 501);
                     if !retryable || attempt >= self.options.max_attempts {
                         return Err(error);
                     }
@@ -388,7 +402,7 @@ impl Client {
                 Attempt::Failed(kind) => {
                     let mut error = ApiError::new(method, path_and_query, kind);
                     error.attempts = attempt;
-                    if !verb.idempotent() || attempt >= self.options.max_attempts {
+                    if !idempotent || attempt >= self.options.max_attempts {
                         return Err(error);
                     }
                     (backoff(attempt), error)
@@ -470,6 +484,16 @@ impl Client {
     ) -> Result<T, ApiError> {
         let answer = self.call(verb, path, Some(body)).await?;
         decode(verb, path, &answer)
+    }
+
+    /// A POST that may safely be repeated (publish, which names the version it publishes).
+    pub async fn post_idempotent<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let answer = self.call_with(Verb::Post, path, Some(body), true).await?;
+        decode(Verb::Post, path, &answer)
     }
 
     /// DELETE (204).

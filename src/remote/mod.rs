@@ -347,8 +347,7 @@ impl Remote {
     pub async fn draft_publish(&self, id: &str, version: i64) -> Result<Action, RemoteError> {
         Ok(self
             .client
-            .send_json(
-                Verb::Post,
+            .post_idempotent(
                 &format!("{ACTIONS}/{id}/draft/publish"),
                 &PublishDraftInput { version },
             )
