@@ -369,3 +369,86 @@ pub fn is_uuid(text: &str) -> bool {
             .zip([8, 4, 4, 4, 12])
             .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
+
+/// A data action's content in the one form `plan` compares: what a manifest says and what the org
+/// holds, both normalised (plan-apply.md, "Diff") so that drift which only normalisation explains
+/// never shows up as a change — templates with LF line ends, header names compared
+/// case-insensitively, absent maps empty, absent templates at their defaults, `timeoutSeconds` only
+/// when the manifest sets it, schemas as JSON values (key order never matters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionContent {
+    pub name: String,
+    pub category: String,
+    pub secure: bool,
+    pub timeout_seconds: Option<i64>,
+    pub method: String,
+    pub url: String,
+    /// Header name (as written) → value, ordered by lowercased name.
+    pub headers: Vec<(String, String)>,
+    pub request_template: String,
+    pub translation_map: std::collections::BTreeMap<String, String>,
+    pub translation_map_defaults: std::collections::BTreeMap<String, String>,
+    pub success_template: String,
+    pub input_schema: Value,
+    pub output_schema: Value,
+}
+
+/// CRLF → LF: templates edited on Windows or in the Genesys UI compare equal.
+pub fn normalize_template(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+impl ActionContent {
+    /// The same content, normalised; `headers` may come in any order and case.
+    pub fn normalized(mut self) -> ActionContent {
+        self.headers
+            .sort_by_key(|(name, _)| name.to_ascii_lowercase());
+        self.request_template = normalize_template(&self.request_template);
+        self.success_template = normalize_template(&self.success_template);
+        self.url = normalize_template(&self.url);
+        if self.request_template.is_empty() {
+            self.request_template = DEFAULT_BODY.to_string();
+        }
+        if self.success_template.is_empty() {
+            self.success_template = DEFAULT_SUCCESS_TEMPLATE.to_string();
+        }
+        self
+    }
+
+    /// Header maps compared with names case-insensitive.
+    pub fn same_headers(&self, other: &ActionContent) -> bool {
+        self.headers.len() == other.headers.len()
+            && self
+                .headers
+                .iter()
+                .zip(&other.headers)
+                .all(|((a, x), (b, y))| a.eq_ignore_ascii_case(b) && x == y)
+    }
+}
+
+impl Node {
+    /// The content this node asks for.
+    pub fn content(&self) -> ActionContent {
+        ActionContent {
+            name: self.key.name.clone(),
+            category: self.category.clone(),
+            secure: self.secure,
+            timeout_seconds: self.timeout_seconds.map(i64::from),
+            method: self.request.method.as_str().to_string(),
+            url: self.request.url.clone(),
+            headers: self.request.headers.clone(),
+            request_template: self.request.body.clone(),
+            translation_map: self.response.translation_map.iter().cloned().collect(),
+            translation_map_defaults: self
+                .response
+                .translation_map_defaults
+                .iter()
+                .cloned()
+                .collect(),
+            success_template: self.response.success_template.clone(),
+            input_schema: self.input_schema.clone(),
+            output_schema: self.output_schema.clone(),
+        }
+        .normalized()
+    }
+}

@@ -62,3 +62,53 @@ pub fn post_input(node: &Node, integration_id: &str) -> PostActionInput {
         secure: node.secure,
     }
 }
+
+/// A wire map of strings (`headers`, `translationMap`…) as pairs; null members dropped, other
+/// non-strings as their JSON text.
+fn pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
+    map.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// Null-valued members of a schema are meaningful (`"default": null`); only a missing schema is
+/// normalised, to an empty object.
+fn schema(value: &Value) -> Value {
+    if value.is_null() {
+        Value::Object(Map::new())
+    } else {
+        value.clone()
+    }
+}
+
+impl super::RemoteAction {
+    /// The action's content in the form `plan` compares (server fields, URIs and nulls dropped).
+    pub fn content(&self) -> crate::model::ActionContent {
+        let request = &self.config.request;
+        let response = &self.config.response;
+        crate::model::ActionContent {
+            name: self.name.clone(),
+            category: self.category.clone(),
+            secure: self.secure,
+            timeout_seconds: self.config.timeout_seconds,
+            method: request.request_type.clone(),
+            url: request.request_url_template.clone(),
+            headers: pairs(&request.headers),
+            request_template: request.request_template.clone().unwrap_or_default(),
+            translation_map: pairs(&response.translation_map).into_iter().collect(),
+            translation_map_defaults: pairs(&response.translation_map_defaults)
+                .into_iter()
+                .collect(),
+            success_template: response.success_template.clone().unwrap_or_default(),
+            input_schema: schema(&self.contract.input.input_schema),
+            output_schema: schema(&self.contract.output.success_schema),
+        }
+        .normalized()
+    }
+}
