@@ -15,6 +15,7 @@
     )
 )]
 
+pub mod canonical;
 pub mod cli;
 pub mod fixture;
 pub mod genesys;
@@ -22,6 +23,7 @@ pub mod jsonpath;
 pub mod lint;
 pub mod manifest;
 pub mod model;
+pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod runtime;

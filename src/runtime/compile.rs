@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::jsonpath::{self, JsonPath, JsonPathErrorKind};
@@ -130,35 +130,5 @@ fn definition_hash(node: &Node) -> [u8; 32] {
         "inputSchema": node.input_schema,
         "outputSchema": node.output_schema,
     });
-    Sha256::digest(canonical_text(&canonical).as_bytes()).into()
-}
-
-/// JSON text with object keys sorted, so equal definitions hash equally whatever their key order.
-fn canonical_text(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| {
-                    format!(
-                        "{}:{}",
-                        Value::String(k.clone()),
-                        canonical_text(&map[k.as_str()])
-                    )
-                })
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(canonical_text)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        other => other.to_string(),
-    }
+    Sha256::digest(crate::canonical::to_string(&canonical).as_bytes()).into()
 }

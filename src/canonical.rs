@@ -1,0 +1,45 @@
+//! Canonical JSON text (RFC 8785's rules as far as nodectl's values need them): object keys sorted
+//! by UTF-16 code units, no insignificant whitespace, strings escaped as serde_json does (the minimal
+//! JSON escaping RFC 8785 asks for). Used wherever equal values must hash equally: the plan checksum
+//! and the cache key of a node's definition. Floats print as serde_json prints them (shortest
+//! round-trip), which matches RFC 8785's ECMAScript form for every value in a data action except
+//! exponents ≥ 21, where the `+` sign differs.
+
+use serde_json::Value;
+
+/// The canonical text of a value.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+fn write(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+            out.push('{');
+            for (index, (key, item)) in entries.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}

@@ -1,0 +1,524 @@
+//! The reconciler's brain (plan-apply.md): desired nodes against the org's actions → a deterministic
+//! `Plan` of create / update (patch or draft) / rename / replace / delete / no-op changes, with name
+//! collisions, breaking contract changes, ownership and the safety brakes. Pure: no I/O, and the
+//! same inputs give the same plan, byte for byte (its checksum is what `apply` checks for staleness).
+
+pub mod diff;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{ActionContent, Node, Safety};
+use diff::FieldChange;
+
+/// Bumped whenever the plan file's meaning changes; `apply` refuses other versions.
+pub const FORMAT_VERSION: u32 = 1;
+/// octoDNS's defaults for the change brake when `[safety]` does not say.
+pub const DEFAULT_MAX_CHANGE_PERCENT: f64 = 30.0;
+pub const DEFAULT_MIN_EXISTING: u64 = 10;
+
+/// An action as the org holds it (in a managed integration), in model terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteState {
+    pub id: String,
+    pub version: i64,
+    pub integration_id: String,
+    pub content: ActionContent,
+}
+
+/// An action of an integration the env does not manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmanaged {
+    pub id: String,
+    pub name: String,
+    pub integration_id: String,
+    pub integration_name: String,
+}
+
+/// A desired node with the id of its (resolved) integration.
+#[derive(Debug, Clone)]
+pub struct DesiredNode {
+    pub node: Node,
+    pub integration_id: String,
+}
+
+/// The flags that change what a plan does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flags {
+    pub prune: bool,
+    pub allow_replace: bool,
+    pub force: bool,
+}
+
+/// Everything a plan is computed from.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub env: String,
+    /// The managed integrations: id → name.
+    pub integrations: BTreeMap<String, String>,
+    pub desired: Vec<DesiredNode>,
+    pub remote: Vec<RemoteState>,
+    pub unmanaged: Vec<Unmanaged>,
+    pub safety: Safety,
+    pub flags: Flags,
+    /// `--node`: only these nodes (pruning is then off).
+    pub only: Vec<String>,
+}
+
+/// What happens to one node or action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Create,
+    Update,
+    Rename,
+    Replace,
+    Delete,
+    #[serde(rename = "no-op")]
+    NoOp,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Rename => "rename",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Delete => "delete",
+            ChangeKind::NoOp => "no-op",
+        }
+    }
+}
+
+/// How an update reaches Genesys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// `PATCH /actions/{id}`: name, category or config.
+    Patch,
+    /// draft → patch → validate → publish: contract or `secure` (keeps the id).
+    Draft,
+}
+
+/// The identity of a change: the integration and the node's (or action's) name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ChangeKey {
+    pub integration_id: String,
+    pub name: String,
+}
+
+/// One change of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub key: ChangeKey,
+    pub change: ChangeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// The action changed (for create: none yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<ActionContent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<ActionContent>,
+    /// The fields that differ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// Why the contract change breaks callers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaking: Vec<String>,
+    /// For a replace: the old action (deleted after the new one exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ReplacedAction>,
+    /// Extra words: "replace leftover", "not managed by any manifest (use --prune)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether the node is secure (its values are never shown).
+    #[serde(default)]
+    pub secure: bool,
+    /// Whether nodectl cannot dry-run it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_dry_runnable: Vec<String>,
+}
+
+/// The old action a replace deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacedAction {
+    pub id: String,
+    pub version: i64,
+    pub integration_id: String,
+}
+
+/// Why a plan may not be applied as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: String,
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub nodectl_version: String,
+    pub env: String,
+    pub integration_ids: Vec<String>,
+    pub flags: Flags,
+    pub changes: Vec<Change>,
+    /// Problems that make the plan impossible (name collisions): exit 5.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Safety brakes that hold without `--force`: exit 5.
+    pub refusals: Vec<Refusal>,
+    /// Existing (non-static) actions in the managed integrations.
+    pub existing: usize,
+    pub checksum: String,
+}
+
+impl Plan {
+    /// Whether anything would change.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.change != ChangeKind::NoOp)
+    }
+
+    pub fn count(&self, kind: ChangeKind) -> usize {
+        self.changes.iter().filter(|c| c.change == kind).count()
+    }
+}
+
+/// Computes the plan.
+pub fn compute(input: &PlanInput) -> Plan {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut changes: Vec<Change> = Vec::new();
+    let targeted = !input.only.is_empty();
+    let protected: BTreeSet<&str> = input
+        .safety
+        .protect
+        .iter()
+        .map(String::as_str)
+        .chain(
+            input
+                .desired
+                .iter()
+                .filter(|d| d.node.protect)
+                .map(|d| d.node.key.name.as_str()),
+        )
+        .collect();
+
+    // Which remote action each node claims; an action claimed twice is a collision.
+    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut seen_names: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for desired in &input.desired {
+        let node = &desired.node;
+        if targeted && !input.only.contains(&node.key.name) {
+            continue;
+        }
+        if let Some(other) = seen_names.insert(
+            (desired.integration_id.as_str(), node.key.name.as_str()),
+            node.key.name.as_str(),
+        ) {
+            errors.push(format!(
+                "two nodes claim the name `{other}` in one integration"
+            ));
+            continue;
+        }
+        let in_integration = |name: &str| {
+            input
+                .remote
+                .iter()
+                .find(|r| r.integration_id == desired.integration_id && r.content.name == name)
+        };
+        let current = in_integration(&node.key.name);
+        let previous: Vec<&RemoteState> = node
+            .previous_names
+            .iter()
+            .filter_map(|p| in_integration(p))
+            .collect();
+        let matched = match (current, previous.as_slice()) {
+            (Some(current), [first, ..]) => {
+                errors.push(format!(
+                    "`{}` cannot be renamed from `{}` ({}): an action named `{}` already exists ({})",
+                    node.key.name, first.content.name, first.id, node.key.name, current.id
+                ));
+                continue;
+            }
+            (Some(current), []) => Some((current, false)),
+            (None, [only]) => Some((*only, true)),
+            (None, [first, second, ..]) => {
+                errors.push(format!(
+                    "`{}` lists two previous names that both exist: `{}` ({}) and `{}` ({})",
+                    node.key.name, first.content.name, first.id, second.content.name, second.id
+                ));
+                continue;
+            }
+            (None, []) => None,
+        };
+        let after = node.content();
+        match matched {
+            Some((remote, renamed)) => {
+                if let Some(first) = claimed.insert(remote.id.as_str(), node.key.name.as_str()) {
+                    errors.push(format!(
+                        "`{first}` and `{}` both claim action `{}` ({})",
+                        node.key.name, remote.content.name, remote.id
+                    ));
+                    continue;
+                }
+                changes.push(update_change(desired, remote, after, renamed));
+            }
+            None => {
+                // Not in its integration: moved from another managed integration (replace), or new.
+                let names: Vec<&str> = std::iter::once(node.key.name.as_str())
+                    .chain(node.previous_names.iter().map(String::as_str))
+                    .collect();
+                let elsewhere: Vec<&RemoteState> = input
+                    .remote
+                    .iter()
+                    .filter(|r| {
+                        r.integration_id != desired.integration_id
+                            && names.contains(&r.content.name.as_str())
+                    })
+                    .collect();
+                for other in input
+                    .unmanaged
+                    .iter()
+                    .filter(|u| names.contains(&u.name.as_str()))
+                {
+                    warnings.push(format!(
+                        "`{}` also exists in unmanaged integration `{}` ({}); nodectl creates its own and leaves that one alone",
+                        other.name, other.integration_name, other.id
+                    ));
+                }
+                match elsewhere.as_slice() {
+                    [old] => {
+                        claimed.insert(old.id.as_str(), node.key.name.as_str());
+                        changes.push(Change {
+                            replaces: Some(ReplacedAction {
+                                id: old.id.clone(),
+                                version: old.version,
+                                integration_id: old.integration_id.clone(),
+                            }),
+                            before: Some(old.content.clone()),
+                            fields: diff::fields(&old.content, &after),
+                            ..new_change(desired, ChangeKind::Replace, after)
+                        });
+                    }
+                    _ => changes.push(new_change(desired, ChangeKind::Create, after)),
+                }
+            }
+        }
+    }
+
+    // Actions no node claims: deletes with --prune (never when targeting), replace leftovers always.
+    if !targeted {
+        let desired_names: BTreeSet<&str> = input
+            .desired
+            .iter()
+            .map(|d| d.node.key.name.as_str())
+            .collect();
+        for remote in &input.remote {
+            if claimed.contains_key(remote.id.as_str()) {
+                continue;
+            }
+            let leftover = desired_names.contains(remote.content.name.as_str());
+            let note = if leftover {
+                Some("replace leftover".to_string())
+            } else if input.flags.prune {
+                None
+            } else {
+                Some("not managed by any manifest (use --prune to delete it)".to_string())
+            };
+            let kind = if leftover || input.flags.prune {
+                ChangeKind::Delete
+            } else {
+                ChangeKind::NoOp
+            };
+            changes.push(Change {
+                key: ChangeKey {
+                    integration_id: remote.integration_id.clone(),
+                    name: remote.content.name.clone(),
+                },
+                change: kind,
+                strategy: None,
+                id: Some(remote.id.clone()),
+                version: Some(remote.version),
+                before: Some(remote.content.clone()),
+                after: None,
+                fields: Vec::new(),
+                breaking: Vec::new(),
+                replaces: None,
+                note,
+                secure: remote.content.secure,
+                not_dry_runnable: Vec::new(),
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.key.cmp(&b.key).then(a.change.cmp(&b.change)));
+
+    let refusals = safety_refusals(input, &changes, &protected);
+    let mut plan = Plan {
+        format_version: FORMAT_VERSION,
+        nodectl_version: env!("CARGO_PKG_VERSION").to_string(),
+        env: input.env.clone(),
+        integration_ids: input.integrations.keys().cloned().collect(),
+        flags: input.flags,
+        changes,
+        errors,
+        warnings,
+        refusals,
+        existing: input.remote.len(),
+        checksum: String::new(),
+    };
+    plan.checksum = checksum(&plan);
+    plan
+}
+
+fn new_change(desired: &DesiredNode, kind: ChangeKind, after: ActionContent) -> Change {
+    Change {
+        key: ChangeKey {
+            integration_id: desired.integration_id.clone(),
+            name: desired.node.key.name.clone(),
+        },
+        change: kind,
+        strategy: None,
+        id: None,
+        version: None,
+        before: None,
+        secure: after.secure,
+        after: Some(after),
+        fields: Vec::new(),
+        breaking: Vec::new(),
+        replaces: None,
+        note: None,
+        not_dry_runnable: desired.node.not_dry_runnable.clone(),
+    }
+}
+
+fn update_change(
+    desired: &DesiredNode,
+    remote: &RemoteState,
+    mut after: ActionContent,
+    renamed: bool,
+) -> Change {
+    // `timeoutSeconds` is compared only when the manifest sets it.
+    if after.timeout_seconds.is_none() {
+        after.timeout_seconds = remote.content.timeout_seconds;
+    }
+    let fields = diff::fields(&remote.content, &after);
+    let contract_or_secure = fields
+        .iter()
+        .any(|f| f.field.starts_with("contract") || f.field == "secure");
+    let kind = if fields.is_empty() {
+        ChangeKind::NoOp
+    } else if renamed {
+        ChangeKind::Rename
+    } else {
+        ChangeKind::Update
+    };
+    let breaking = if contract_or_secure {
+        diff::breaking(&remote.content, &after)
+    } else {
+        Vec::new()
+    };
+    Change {
+        strategy: match kind {
+            ChangeKind::NoOp => None,
+            _ if contract_or_secure => Some(Strategy::Draft),
+            _ => Some(Strategy::Patch),
+        },
+        id: Some(remote.id.clone()),
+        version: Some(remote.version),
+        before: Some(remote.content.clone()),
+        fields,
+        breaking,
+        ..new_change(desired, kind, after)
+    }
+}
+
+/// The brakes: protected actions never deleted or replaced; breaking changes and too many changes
+/// need `--force` (plan-apply.md, "Safety brakes").
+fn safety_refusals(
+    input: &PlanInput,
+    changes: &[Change],
+    protected: &BTreeSet<&str>,
+) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for change in changes {
+        let destroys = matches!(change.change, ChangeKind::Delete | ChangeKind::Replace);
+        if destroys && protected.contains(change.key.name.as_str()) {
+            refusals.push(Refusal {
+                reason: format!(
+                    "`{}` is protected and would be {}d",
+                    change.key.name,
+                    change.change.as_str()
+                ),
+            });
+        }
+        if change.change == ChangeKind::Replace && !input.flags.allow_replace {
+            refusals.push(Refusal {
+                reason: format!("`{}` moved integration: replacing it gives it a new id and breaks the flows that call it; use --allow-replace", change.key.name),
+            });
+        }
+        if !change.breaking.is_empty() && !input.flags.force {
+            refusals.push(Refusal {
+                reason: format!(
+                    "`{}` has a breaking contract change ({}); use --force",
+                    change.key.name,
+                    change.breaking.join("; ")
+                ),
+            });
+        }
+    }
+    let changed = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.change,
+                ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace | ChangeKind::Delete
+            )
+        })
+        .count();
+    let existing = input.remote.len();
+    let max_percent = input
+        .safety
+        .max_change_percent
+        .unwrap_or(DEFAULT_MAX_CHANGE_PERCENT);
+    let min_existing = input.safety.min_existing.unwrap_or(DEFAULT_MIN_EXISTING);
+    if !input.flags.force && existing as u64 >= min_existing && existing > 0 {
+        let percent = changed as f64 * 100.0 / existing as f64;
+        if percent > max_percent {
+            refusals.push(Refusal {
+                reason: format!("{changed} of {existing} managed actions would change ({percent:.0}% > {max_percent}%); use --force"),
+            });
+        }
+    }
+    refusals
+}
+
+/// SHA-256 of the canonical JSON (RFC 8785) of what the plan would do.
+pub fn checksum(plan: &Plan) -> String {
+    let changes: Vec<serde_json::Value> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "key": c.key, "change": c.change, "strategy": c.strategy, "id": c.id,
+                "version": c.version, "before": c.before, "after": c.after,
+            })
+        })
+        .collect();
+    let basis = serde_json::json!({
+        "format_version": plan.format_version,
+        "env": plan.env,
+        "integration_ids": plan.integration_ids,
+        "flags": plan.flags,
+        "changes": changes,
+    });
+    let digest = Sha256::digest(crate::canonical::to_string(&basis).as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
