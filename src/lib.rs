@@ -15,6 +15,7 @@
     )
 )]
 
+pub mod apply;
 pub mod canonical;
 pub mod cli;
 pub mod fixture;

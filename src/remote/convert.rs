@@ -1,4 +1,5 @@
-//! Between the model and the wire: a node as Genesys's `PostActionInput` / config / contract.
+//! Between the model and the wire: an action's content as Genesys's `PostActionInput` / config /
+//! contract, and a remote action back as content.
 
 use serde_json::{Map, Value};
 
@@ -6,44 +7,45 @@ use crate::genesys::dto::{
     ActionConfig, ActionContract, ContractInput, ContractOutput, PostActionInput, RequestConfig,
     ResponseConfig,
 };
-use crate::model::Node;
+use crate::model::ActionContent;
 
-fn string_map(pairs: &[(String, String)]) -> Map<String, Value> {
+fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Map<String, Value> {
     pairs
-        .iter()
+        .into_iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect()
 }
 
-/// `config` of a node.
-pub fn config_of(node: &Node) -> ActionConfig {
+/// `config` of an action's content: complete, templates included (a PATCH always carries it all);
+/// `timeoutSeconds` only when set.
+pub fn config_of(content: &ActionContent) -> ActionConfig {
     ActionConfig {
-        timeout_seconds: node.timeout_seconds.map(i64::from),
+        timeout_seconds: content.timeout_seconds,
         request: RequestConfig {
-            request_url_template: node.request.url.clone(),
-            request_type: node.request.method.as_str().to_string(),
-            headers: string_map(&node.request.headers),
-            request_template: Some(node.request.body.clone()),
+            request_url_template: content.url.clone(),
+            request_type: content.method.clone(),
+            headers: string_map(content.headers.iter().map(|(k, v)| (k, v))),
+            request_template: Some(content.request_template.clone()),
             request_template_uri: None,
         },
         response: ResponseConfig {
-            translation_map: string_map(&node.response.translation_map),
-            translation_map_defaults: string_map(&node.response.translation_map_defaults),
-            success_template: Some(node.response.success_template.clone()),
+            translation_map: string_map(&content.translation_map),
+            translation_map_defaults: string_map(&content.translation_map_defaults),
+            success_template: Some(content.success_template.clone()),
             success_template_uri: None,
         },
     }
 }
 
-/// `contract` of a node.
-pub fn contract_of(node: &Node) -> ActionContract {
+/// `contract` of an action's content.
+pub fn contract_of(content: &ActionContent) -> ActionContract {
     ActionContract {
         input: ContractInput {
-            input_schema: node.input_schema.clone(),
+            input_schema: content.input_schema.clone(),
             input_schema_uri: None,
         },
         output: ContractOutput {
-            success_schema: node.output_schema.clone(),
+            success_schema: content.output_schema.clone(),
             success_schema_uri: None,
             error_schema: None,
             error_schema_uri: None,
@@ -51,15 +53,15 @@ pub fn contract_of(node: &Node) -> ActionContract {
     }
 }
 
-/// The create request of a node in the integration `integration_id`.
-pub fn post_input(node: &Node, integration_id: &str) -> PostActionInput {
+/// The create request of an action's content in the integration `integration_id`.
+pub fn post_input(content: &ActionContent, integration_id: &str) -> PostActionInput {
     PostActionInput {
-        category: node.category.clone(),
-        name: node.key.name.clone(),
+        category: content.category.clone(),
+        name: content.name.clone(),
         integration_id: integration_id.to_string(),
-        config: config_of(node),
-        contract: contract_of(node),
-        secure: node.secure,
+        config: config_of(content),
+        contract: contract_of(content),
+        secure: content.secure,
     }
 }
 

@@ -2,6 +2,7 @@
 //! Styles are ANSI sequences; the output stream strips them when colour is off (`--color`, `NO_COLOR`,
 //! not a terminal).
 
+pub mod plan;
 pub mod test;
 
 use crate::manifest::{Diagnostic, Severity};

@@ -1,0 +1,481 @@
+//! Executes a `Plan` through `remote` (plan-apply.md, "Apply"): creates, renames and updates
+//! concurrently (bounded by `parallelism`), then deletes — only when nothing failed. Updates use the
+//! plan's strategy: `patch`, or `draft` (which keeps the action id for contract and `secure`
+//! changes, never discards someone else's draft without `--force`, and cleans up after itself). A
+//! version conflict re-reads the action and never loses an update. Creates are idempotent.
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::genesys::dto::{UpdateActionInput, UpdateDraftInput};
+use crate::plan::{Change, ChangeKind, Plan, Strategy};
+use crate::remote::convert::{config_of, contract_of, post_input};
+use crate::remote::{Remote, RemoteAction, RemoteError};
+
+/// How many times a version conflict whose only cause is a moved version is retried.
+const VERSION_RETRIES: u32 = 3;
+
+/// What happened to one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Done as planned.
+    Applied,
+    /// Nothing to do after all (the org already had the desired content).
+    Unchanged,
+    Failed,
+    /// Not done for safety (someone's draft in progress); exit 5.
+    Refused,
+    /// Not attempted (a delete after a failure).
+    Skipped,
+}
+
+/// The outcome of one change: `{ node, change, status, id, version, attempts, error }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeOutcome {
+    pub node: String,
+    pub change: ChangeKind,
+    pub status: Status,
+    pub id: Option<String>,
+    pub version: Option<i64>,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// Options of an apply run.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// Discard a draft someone else left.
+    pub force: bool,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub nodes: Vec<NodeOutcome>,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        self.nodes.iter().any(|n| n.status == Status::Failed)
+    }
+
+    pub fn refused(&self) -> bool {
+        self.nodes.iter().any(|n| n.status == Status::Refused)
+    }
+}
+
+/// Applies the plan; `on_done` hears about each change as it finishes (progress).
+pub async fn apply(
+    remote: &Remote,
+    plan: &Plan,
+    options: ApplyOptions,
+    on_done: &(dyn Fn(&NodeOutcome) + Sync),
+) -> Outcome {
+    let writes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.change,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace
+            )
+        })
+        .collect();
+    let mut outcomes: Vec<NodeOutcome> = stream::iter(writes)
+        .map(|change| async move {
+            let outcome = apply_write(remote, change, options).await;
+            on_done(&outcome);
+            outcome
+        })
+        .buffer_unordered(options.parallelism.max(1))
+        .collect()
+        .await;
+
+    // Deletes last, and never after a failure: a half-applied run must not also remove things.
+    let blocked = outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Failed | Status::Refused));
+    let mut deletes: Vec<(String, ChangeKind, String)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Delete)
+        .filter_map(|c| {
+            c.id.clone()
+                .map(|id| (c.key.name.clone(), ChangeKind::Delete, id))
+        })
+        .collect();
+    // The old action of a successful replace goes in the delete phase too.
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Replace)
+    {
+        let replaced_ok = outcomes.iter().any(|o| {
+            o.node == change.key.name
+                && o.change == ChangeKind::Replace
+                && o.status == Status::Applied
+        });
+        if let (true, Some(old)) = (replaced_ok, &change.replaces) {
+            deletes.push((
+                format!("{} (old action)", change.key.name),
+                ChangeKind::Delete,
+                old.id.clone(),
+            ));
+        }
+    }
+    for (name, change, id) in deletes {
+        let outcome = if blocked {
+            NodeOutcome {
+                node: name,
+                change,
+                status: Status::Skipped,
+                id: Some(id),
+                version: None,
+                attempts: 0,
+                error: Some("not deleted: an earlier change failed".to_string()),
+            }
+        } else {
+            match remote.delete(&id).await {
+                Ok(()) => done(&name, change, Status::Applied, Some(id), None),
+                Err(error) => failed(&name, change, Some(id), &error),
+            }
+        };
+        on_done(&outcome);
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by(|a, b| a.node.cmp(&b.node));
+    Outcome { nodes: outcomes }
+}
+
+fn done(
+    node: &str,
+    change: ChangeKind,
+    status: Status,
+    id: Option<String>,
+    version: Option<i64>,
+) -> NodeOutcome {
+    NodeOutcome {
+        node: node.to_string(),
+        change,
+        status,
+        id,
+        version,
+        attempts: 1,
+        error: None,
+    }
+}
+
+fn failed(node: &str, change: ChangeKind, id: Option<String>, error: &RemoteError) -> NodeOutcome {
+    NodeOutcome {
+        node: node.to_string(),
+        change,
+        status: Status::Failed,
+        id,
+        version: None,
+        attempts: match error {
+            RemoteError::Api(api) => api.attempts,
+            _ => 1,
+        },
+        error: Some(error.to_string()),
+    }
+}
+
+async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) -> NodeOutcome {
+    let name = change.key.name.as_str();
+    let Some(after) = &change.after else {
+        return done(
+            name,
+            change.change,
+            Status::Unchanged,
+            change.id.clone(),
+            change.version,
+        );
+    };
+    match (change.change, &change.id, change.strategy) {
+        (ChangeKind::Create | ChangeKind::Replace, _, _) => match remote
+            .create(&post_input(after, &change.key.integration_id))
+            .await
+        {
+            Ok(action) => done(
+                name,
+                change.change,
+                Status::Applied,
+                Some(action.id),
+                Some(action.version),
+            ),
+            Err(error) => failed(name, change.change, None, &error),
+        },
+        (_, Some(id), Some(Strategy::Draft)) => update_by_draft(remote, change, id, options).await,
+        (_, Some(id), _) => update_by_patch(remote, change, id).await,
+        (_, None, _) => done(name, change.change, Status::Unchanged, None, None),
+    }
+}
+
+/// `PATCH` with the planned version; a version conflict re-reads the action: already as desired →
+/// unchanged; only the version moved → retry with it (at most 3 times); changed by someone else →
+/// stop with a conflict, so that no update is ever lost.
+async fn update_by_patch(remote: &Remote, change: &Change, id: &str) -> NodeOutcome {
+    let name = change.key.name.as_str();
+    let (Some(after), Some(before)) = (&change.after, &change.before) else {
+        return done(
+            name,
+            change.change,
+            Status::Unchanged,
+            Some(id.to_string()),
+            change.version,
+        );
+    };
+    let mut version = change.version.unwrap_or(1);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let input = UpdateActionInput {
+            category: Some(after.category.clone()),
+            name: Some(after.name.clone()),
+            config: Some(config_of(after)),
+            version,
+        };
+        match remote.patch(id, &input).await {
+            Ok(action) => {
+                let mut outcome = done(
+                    name,
+                    change.change,
+                    Status::Applied,
+                    Some(action.id),
+                    Some(action.version),
+                );
+                outcome.attempts = attempts;
+                return outcome;
+            }
+            Err(RemoteError::Api(error)) if error.is_version_conflict() => {
+                let current = match remote.read_fresh(id).await {
+                    Ok(current) => current,
+                    Err(read_error) => {
+                        return failed(name, change.change, Some(id.to_string()), &read_error);
+                    }
+                };
+                match resolve_conflict(&current, change) {
+                    Conflict::AlreadyDone => {
+                        let mut outcome = done(
+                            name,
+                            change.change,
+                            Status::Unchanged,
+                            Some(id.to_string()),
+                            Some(current.version),
+                        );
+                        outcome.attempts = attempts;
+                        return outcome;
+                    }
+                    Conflict::VersionMoved if attempts <= VERSION_RETRIES => {
+                        version = current.version
+                    }
+                    _ => {
+                        return NodeOutcome {
+                            error: Some(format!(
+                                "conflict: `{}` was changed by someone else (version {} → {}); run plan again to see the new diff",
+                                before.name,
+                                change.version.unwrap_or(0),
+                                current.version
+                            )),
+                            attempts,
+                            ..failed(
+                                name,
+                                change.change,
+                                Some(id.to_string()),
+                                &RemoteError::Api(error),
+                            )
+                        };
+                    }
+                }
+            }
+            Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+        }
+    }
+}
+
+enum Conflict {
+    AlreadyDone,
+    VersionMoved,
+    ChangedElsewhere,
+}
+
+fn resolve_conflict(current: &RemoteAction, change: &Change) -> Conflict {
+    let content = current.content();
+    let mut desired = change.after.clone();
+    if let Some(d) = desired.as_mut()
+        && d.timeout_seconds.is_none()
+    {
+        d.timeout_seconds = content.timeout_seconds;
+    }
+    if desired
+        .as_ref()
+        .is_some_and(|d| crate::plan::diff::fields(&content, d).is_empty())
+    {
+        Conflict::AlreadyDone
+    } else if change
+        .before
+        .as_ref()
+        .is_some_and(|b| crate::plan::diff::fields(&content, b).is_empty())
+    {
+        Conflict::VersionMoved
+    } else {
+        Conflict::ChangedElsewhere
+    }
+}
+
+/// The draft strategy: reuse or make a draft, patch it, validate, publish — the action keeps its id.
+async fn update_by_draft(
+    remote: &Remote,
+    change: &Change,
+    id: &str,
+    options: ApplyOptions,
+) -> NodeOutcome {
+    let name = change.key.name.as_str();
+    let (Some(after), Some(before)) = (&change.after, &change.before) else {
+        return done(
+            name,
+            change.change,
+            Status::Unchanged,
+            Some(id.to_string()),
+            change.version,
+        );
+    };
+    let existing = match remote.draft(id).await {
+        Ok(existing) => existing,
+        Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+    };
+    let draft = match existing {
+        Some(draft) => {
+            // A draft equal to the published action or to what we want is reusable; anything else is
+            // someone's work in progress in the Genesys UI.
+            if draft_matches(&draft, before) || draft_matches(&draft, after) {
+                draft
+            } else if options.force {
+                if let Err(error) = remote.draft_delete(id).await {
+                    return failed(name, change.change, Some(id.to_string()), &error);
+                }
+                match remote.draft_create(id).await {
+                    Ok(draft) => draft,
+                    Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+                }
+            } else {
+                return NodeOutcome {
+                    status: Status::Refused,
+                    error: Some(format!(
+                        "draft in progress on `{}`; --force discards it",
+                        before.name
+                    )),
+                    ..done(
+                        name,
+                        change.change,
+                        Status::Refused,
+                        Some(id.to_string()),
+                        change.version,
+                    )
+                };
+            }
+        }
+        None => match remote.draft_create(id).await {
+            Ok(draft) => draft,
+            Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+        },
+    };
+    let patch = UpdateDraftInput {
+        category: Some(after.category.clone()),
+        name: Some(after.name.clone()),
+        config: Some(config_of(after)),
+        contract: Some(contract_of(after)),
+        secure: Some(after.secure),
+        version: draft.version,
+    };
+    let refused_contract =
+        "Genesys refused the contract change; --allow-replace recreates the action (new id)";
+    let patched = match remote.draft_patch(id, &patch).await {
+        Ok(patched) => patched,
+        Err(error) => {
+            let _ = remote.draft_delete(id).await;
+            return NodeOutcome {
+                error: Some(format!("{refused_contract}: {error}")),
+                ..failed(name, change.change, Some(id.to_string()), &error)
+            };
+        }
+    };
+    match remote.draft_validate(id).await {
+        Ok(validation) if !validation.valid => {
+            let _ = remote.draft_delete(id).await;
+            let reasons: Vec<String> = validation
+                .errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect();
+            return NodeOutcome {
+                error: Some(format!(
+                    "the draft does not validate: {}",
+                    reasons.join("; ")
+                )),
+                ..done(
+                    name,
+                    change.change,
+                    Status::Failed,
+                    Some(id.to_string()),
+                    None,
+                )
+            };
+        }
+        Ok(_) => {}
+        Err(error) => {
+            let _ = remote.draft_delete(id).await;
+            return failed(name, change.change, Some(id.to_string()), &error);
+        }
+    }
+    match remote.draft_publish(id, patched.version).await {
+        Ok(published) => done(
+            name,
+            change.change,
+            Status::Applied,
+            Some(published.id),
+            Some(published.version),
+        ),
+        Err(error) => {
+            let _ = remote.draft_delete(id).await;
+            NodeOutcome {
+                error: Some(format!("{refused_contract}: {error}")),
+                ..failed(name, change.change, Some(id.to_string()), &error)
+            }
+        }
+    }
+}
+
+/// Whether a draft holds `target`'s content. A draft read carries template URIs rather than the
+/// template text, so its templates count as matching when absent.
+fn draft_matches(
+    draft: &crate::genesys::dto::Action,
+    target: &crate::model::ActionContent,
+) -> bool {
+    let mut config = draft.config.clone().unwrap_or_default();
+    config
+        .request
+        .request_template
+        .get_or_insert_with(|| target.request_template.clone());
+    config
+        .response
+        .success_template
+        .get_or_insert_with(|| target.success_template.clone());
+    let as_remote = RemoteAction {
+        id: draft.id.clone(),
+        version: draft.version,
+        integration_id: draft.integration_id.clone(),
+        name: draft.name.clone(),
+        category: draft.category.clone().unwrap_or_default(),
+        secure: draft.secure,
+        config,
+        contract: draft.contract.clone().unwrap_or_default(),
+    };
+    let mut content = as_remote.content();
+    if target.timeout_seconds.is_none() {
+        content.timeout_seconds = None;
+    }
+    crate::plan::diff::fields(&content, target).is_empty()
+}

@@ -1,0 +1,304 @@
+//! Plans for people and machines: concise text (every field with `--verbose`), JSON (the primary,
+//! documented machine format: the `Plan` itself), and Markdown for pull-request comments (kept under
+//! 65,000 characters by eliding long diffs). All read the same `Plan`.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::plan::diff::FieldChange;
+use crate::plan::{Change, ChangeKind, Plan};
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+/// GitHub's comment limit is 65,536 characters; stay clear of it.
+pub const MARKDOWN_LIMIT: usize = 65_000;
+
+/// What the dry-run said, for the summary line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DryRunSummary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: bool,
+}
+
+fn symbol(kind: ChangeKind) -> (&'static str, &'static str) {
+    match kind {
+        ChangeKind::Create => ("+", GREEN),
+        ChangeKind::Update | ChangeKind::Rename => ("~", YELLOW),
+        ChangeKind::Replace => ("±", YELLOW),
+        ChangeKind::Delete => ("-", RED),
+        ChangeKind::NoOp => ("=", ""),
+    }
+}
+
+fn headline(change: &Change) -> String {
+    let mut line = match (change.change, &change.before) {
+        (ChangeKind::Rename, Some(before)) => format!("{} -> {}", before.name, change.key.name),
+        _ => change.key.name.clone(),
+    };
+    if let Some(strategy) = change.strategy {
+        let _ = write!(
+            line,
+            " ({})",
+            serde_json::to_value(strategy)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(id) = &change.id {
+        let _ = write!(line, " [{id}]");
+    }
+    if let Some(note) = &change.note {
+        let _ = write!(line, " — {note}");
+    }
+    if !change.not_dry_runnable.is_empty() {
+        line.push_str(" (not dry-runnable)");
+    }
+    line
+}
+
+/// Pretty text of a field value: strings as they are, the rest as pretty JSON.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// A unified diff (3 lines of context) of two texts.
+pub fn unified(before: &str, after: &str) -> String {
+    let mut before = before.to_string();
+    let mut after = after.to_string();
+    if !before.ends_with('\n') {
+        before.push('\n');
+    }
+    if !after.ends_with('\n') {
+        after.push('\n');
+    }
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_lines(&before, &after)
+        .unified_diff()
+        .context_radius(3)
+        .to_string()
+}
+
+fn field_lines(field: &FieldChange) -> Vec<String> {
+    let mut lines = vec![format!("{}:", field.field)];
+    if field.is_long() {
+        for line in unified(&text_of(&field.before), &text_of(&field.after)).lines() {
+            let styled = if line.starts_with('+') {
+                format!("{GREEN}{line}{RESET}")
+            } else if line.starts_with('-') {
+                format!("{RED}{line}{RESET}")
+            } else {
+                line.to_string()
+            };
+            lines.push(format!("  {styled}"));
+        }
+    } else {
+        lines.push(format!("  {RED}- {}{RESET}", text_of(&field.before)));
+        lines.push(format!("  {GREEN}+ {}{RESET}", text_of(&field.after)));
+    }
+    lines
+}
+
+/// The summary line that always ends a plan.
+pub fn summary(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
+    let mut parts = vec![
+        format!("{} to create", plan.count(ChangeKind::Create)),
+        format!("{} to update", plan.count(ChangeKind::Update)),
+    ];
+    for (kind, word) in [
+        (ChangeKind::Rename, "rename"),
+        (ChangeKind::Replace, "replace"),
+    ] {
+        if plan.count(kind) > 0 {
+            parts.push(format!("{} to {word}", plan.count(kind)));
+        }
+    }
+    parts.push(format!("{} to delete", plan.count(ChangeKind::Delete)));
+    parts.push(format!("{} unchanged", plan.count(ChangeKind::NoOp)));
+    let dry = match dry_run {
+        Some(d) if d.skipped => " (dry-run skipped)".to_string(),
+        Some(d) if d.failed > 0 => format!(
+            " (dry-run: {} fixtures passed, {} failed)",
+            d.passed, d.failed
+        ),
+        Some(d) => format!(" (dry-run: {} fixtures passed)", d.passed),
+        None => String::new(),
+    };
+    format!("Plan: {}{dry} checksum {}", parts.join(", "), plan.checksum)
+}
+
+/// The text plan; `verbose` shows unchanged actions and every field of creates.
+pub fn text(plan: &Plan, verbose: bool, dry_run: Option<DryRunSummary>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{BOLD}Plan for env {}{RESET}", plan.env);
+    for change in &plan.changes {
+        if change.change == ChangeKind::NoOp && change.note.is_none() && !verbose {
+            continue;
+        }
+        let (sign, colour) = symbol(change.change);
+        let _ = writeln!(
+            out,
+            "  {colour}{sign} {:<7}{RESET} {}",
+            change.change.as_str(),
+            headline(change)
+        );
+        let mut fields = change.fields.clone();
+        if verbose
+            && change.change == ChangeKind::Create
+            && let Some(after) = &change.after
+        {
+            let empty = crate::model::ActionContent {
+                name: String::new(),
+                category: String::new(),
+                secure: false,
+                timeout_seconds: None,
+                method: String::new(),
+                url: String::new(),
+                headers: Vec::new(),
+                request_template: String::new(),
+                translation_map: Default::default(),
+                translation_map_defaults: Default::default(),
+                success_template: String::new(),
+                input_schema: Value::Null,
+                output_schema: Value::Null,
+            };
+            fields = crate::plan::diff::fields(&empty, after);
+        }
+        for field in &fields {
+            for line in field_lines(field) {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+        for reason in &change.breaking {
+            let _ = writeln!(out, "      {RED}breaking:{RESET} {reason}");
+        }
+    }
+    if !plan.has_changes() && plan.changes.iter().all(|c| c.note.is_none()) {
+        let _ = writeln!(out, "  No changes. The org matches the manifests.");
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{YELLOW}warning:{RESET} {warning}");
+    }
+    for error in &plan.errors {
+        let _ = writeln!(out, "{RED}error:{RESET} {error}");
+    }
+    for refusal in &plan.refusals {
+        let _ = writeln!(out, "{RED}refused:{RESET} {}", refusal.reason);
+    }
+    let _ = writeln!(out, "{}", summary(plan, dry_run));
+    out
+}
+
+/// The Markdown plan for a pull-request comment, under `MARKDOWN_LIMIT` characters.
+pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
+    let mut head = String::new();
+    let _ = writeln!(head, "### nodectl plan for `{}`\n", plan.env);
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.change != ChangeKind::NoOp || c.note.is_some())
+        .collect();
+    if changed.is_empty() {
+        head.push_str("No changes. The org matches the manifests.\n\n");
+    } else {
+        head.push_str("| change | action | strategy | note |\n|---|---|---|---|\n");
+        for change in &changed {
+            let strategy = change
+                .strategy
+                .map(|s| format!("{s:?}").to_lowercase())
+                .unwrap_or_default();
+            let name = match (change.change, &change.before) {
+                (ChangeKind::Rename, Some(before)) => {
+                    format!("{} → {}", before.name, change.key.name)
+                }
+                _ => change.key.name.clone(),
+            };
+            let _ = writeln!(
+                head,
+                "| {} | {} | {} | {} |",
+                change.change.as_str(),
+                escape_cell(&name),
+                strategy,
+                escape_cell(change.note.as_deref().unwrap_or(""))
+            );
+        }
+        head.push('\n');
+    }
+    let mut tail = String::new();
+    for warning in &plan.warnings {
+        let _ = writeln!(tail, "> ⚠️ {warning}\n");
+    }
+    for error in &plan.errors {
+        let _ = writeln!(tail, "> ❌ {error}\n");
+    }
+    for refusal in &plan.refusals {
+        let _ = writeln!(tail, "> 🛑 **refused:** {}\n", refusal.reason);
+    }
+    let _ = writeln!(tail, "`{}`", summary(plan, dry_run));
+
+    let mut details = String::new();
+    let mut elided = 0;
+    for change in &changed {
+        if change.fields.is_empty() {
+            continue;
+        }
+        let mut block = format!(
+            "<details><summary>{} <code>{}</code></summary>\n\n",
+            change.change.as_str(),
+            escape_html(&change.key.name)
+        );
+        for field in &change.fields {
+            let body = if field.is_long() {
+                unified(&text_of(&field.before), &text_of(&field.after))
+            } else {
+                format!(
+                    "- {}\n+ {}\n",
+                    text_of(&field.before),
+                    text_of(&field.after)
+                )
+            };
+            let _ = write!(
+                block,
+                "`{}`\n\n```diff\n{}```\n\n",
+                field.field,
+                body.replace("```", "ʼʼʼ")
+            );
+        }
+        for reason in &change.breaking {
+            let _ = writeln!(block, "**breaking:** {reason}\n");
+        }
+        block.push_str("</details>\n\n");
+        if head.len() + details.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
+            elided += 1;
+        } else {
+            details.push_str(&block);
+        }
+    }
+    if elided > 0 {
+        let _ = writeln!(
+            details,
+            "_{elided} diff(s) elided to stay under GitHub's comment limit; run `nodectl plan` for the full text._\n"
+        );
+    }
+    format!("{head}{details}{tail}")
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
