@@ -16,6 +16,7 @@
 )]
 
 pub mod cli;
+pub mod emulator;
 pub mod fixture;
 pub mod genesys;
 pub mod jsonpath;
