@@ -18,6 +18,7 @@
 pub mod apply;
 pub mod canonical;
 pub mod cli;
+pub mod emulator;
 pub mod fixture;
 pub mod genesys;
 pub mod jsonpath;

@@ -3,6 +3,7 @@
 //! writes to stdout and stderr.
 
 mod completions;
+mod emulator;
 pub mod exit;
 mod live;
 mod record;
@@ -74,6 +75,7 @@ enum Command {
     Record(record::RecordArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// Where output goes, with the colour choice applied.
@@ -148,6 +150,7 @@ where
         Command::Record(args) => record::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
+        Command::Emulator(args) => emulator::run(args, &mut output),
     }
 }
 

@@ -21,21 +21,29 @@ fn usage_errors_exit_64() {
 fn help_lists_only_working_commands() {
     let run = nodectl(&root(), &["--help"]);
     assert_eq!(run.code, 0);
-    for command in ["validate", "schema", "completions"] {
+    for command in ["validate", "schema", "completions", "emulator"] {
         assert!(
             run.stdout.contains(command),
             "{command} missing from help:\n{}",
             run.stdout
         );
     }
-    for missing in ["plan", "apply", "export", "serve", "emulator"] {
+    for missing in ["plan", "apply", "export", "serve"] {
         assert!(
             !run.stdout.contains(&format!("  {missing} ")),
             "{missing} listed but not implemented:\n{}",
             run.stdout
         );
     }
-    for command in ["validate", "test", "run", "record", "schema", "completions"] {
+    for command in [
+        "validate",
+        "test",
+        "run",
+        "record",
+        "schema",
+        "completions",
+        "emulator",
+    ] {
         let help = nodectl(&root(), &[command, "--help"]);
         assert!(
             help.stdout.contains("Example"),

@@ -1,0 +1,96 @@
+//! `/test`, `/draft/test` and `/execute`: the action runs through nodectl's runtime against its real
+//! upstream, as Genesys runs it. `/test` answers 200 with the `TestExecutionResult` (success or
+//! not); `/execute` answers the output, or the ErrorBody with its status. The integration's
+//! credentials (from the state file) are `${credentials.X}`. `serve` reuses this over its own org.
+
+use serde_json::{Map, Value};
+
+use super::convert::to_node;
+use super::state::{ApiError, Body, Executable, Reply};
+use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
+use crate::transport::Transport;
+
+/// Which endpoint runs the action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `…/test` and `…/draft/test`: the whole trace.
+    Test,
+    /// `…/execute`: the output or the error.
+    Execute,
+}
+
+/// Runs `executable` with the request body as its input. `api_base` resolves request URLs that
+/// start with `/`; `context_id` becomes the `contextId` of any error body.
+pub async fn run<T: Transport, C: Clock>(
+    runtime: &Runtime<T, C>,
+    executable: &Executable,
+    body: &[u8],
+    mode: Mode,
+    api_base: Option<&str>,
+    context_id: &str,
+) -> Reply {
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        return ApiError::bad_request("A request body is required: the action's input object.")
+            .into();
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(input) => input,
+            Err(e) => {
+                return ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
+                    .into();
+            }
+        }
+    };
+    let node = match to_node(&executable.action) {
+        Ok(node) => node,
+        Err(message) => return ApiError::bad_request(message).into(),
+    };
+    let compiled = CompiledNode::new(node);
+    let context = ExecContext {
+        org_id: executable.org_id.clone(),
+        integration_id: executable.integration.id.clone(),
+        api_base: api_base.map(str::to_string),
+        credentials: executable.integration.credentials.clone(),
+    };
+    let execution = runtime.execute(&compiled, &input, &context).await;
+    match mode {
+        Mode::Test => {
+            let mut result = execution.test_result();
+            if let Some(error) = result.get_mut("error").filter(|e| e.is_object()) {
+                complete_error_body(error, context_id);
+            }
+            Reply::json(200, result)
+        }
+        Mode::Execute => match execution.result {
+            Ok(output) => Reply::json(200, output),
+            Err(_) => {
+                let mut error = execution.error_body().unwrap_or(Value::Null);
+                complete_error_body(&mut error, context_id);
+                let status = error
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .unwrap_or(400);
+                Reply {
+                    status,
+                    body: Body::Json(error),
+                    changed: false,
+                }
+            }
+        },
+    }
+}
+
+/// The runtime's error body with the request's `contextId` and the fields every ErrorBody has.
+fn complete_error_body(error: &mut Value, context_id: &str) {
+    if let Value::Object(map) = error {
+        map.insert(
+            "contextId".to_string(),
+            Value::String(context_id.to_string()),
+        );
+        let message = map.get("message").cloned().unwrap_or(Value::Null);
+        map.entry("messageWithParams").or_insert(message);
+        map.entry("messageParams")
+            .or_insert(Value::Object(Map::new()));
+    }
+}

@@ -1,0 +1,619 @@
+//! The emulator's HTTP server on hyper 1 + tokio: one task per connection (HTTP/1.1, keep-alive),
+//! graceful shutdown, and the order every request goes through — latency, body limit (413),
+//! injected faults (before or, with `--fault-after-commit`, after a write is stored), OAuth or
+//! bearer check (401) and rate limit (429), the state machine or the runtime, persistence, slow
+//! answers — with `ININ-Correlation-Id` echoed and every request counted for `/_emulator/stats`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::auth::{ClientCredentials, Tokens};
+use super::exec::{self, Mode};
+use super::limits::{Admission, FaultPlan, FaultRates, Faults, RateLimiter, Stats, injected_error};
+use super::persist::{self, Persister};
+use super::rng::SplitMix64;
+use super::route::{Query, Route};
+use super::state::{ApiError, Body, Org, OrgSettings, Reply};
+use super::{EmulatorError, EmulatorOptions, MAX_BODY_BYTES, StateSync};
+use crate::runtime::{Runtime, SystemClock};
+use crate::transport::live::LiveTransport;
+
+/// State writes are coalesced to at most one per this interval.
+const COALESCE: Duration = Duration::from_millis(200);
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A body over the limit is drained up to this size (so the client reads the 413), then cut.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A running emulator. Dropping the handle also shuts it down (without waiting for it).
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    base_url: String,
+    local_addr: SocketAddr,
+    client: ClientCredentials,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<Result<(), EmulatorError>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// `http://127.0.0.1:PORT`: the API base and the login host at once.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client.client_id
+    }
+
+    pub fn client_secret(&self) -> &str {
+        &self.client.client_secret
+    }
+
+    /// The org's integrations as `(name, id, type)`, in order.
+    pub fn integrations(&self) -> Vec<(String, String, String)> {
+        lock(&self.shared.org)
+            .integrations
+            .iter()
+            .map(|i| (i.name.clone(), i.id.clone(), i.integration_type.clone()))
+            .collect()
+    }
+
+    /// The state file, when there is one.
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.shared.persister.as_ref().map(|p| p.path())
+    }
+
+    /// What `GET /_emulator/stats` answers.
+    pub fn stats(&self) -> Value {
+        lock(&self.shared.stats).to_json()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s) and writes the state.
+    pub async fn shutdown(self) -> Result<(), EmulatorError> {
+        let _ = self.stop.send(true);
+        let result = match self.server.await {
+            Ok(result) => result,
+            Err(error) => Err(EmulatorError::Start(format!(
+                "the server task failed: {error}"
+            ))),
+        };
+        if let Some(writer) = self.writer {
+            let _ = writer.await;
+        }
+        result
+    }
+
+    /// Stops at once, like a crash: open connections are cut and the state is not written
+    /// (with `--state-sync always` every change is already on disk).
+    pub fn abort(self) {
+        self.server.abort();
+        if let Some(writer) = &self.writer {
+            writer.abort();
+        }
+    }
+}
+
+/// Everything the request handlers share.
+struct Shared {
+    options: EmulatorOptions,
+    base_url: String,
+    client: ClientCredentials,
+    org: Mutex<Org>,
+    tokens: Mutex<Tokens>,
+    limiter: Mutex<RateLimiter>,
+    faults: Mutex<Faults>,
+    stats: Mutex<Stats>,
+    ids: Mutex<SplitMix64>,
+    runtime: Runtime<LiveTransport, SystemClock>,
+    persister: Option<Persister>,
+    /// A change waits to be written (coalesced mode).
+    dirty: Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Writes the org's current snapshot (no-op without a state file).
+    async fn save(&self) -> Result<(), EmulatorError> {
+        let Some(persister) = &self.persister else {
+            return Ok(());
+        };
+        let (generation, text) = {
+            let org = lock(&self.org);
+            (org.generation(), org.to_json())
+        };
+        let text = text.map_err(|message| EmulatorError::State {
+            path: persister.path().to_path_buf(),
+            message,
+        })?;
+        persister.write(generation, text).await
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Starts an emulator: loads the state, creates the named integrations, binds and serves.
+pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorError> {
+    options.check()?;
+    let seed = options.seed.unwrap_or_else(SplitMix64::entropy);
+    let loaded = match &options.state {
+        Some(path) => persist::load(path)?,
+        None => None,
+    };
+    let mut org = loaded.unwrap_or_else(|| Org::new(seed));
+    org.configure(OrgSettings {
+        page_size_max: options.page_size_max,
+        reject_contract_change: options.reject_contract_change,
+    });
+    for name in &options.integration {
+        org.ensure_integration(name.trim());
+    }
+
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let base_url = format!("http://{local_addr}");
+    let transport = LiveTransport::new().map_err(|e| EmulatorError::Start(e.to_string()))?;
+    let client = ClientCredentials {
+        client_id: options.client_id.clone(),
+        client_secret: options.client_secret.clone(),
+    };
+    let rates = FaultRates {
+        drop_rate: options.drop_rate,
+        fail_rate: options.fail_rate,
+        fail_status: options.fail_status,
+        slow_rate: options.slow_rate,
+        slow_ms: options.slow_ms,
+    };
+    let shared = Arc::new(Shared {
+        base_url: base_url.clone(),
+        client: client.clone(),
+        org: Mutex::new(org),
+        tokens: Mutex::new(Tokens::new(options.token_ttl, seed ^ 0x746F_6B65_6E73_0001)),
+        limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
+        faults: Mutex::new(Faults::new(rates, seed)),
+        stats: Mutex::new(Stats::default()),
+        ids: Mutex::new(SplitMix64::new(seed ^ 0x636F_6E74_6578_7401)),
+        runtime: Runtime::new(transport, SystemClock),
+        persister: options.state.clone().map(Persister::new),
+        dirty: Notify::new(),
+        options,
+    });
+    // The file exists from the start, with the integrations just created.
+    shared.save().await?;
+
+    let (stop, stopped) = watch::channel(false);
+    let writer = (shared.persister.is_some() && shared.options.state_sync == StateSync::Coalesced)
+        .then(|| tokio::spawn(write_coalesced(shared.clone(), stopped.clone())));
+    let server = tokio::spawn(serve(listener, shared.clone(), stopped));
+    tracing::info!(target: "nodectl::emulator", %base_url, "emulator listening");
+    Ok(EmulatorHandle {
+        base_url,
+        local_addr,
+        client,
+        shared,
+        stop,
+        server,
+        writer,
+    })
+}
+
+/// The accept loop; on stop, graceful shutdown and the final state write.
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), EmulatorError> {
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let shared = shared.clone();
+                    let service = service_fn(move |request| answer(shared.clone(), request));
+                    let connection = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    connections.spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(target: "nodectl::emulator", %error, "connection ended");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(target: "nodectl::emulator", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "nodectl::emulator", "connections still open after the grace period; closing them");
+    }
+    connections.shutdown().await;
+    shared.save().await
+}
+
+/// Coalesced persistence: after a change, write, then wait 200 ms before the next write.
+async fn write_coalesced(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = shared.dirty.notified() => {}
+            _ = stopped.changed() => return,
+        }
+        if let Err(error) = shared.save().await {
+            tracing::error!(target: "nodectl::emulator", %error, "state not saved");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(COALESCE) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// The connection is closed without an answer (`--drop-rate`).
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped (--drop-rate)")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// What the handler decided for one request.
+enum Outcome {
+    Answer(Answer),
+    Drop,
+}
+
+/// An answer before it becomes a hyper response.
+struct Answer {
+    status: u16,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn from_reply(reply: Reply, context_id: &str) -> Answer {
+        let (content_type, body) = match reply.body {
+            Body::Json(value) => (Some(JSON), value.to_string().into_bytes()),
+            Body::Text(text) => (Some("text/plain; charset=UTF-8"), text.into_bytes()),
+            Body::Empty => (None, Vec::new()),
+            Body::Error(error) => (
+                Some(JSON),
+                error.body(Some(context_id)).to_string().into_bytes(),
+            ),
+        };
+        Answer {
+            status: reply.status,
+            content_type,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    fn error(error: ApiError, context_id: &str) -> Answer {
+        Answer::from_reply(error.into(), context_id)
+    }
+}
+
+const JSON: &str = "application/json";
+
+async fn answer(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let route = Route::parse(&method, &path);
+    if route == Route::Stats {
+        let stats = lock(&shared.stats).to_json();
+        return Ok(response(Answer {
+            status: 200,
+            content_type: Some(JSON),
+            body: stats.to_string().into_bytes(),
+            headers: Vec::new(),
+        }));
+    }
+    let context_id = correlation_id(request.headers()).unwrap_or_else(|| lock(&shared.ids).uuid());
+    let stat_key = format!("{method} {}", route.template());
+    let outcome = handle(&shared, route, &path, request, &context_id).await;
+    let recorded = match &outcome {
+        Outcome::Answer(answer) => answer.status.to_string(),
+        Outcome::Drop => "dropped".to_string(),
+    };
+    tracing::debug!(target: "nodectl::emulator", %method, %path, outcome = %recorded, "request");
+    lock(&shared.stats).record(stat_key, recorded);
+    match outcome {
+        Outcome::Answer(mut answer) => {
+            answer
+                .headers
+                .push(("ININ-Correlation-Id", context_id.clone()));
+            Ok(response(answer))
+        }
+        Outcome::Drop => Err(Dropped),
+    }
+}
+
+/// A client-chosen correlation id (visible ASCII, at most 128 characters).
+fn correlation_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("inin-correlation-id")?.to_str().ok()?.trim();
+    (!value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| value.to_string())
+}
+
+async fn handle(
+    shared: &Shared,
+    route: Route,
+    path: &str,
+    request: Request<Incoming>,
+    context_id: &str,
+) -> Outcome {
+    let options = &shared.options;
+    if options.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(options.latency_ms)).await;
+    }
+    let plan = lock(&shared.faults).draw();
+    let query = Query::parse(request.uri().query().unwrap_or(""));
+    let headers = request.headers().clone();
+    let body = match read_body(request.into_body(), &headers).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            let error = ApiError::new(
+                413,
+                "request.entity.too.large",
+                format!("The request body exceeds the maximum of {MAX_BODY_BYTES} bytes."),
+            );
+            return Outcome::Answer(Answer::error(error, context_id));
+        }
+        Err(BodyError::Broken) => return Outcome::Drop,
+    };
+    let after_commit = options.fault_after_commit && route.is_write();
+    if !after_commit && let Some(outcome) = injected(&plan, context_id).await {
+        return outcome;
+    }
+
+    let mut extra: Vec<(&'static str, String)> = Vec::new();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut answer = if route == Route::Token {
+        let granted =
+            lock(&shared.tokens).grant(&shared.client, authorization.as_deref(), &body, now_ms());
+        Answer {
+            status: granted.status,
+            content_type: Some(JSON),
+            body: granted.body.to_string().into_bytes(),
+            headers: Vec::new(),
+        }
+    } else if route == Route::NotFound && !path.starts_with("/api/") {
+        Answer::error(
+            ApiError::not_found("The requested resource was not found."),
+            context_id,
+        )
+    } else {
+        match admit(shared, authorization.as_deref()) {
+            Err(error) => Answer::error(error, context_id),
+            Ok(admission) => {
+                if let Some(admission) = admission {
+                    extra.extend(admission.headers());
+                }
+                match admission {
+                    Some(admission) if !admission.allowed => {
+                        extra.push(("Retry-After", admission.reset_seconds.to_string()));
+                        Answer::error(admission.error(), context_id)
+                    }
+                    _ => {
+                        let reply = dispatch(shared, &route, &query, &body, context_id).await;
+                        let changed = reply.changed;
+                        let mut answer = Answer::from_reply(reply, context_id);
+                        if changed && let Err(error) = persist_change(shared).await {
+                            tracing::error!(target: "nodectl::emulator", %error, "state not saved");
+                            answer = Answer::error(
+                                ApiError::new(500, "internal.server.error", error.to_string()),
+                                context_id,
+                            );
+                        }
+                        answer
+                    }
+                }
+            }
+        }
+    };
+    if after_commit && let Some(outcome) = injected(&plan, context_id).await {
+        return outcome;
+    }
+    if plan.slow_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(plan.slow_ms)).await;
+    }
+    answer.headers.extend(extra);
+    Outcome::Answer(answer)
+}
+
+/// The bearer check and the rate limit of an API request.
+fn admit(shared: &Shared, authorization: Option<&str>) -> Result<Option<Admission>, ApiError> {
+    let now = now_ms();
+    let token = lock(&shared.tokens).check(authorization, now)?;
+    Ok(lock(&shared.limiter).admit(&token, now))
+}
+
+/// An injected drop or failure, if the plan has one (a slow answer waits first).
+async fn injected(plan: &FaultPlan, context_id: &str) -> Option<Outcome> {
+    if !plan.drop && plan.fail.is_none() {
+        return None;
+    }
+    if plan.slow_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(plan.slow_ms)).await;
+    }
+    if plan.drop {
+        return Some(Outcome::Drop);
+    }
+    let status = plan.fail?;
+    let mut answer = Answer::error(injected_error(status), context_id);
+    if matches!(status, 429 | 503) {
+        answer.headers.push(("Retry-After", "1".to_string()));
+    }
+    Some(Outcome::Answer(answer))
+}
+
+/// The state machine, or the runtime for `/test` and `/execute`.
+async fn dispatch(
+    shared: &Shared,
+    route: &Route,
+    query: &Query,
+    body: &[u8],
+    context_id: &str,
+) -> Reply {
+    let (id, draft, mode) = match route {
+        Route::TestAction(id) => (id, false, Mode::Test),
+        Route::TestDraft(id) => (id, true, Mode::Test),
+        Route::ExecuteAction(id) => (id, false, Mode::Execute),
+        _ => return lock(&shared.org).handle(route, query, body),
+    };
+    let executable = lock(&shared.org).executable(id, draft);
+    match executable {
+        Ok(executable) => {
+            exec::run(
+                &shared.runtime,
+                &executable,
+                body,
+                mode,
+                Some(&shared.base_url),
+                context_id,
+            )
+            .await
+        }
+        Err(error) => error.into(),
+    }
+}
+
+/// After a change: write now (`--state-sync always`) or wake the coalescing writer.
+async fn persist_change(shared: &Shared) -> Result<(), EmulatorError> {
+    if shared.persister.is_none() {
+        return Ok(());
+    }
+    match shared.options.state_sync {
+        StateSync::Always => shared.save().await,
+        StateSync::Coalesced => {
+            shared.dirty.notify_one();
+            Ok(())
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413).
+async fn read_body(mut body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, BodyError> {
+    let declared = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_BODY_BYTES {
+            too_large = true;
+            collected = Vec::new();
+        }
+        if too_large {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(collected)
+    }
+}
+
+fn response(answer: Answer) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Some(content_type) = answer.content_type
+        && let Ok(value) = HeaderValue::from_str(content_type)
+    {
+        headers.insert(hyper::header::CONTENT_TYPE, value);
+    }
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}

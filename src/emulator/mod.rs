@@ -1,0 +1,182 @@
+//! The Genesys Cloud data-action API emulator (emulator-serve.md): a small, strict, local org that
+//! answers genesys-api.md's endpoints over real HTTP, so that nodectl's client, a user's CI and the
+//! official SDKs can run without a Genesys org.
+//!
+//! - `state`: the org, sans IO — integrations, actions, drafts, versions, one pure method per
+//!   endpoint returning Genesys-shaped answers; `route` parses method + path + query.
+//! - `auth`: the client-credentials grant and bearer tokens; `limits`: rate limit, seeded fault
+//!   plans and request stats — all sans IO, the time passed in.
+//! - `convert`: stored action ↔ `model::Node`; `exec`: `/test` and `/execute` through the runtime.
+//! - `persist`: the state file, written atomically; `http`: the hyper server that ties it all
+//!   together (faults are its job; the state machine stays pure).
+//!
+//! Embedding: `start(EmulatorOptions)` binds (port 0 picks a free one) and returns an
+//! `EmulatorHandle` with the base URL and the client credentials; `shutdown()` stops it gracefully
+//! and writes the state. Tests start it in-process on `127.0.0.1:0`.
+
+pub mod auth;
+pub mod convert;
+pub mod exec;
+mod http;
+pub mod limits;
+pub mod persist;
+pub mod rng;
+pub mod route;
+pub mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub use http::{EmulatorHandle, start};
+
+/// The default address of `nodectl emulator`.
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 9781);
+/// The client id the emulator accepts unless told otherwise.
+pub const DEFAULT_CLIENT_ID: &str = "nodectl-emulator";
+/// The client secret the emulator accepts unless told otherwise (a well-known value, not a secret).
+pub const DEFAULT_CLIENT_SECRET: &str = "nodectl-emulator-secret";
+/// Genesys's request body limit; beyond it the emulator answers 413.
+pub const MAX_BODY_BYTES: usize = 512_000;
+
+/// When the state file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateSync {
+    /// At most every 200 ms after changes, and at shutdown.
+    #[default]
+    Coalesced,
+    /// After every change, before the answer (for crash tests).
+    Always,
+}
+
+/// Every option of `nodectl emulator` (emulator-serve.md). Deserializable with the command line's
+/// names (`token-ttl = 1`), which is how the tests' case files set them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EmulatorOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The state file: loaded at start, written as `state_sync` says. In memory only without one.
+    pub state: Option<PathBuf>,
+    pub state_sync: StateSync,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Integrations (type `custom-rest-actions`) created when no integration has the name.
+    pub integration: Vec<String>,
+    /// Lifetime of issued tokens, seconds.
+    pub token_ttl: u64,
+    /// Requests per minute per token over a sliding 60 s window; 0 turns the limit off.
+    pub rate_limit: u32,
+    /// Share of requests answered with `fail_status` instead.
+    pub fail_rate: f64,
+    pub fail_status: u16,
+    /// Share of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Share of answers sent `slow_ms` late.
+    pub slow_rate: f64,
+    pub slow_ms: u64,
+    /// For writes, the injected fault happens after the change is stored (the ambiguous case).
+    pub fault_after_commit: bool,
+    /// Added to every answer, milliseconds.
+    pub latency_ms: u64,
+    /// Seeds ids, tokens and faults (deterministic faults); random without one.
+    pub seed: Option<u64>,
+    /// Listings serve at most this many entities per page.
+    pub page_size_max: u64,
+    /// Publish refuses a draft whose contract differs from the published action's.
+    pub reject_contract_change: bool,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> EmulatorOptions {
+        EmulatorOptions {
+            addr: DEFAULT_ADDR,
+            state: None,
+            state_sync: StateSync::Coalesced,
+            client_id: DEFAULT_CLIENT_ID.to_string(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_string(),
+            integration: Vec::new(),
+            token_ttl: 86_400,
+            rate_limit: 300,
+            fail_rate: 0.0,
+            fail_status: 503,
+            drop_rate: 0.0,
+            slow_rate: 0.0,
+            slow_ms: 2_000,
+            fault_after_commit: false,
+            latency_ms: 0,
+            seed: None,
+            page_size_max: 100,
+            reject_contract_change: false,
+        }
+    }
+}
+
+impl EmulatorOptions {
+    /// Options for an in-process emulator on a free port of 127.0.0.1.
+    pub fn ephemeral() -> EmulatorOptions {
+        EmulatorOptions {
+            addr: SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            ..EmulatorOptions::default()
+        }
+    }
+
+    /// Every problem with the options, as one message.
+    pub fn check(&self) -> Result<(), EmulatorError> {
+        let mut problems = Vec::new();
+        for (name, rate) in [
+            ("fail-rate", self.fail_rate),
+            ("drop-rate", self.drop_rate),
+            ("slow-rate", self.slow_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                problems.push(format!("--{name} must be between 0 and 1; got {rate}"));
+            }
+        }
+        if !(400..=599).contains(&self.fail_status) {
+            problems.push(format!(
+                "--fail-status must be an error status (400-599); got {}",
+                self.fail_status
+            ));
+        }
+        if self.token_ttl == 0 {
+            problems.push("--token-ttl must be at least 1 second".to_string());
+        }
+        if self.page_size_max == 0 {
+            problems.push("--page-size-max must be at least 1".to_string());
+        }
+        if self.client_id.is_empty() || self.client_id.contains(':') {
+            problems.push("--client-id must be non-empty and without ':'".to_string());
+        }
+        if self.client_secret.is_empty() {
+            problems.push("--client-secret must not be empty".to_string());
+        }
+        if self.integration.iter().any(|n| n.trim().is_empty()) {
+            problems.push("--integration names must not be empty".to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(EmulatorError::Options(problems.join("; ")))
+        }
+    }
+}
+
+/// Why the emulator could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("invalid emulator options: {0}")]
+    Options(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("state file {}: {message}", path.display())]
+    State { path: PathBuf, message: String },
+    #[error("cannot start the emulator: {0}")]
+    Start(String),
+}

@@ -1,0 +1,371 @@
+//! Which endpoint a request is for: the method and path of genesys-api.md's table (plus the two
+//! `schemas/*.json` reads that the contract URIs point at, the OAuth token endpoint and the
+//! emulator's own stats) parsed into a `Route`, and the query string into a `Query`. Pure.
+
+/// One endpoint, with the ids its path carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /oauth/token`.
+    Token,
+    /// `GET /_emulator/stats`.
+    Stats,
+    /// `GET /api/v2/integrations`.
+    ListIntegrations,
+    /// `GET /api/v2/integrations/{integrationId}`.
+    GetIntegration(String),
+    /// `GET /api/v2/integrations/actions`.
+    ListActions,
+    /// `POST /api/v2/integrations/actions`.
+    CreateAction,
+    /// `GET /api/v2/integrations/actions/{actionId}`.
+    GetAction(String),
+    /// `PATCH /api/v2/integrations/actions/{actionId}`.
+    PatchAction(String),
+    /// `DELETE /api/v2/integrations/actions/{actionId}`.
+    DeleteAction(String),
+    /// `GET /api/v2/integrations/actions/{actionId}/templates/{fileName}`.
+    ActionTemplate(String, String),
+    /// `GET /api/v2/integrations/actions/{actionId}/schemas/{fileName}`.
+    ActionSchema(String, String),
+    /// `GET /api/v2/integrations/actions/drafts`.
+    ListDrafts,
+    /// `POST /api/v2/integrations/actions/drafts`.
+    CreateDraft,
+    /// `POST /api/v2/integrations/actions/{actionId}/draft`.
+    CreateDraftFrom(String),
+    /// `GET /api/v2/integrations/actions/{actionId}/draft`.
+    GetDraft(String),
+    /// `PATCH /api/v2/integrations/actions/{actionId}/draft`.
+    PatchDraft(String),
+    /// `DELETE /api/v2/integrations/actions/{actionId}/draft`.
+    DeleteDraft(String),
+    /// `GET /api/v2/integrations/actions/{actionId}/draft/templates/{fileName}`.
+    DraftTemplate(String, String),
+    /// `GET /api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}`.
+    DraftSchema(String, String),
+    /// `GET /api/v2/integrations/actions/{actionId}/draft/validation`.
+    ValidateDraft(String),
+    /// `POST /api/v2/integrations/actions/{actionId}/draft/publish`.
+    PublishDraft(String),
+    /// `POST /api/v2/integrations/actions/{actionId}/draft/test`.
+    TestDraft(String),
+    /// `POST /api/v2/integrations/actions/{actionId}/test`.
+    TestAction(String),
+    /// `POST /api/v2/integrations/actions/{actionId}/execute`.
+    ExecuteAction(String),
+    /// A known path with a method it does not take; the path's template.
+    MethodNotAllowed(&'static str),
+    /// No such endpoint.
+    NotFound,
+}
+
+/// The path templates, as the stats name them.
+const INTEGRATIONS: &str = "/api/v2/integrations";
+const INTEGRATION: &str = "/api/v2/integrations/{integrationId}";
+const ACTIONS: &str = "/api/v2/integrations/actions";
+const ACTION: &str = "/api/v2/integrations/actions/{actionId}";
+const ACTION_TEMPLATE: &str = "/api/v2/integrations/actions/{actionId}/templates/{fileName}";
+const ACTION_SCHEMA: &str = "/api/v2/integrations/actions/{actionId}/schemas/{fileName}";
+const DRAFTS: &str = "/api/v2/integrations/actions/drafts";
+const DRAFT: &str = "/api/v2/integrations/actions/{actionId}/draft";
+const DRAFT_TEMPLATE: &str = "/api/v2/integrations/actions/{actionId}/draft/templates/{fileName}";
+const DRAFT_SCHEMA: &str = "/api/v2/integrations/actions/{actionId}/draft/schemas/{fileName}";
+const DRAFT_VALIDATION: &str = "/api/v2/integrations/actions/{actionId}/draft/validation";
+const DRAFT_PUBLISH: &str = "/api/v2/integrations/actions/{actionId}/draft/publish";
+const DRAFT_TEST: &str = "/api/v2/integrations/actions/{actionId}/draft/test";
+const ACTION_TEST: &str = "/api/v2/integrations/actions/{actionId}/test";
+const ACTION_EXECUTE: &str = "/api/v2/integrations/actions/{actionId}/execute";
+const TOKEN: &str = "/oauth/token";
+const STATS: &str = "/_emulator/stats";
+
+impl Route {
+    /// The route of `method` on `path` (the path without its query string).
+    pub fn parse(method: &str, path: &str) -> Route {
+        let trimmed = path.trim_end_matches('/');
+        if trimmed == TOKEN {
+            return only(method, "POST", Route::Token, TOKEN);
+        }
+        if trimmed == STATS {
+            return only(method, "GET", Route::Stats, STATS);
+        }
+        let Some(rest) = trimmed.strip_prefix(INTEGRATIONS) else {
+            return Route::NotFound;
+        };
+        let segments: Vec<String> = if rest.is_empty() {
+            Vec::new()
+        } else if let Some(rest) = rest.strip_prefix('/') {
+            rest.split('/').map(percent_decode).collect()
+        } else {
+            return Route::NotFound;
+        };
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let id = |s: &str| s.to_string();
+        match segments.as_slice() {
+            [] => only(method, "GET", Route::ListIntegrations, INTEGRATIONS),
+            ["actions"] => match method {
+                "GET" => Route::ListActions,
+                "POST" => Route::CreateAction,
+                _ => Route::MethodNotAllowed(ACTIONS),
+            },
+            ["actions", "drafts"] => match method {
+                "GET" => Route::ListDrafts,
+                "POST" => Route::CreateDraft,
+                _ => Route::MethodNotAllowed(DRAFTS),
+            },
+            ["actions", action] => match method {
+                "GET" => Route::GetAction(id(action)),
+                "PATCH" => Route::PatchAction(id(action)),
+                "DELETE" => Route::DeleteAction(id(action)),
+                _ => Route::MethodNotAllowed(ACTION),
+            },
+            ["actions", action, "templates", file] => only(
+                method,
+                "GET",
+                Route::ActionTemplate(id(action), id(file)),
+                ACTION_TEMPLATE,
+            ),
+            ["actions", action, "schemas", file] => only(
+                method,
+                "GET",
+                Route::ActionSchema(id(action), id(file)),
+                ACTION_SCHEMA,
+            ),
+            ["actions", action, "draft"] => match method {
+                "GET" => Route::GetDraft(id(action)),
+                "POST" => Route::CreateDraftFrom(id(action)),
+                "PATCH" => Route::PatchDraft(id(action)),
+                "DELETE" => Route::DeleteDraft(id(action)),
+                _ => Route::MethodNotAllowed(DRAFT),
+            },
+            ["actions", action, "draft", "templates", file] => only(
+                method,
+                "GET",
+                Route::DraftTemplate(id(action), id(file)),
+                DRAFT_TEMPLATE,
+            ),
+            ["actions", action, "draft", "schemas", file] => only(
+                method,
+                "GET",
+                Route::DraftSchema(id(action), id(file)),
+                DRAFT_SCHEMA,
+            ),
+            ["actions", action, "draft", "validation"] => only(
+                method,
+                "GET",
+                Route::ValidateDraft(id(action)),
+                DRAFT_VALIDATION,
+            ),
+            ["actions", action, "draft", "publish"] => only(
+                method,
+                "POST",
+                Route::PublishDraft(id(action)),
+                DRAFT_PUBLISH,
+            ),
+            ["actions", action, "draft", "test"] => {
+                only(method, "POST", Route::TestDraft(id(action)), DRAFT_TEST)
+            }
+            ["actions", action, "test"] => {
+                only(method, "POST", Route::TestAction(id(action)), ACTION_TEST)
+            }
+            ["actions", action, "execute"] => only(
+                method,
+                "POST",
+                Route::ExecuteAction(id(action)),
+                ACTION_EXECUTE,
+            ),
+            [integration] => only(
+                method,
+                "GET",
+                Route::GetIntegration(id(integration)),
+                INTEGRATION,
+            ),
+            _ => Route::NotFound,
+        }
+    }
+
+    /// The path template, for the stats (`GET /api/v2/integrations/actions/{actionId}`).
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Token => TOKEN,
+            Route::Stats => STATS,
+            Route::ListIntegrations => INTEGRATIONS,
+            Route::GetIntegration(_) => INTEGRATION,
+            Route::ListActions | Route::CreateAction => ACTIONS,
+            Route::GetAction(_) | Route::PatchAction(_) | Route::DeleteAction(_) => ACTION,
+            Route::ActionTemplate(..) => ACTION_TEMPLATE,
+            Route::ActionSchema(..) => ACTION_SCHEMA,
+            Route::ListDrafts | Route::CreateDraft => DRAFTS,
+            Route::CreateDraftFrom(_)
+            | Route::GetDraft(_)
+            | Route::PatchDraft(_)
+            | Route::DeleteDraft(_) => DRAFT,
+            Route::DraftTemplate(..) => DRAFT_TEMPLATE,
+            Route::DraftSchema(..) => DRAFT_SCHEMA,
+            Route::ValidateDraft(_) => DRAFT_VALIDATION,
+            Route::PublishDraft(_) => DRAFT_PUBLISH,
+            Route::TestDraft(_) => DRAFT_TEST,
+            Route::TestAction(_) => ACTION_TEST,
+            Route::ExecuteAction(_) => ACTION_EXECUTE,
+            Route::MethodNotAllowed(template) => template,
+            Route::NotFound => "(unknown)",
+        }
+    }
+
+    /// Whether the route changes the org when it succeeds (the writes `--fault-after-commit` is about).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Route::CreateAction
+                | Route::PatchAction(_)
+                | Route::DeleteAction(_)
+                | Route::CreateDraft
+                | Route::CreateDraftFrom(_)
+                | Route::PatchDraft(_)
+                | Route::DeleteDraft(_)
+                | Route::PublishDraft(_)
+        )
+    }
+
+    /// Whether the route is part of the Platform API (bearer token, rate limit).
+    pub fn is_api(&self) -> bool {
+        !matches!(self, Route::Token | Route::Stats)
+    }
+}
+
+fn only(method: &str, wanted: &str, route: Route, template: &'static str) -> Route {
+    if method == wanted {
+        route
+    } else {
+        Route::MethodNotAllowed(template)
+    }
+}
+
+/// A parsed query string: `name=value` pairs in order, percent-decoded (`+` is a space).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    /// Parses `a=1&b=two` (without the `?`); also a form body (`application/x-www-form-urlencoded`).
+    pub fn parse(text: &str) -> Query {
+        Query(
+            text.split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (form_decode(name), form_decode(value))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `name` (names are case-sensitive, as Genesys's).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `%XX` decoding of a path segment; malformed escapes stay as they are.
+pub fn percent_decode(text: &str) -> String {
+    decode(text, false)
+}
+
+/// Form decoding: `%XX` and `+` as a space.
+pub fn form_decode(text: &str) -> String {
+    decode(text, true)
+}
+
+fn decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        match byte {
+            b'%' => {
+                let hex = bytes
+                    .get(index + 1..index + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(value) => {
+                        out.push(value);
+                        index += 3;
+                    }
+                    None => {
+                        out.push(byte);
+                        index += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                index += 1;
+            }
+            _ => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `%XX`-encodes everything but RFC 3986's unreserved characters (for the listing URIs).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_table() {
+        assert_eq!(
+            Route::parse("GET", "/api/v2/integrations/actions/drafts"),
+            Route::ListDrafts
+        );
+        assert_eq!(
+            Route::parse(
+                "POST",
+                "/api/v2/integrations/actions/custom_-_1/draft/publish"
+            ),
+            Route::PublishDraft("custom_-_1".to_string())
+        );
+        assert_eq!(
+            Route::parse("PUT", "/api/v2/integrations/actions/x"),
+            Route::MethodNotAllowed(ACTION)
+        );
+        assert_eq!(Route::parse("GET", "/api/v2/users"), Route::NotFound);
+        assert_eq!(
+            Route::parse("GET", "/api/v2/integrationsx"),
+            Route::NotFound
+        );
+    }
+
+    #[test]
+    fn decodes_queries() {
+        let query = Query::parse("name=a+b%2Fc&pageSize=2&x");
+        assert_eq!(query.get("name"), Some("a b/c"));
+        assert_eq!(query.get("x"), Some(""));
+        assert_eq!(percent_encode("a b/c"), "a%20b%2Fc");
+    }
+}
