@@ -33,3 +33,4 @@ pub mod schema;
 pub mod tls;
 pub mod transport;
 pub mod vtl;
+pub mod workflow;

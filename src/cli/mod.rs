@@ -2,10 +2,12 @@
 //! file per subcommand, and the mapping of outcomes to exit codes. This is the only module that
 //! writes to stdout and stderr.
 
+mod apply;
 mod completions;
 mod emulator;
 pub mod exit;
 mod live;
+mod plan;
 mod record;
 mod run;
 mod schema;
@@ -41,8 +43,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalOptions {
     /// More log output on stderr: -v for debug, -vv for trace (also RUST_LOG).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
+    #[arg(short = 'v', action = clap::ArgAction::Count, global = true)]
+    log_verbosity: u8,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
@@ -71,6 +73,8 @@ enum ColorWhen {
 enum Command {
     Validate(validate::ValidateArgs),
     Test(test::TestArgs),
+    Plan(plan::PlanArgs),
+    Apply(apply::ApplyArgs),
     Run(run::RunArgs),
     Record(record::RecordArgs),
     Schema(schema::SchemaArgs),
@@ -115,6 +119,17 @@ impl Output {
 
 /// Runs nodectl with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
+    // A bug must not dump a backtrace (or anything it holds) on a user: one line, and a request.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: nodectl hit an internal error{location}; please report it with the command you ran"
+        );
+    }));
     run(std::env::args_os()).into()
 }
 
@@ -146,6 +161,8 @@ where
     match cli.command {
         Command::Validate(args) => validate::run(args, &mut output),
         Command::Test(args) => test::run(args, &mut output),
+        Command::Plan(args) => plan::run(args, &mut output),
+        Command::Apply(args) => apply::run(args, &mut output),
         Command::Run(args) => run::run(args, &mut output),
         Command::Record(args) => record::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
@@ -157,7 +174,7 @@ where
 /// Logs go to stderr: `-v` debug, `-vv` trace for nodectl's own targets only; `RUST_LOG` overrides.
 /// Dependencies stay at `warn` so that no wire dump (and no secret in one) is ever logged.
 fn init_logging(global: &GlobalOptions) {
-    let level = match global.verbose {
+    let level = match global.log_verbosity {
         0 => "warn",
         1 => "nodectl=debug,warn",
         _ => "nodectl=trace,warn",
@@ -180,7 +197,7 @@ fn command() -> clap::Command {
 }
 
 /// `--dir` and `--env`, shared by the project commands.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 struct ProjectArgs {
     /// Project directory (default: the nearest directory upwards holding nodectl.toml).
     #[arg(long, value_name = "DIR")]
@@ -228,17 +245,22 @@ fn load_project(
     loaded.project
 }
 
-/// Runs a future to completion on a fresh tokio runtime (commands are otherwise synchronous).
-fn block_on<F: std::future::Future>(future: F, output: &mut Output) -> Option<F::Output> {
+/// A tokio runtime for a command (commands are otherwise synchronous).
+fn runtime(output: &mut Output) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
-        Ok(runtime) => Some(runtime.block_on(future)),
+        Ok(runtime) => Some(runtime),
         Err(error) => {
             output.error(format!("cannot start the async runtime: {error}"));
             None
         }
     }
+}
+
+/// Runs a future to completion on a fresh tokio runtime.
+fn block_on<F: std::future::Future>(future: F, output: &mut Output) -> Option<F::Output> {
+    runtime(output).map(|runtime| runtime.block_on(future))
 }

@@ -302,3 +302,42 @@ fn escape_html(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// The outcome of an apply: a line per change, then the counts.
+pub fn outcome_text(outcome: &crate::apply::Outcome) -> String {
+    use crate::apply::Status;
+    let mut out = String::new();
+    for node in &outcome.nodes {
+        let (mark, colour) = match node.status {
+            Status::Applied => ("applied", GREEN),
+            Status::Unchanged => ("unchanged", ""),
+            Status::Failed => ("FAILED", RED),
+            Status::Refused => ("REFUSED", RED),
+            Status::Skipped => ("skipped", YELLOW),
+        };
+        let _ = write!(
+            out,
+            "  {colour}{mark:<9}{RESET} {} {}",
+            node.change.as_str(),
+            node.node
+        );
+        if let (Some(id), Some(version)) = (&node.id, node.version) {
+            let _ = write!(out, " [{id} v{version}]");
+        }
+        out.push('\n');
+        if let Some(error) = &node.error {
+            let _ = writeln!(out, "      {error}");
+        }
+    }
+    let count = |status: Status| outcome.nodes.iter().filter(|n| n.status == status).count();
+    let _ = writeln!(
+        out,
+        "Apply: {} applied, {} unchanged, {} failed, {} refused, {} skipped",
+        count(Status::Applied),
+        count(Status::Unchanged),
+        count(Status::Failed),
+        count(Status::Refused),
+        count(Status::Skipped)
+    );
+    out
+}

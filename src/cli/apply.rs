@@ -1,0 +1,280 @@
+//! `nodectl apply`: plan, confirm, and execute the plan against the env's org; a saved plan or a
+//! `--checksum` is applied only when the org has not changed since it was made.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::plan::{PlanOptions, dry_run_summary, plan_exits};
+use super::{Exit, Output};
+use crate::apply::{self, ApplyOptions, Status};
+use crate::manifest::EnvScope;
+use crate::plan::{FORMAT_VERSION, Plan};
+use crate::workflow;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Apply the plan to the env's org (creates, updates, then deletes)",
+    after_help = "Without PLANFILE it plans, shows the plan and asks for confirmation on a terminal (--auto-approve skips the question; without a terminal it exits 5). With PLANFILE or --checksum it refuses (exit 5) when the org changed since the plan was made.\n\nExamples:\n  nodectl apply --auto-approve\n  nodectl plan --out plan.json && nodectl apply plan.json\n  nodectl apply --env prod --checksum sha256:3f2a… --auto-approve"
+)]
+pub struct ApplyArgs {
+    /// A plan saved by `plan --out`.
+    #[arg(value_name = "PLANFILE")]
+    planfile: Option<PathBuf>,
+    #[command(flatten)]
+    options: PlanOptions,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Apply only if the plan's checksum is this one.
+    #[arg(long, value_name = "SHA256")]
+    checksum: Option<String>,
+    /// Output format of the outcome.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+}
+
+fn read_plan(path: &PathBuf) -> Result<Plan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the plan `{}`: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("`{}` is not a plan file: {e}", path.display()))?;
+    let version = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(format!(
+            "the plan `{}` has format_version {version}; this nodectl applies format_version {FORMAT_VERSION}: plan again",
+            path.display()
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| format!("`{}` is not a plan file: {e}", path.display()))
+}
+
+/// "the plan is stale: X changed since the plan was made (version a → b)".
+fn staleness(saved: &Plan, fresh: &Plan) -> String {
+    for old in &saved.changes {
+        let new = fresh.changes.iter().find(|c| c.key == old.key);
+        match new {
+            Some(new) if new.version != old.version => {
+                return format!(
+                    "the plan is stale: `{}` changed since the plan was made (version {} → {})",
+                    old.key.name,
+                    old.version.map_or("none".to_string(), |v| v.to_string()),
+                    new.version.map_or("none".to_string(), |v| v.to_string())
+                );
+            }
+            None => {
+                return format!(
+                    "the plan is stale: `{}` is no longer part of the plan",
+                    old.key.name
+                );
+            }
+            _ => {}
+        }
+    }
+    "the plan is stale: the org or the manifests changed since the plan was made; plan again"
+        .to_string()
+}
+
+fn confirm(output: &mut Output) -> bool {
+    let _ = write!(output.err, "Apply these changes? Only 'yes' is accepted: ");
+    let _ = output.err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
+    let mut options = args.options.clone();
+    let saved = match args.planfile.as_ref().map(read_plan).transpose() {
+        Ok(saved) => saved,
+        Err(message) => {
+            output.error(message);
+            return Exit::Refused;
+        }
+    };
+    if let Some(saved) = &saved {
+        // The plan file's flags rule; a contradicting flag is a usage error.
+        let given = options.flags();
+        for (name, given, file) in [
+            ("--prune", given.prune, saved.flags.prune),
+            ("--force", given.force, saved.flags.force),
+            (
+                "--allow-replace",
+                given.allow_replace,
+                saved.flags.allow_replace,
+            ),
+        ] {
+            if given && !file {
+                output.error(format!("{name} contradicts the plan file, which was made without it; plan again with {name}"));
+                return Exit::Usage;
+            }
+        }
+        options.prune = saved.flags.prune;
+        options.force = saved.flags.force;
+        options.allow_replace = saved.flags.allow_replace;
+        match &options.project.env {
+            Some(env) if *env != saved.env => {
+                output.error(format!(
+                    "--env {env} contradicts the plan file, which is for env `{}`",
+                    saved.env
+                ));
+                return Exit::Usage;
+            }
+            _ => options.project.env = Some(saved.env.clone()),
+        }
+    }
+    let Some(project) = super::load_project(
+        options.project.dir.clone(),
+        EnvScope::One(options.project.env.clone()),
+        output,
+    ) else {
+        return Exit::Invalid;
+    };
+    let Some(env) = project
+        .checked_envs
+        .first()
+        .and_then(|e| project.config.envs.get(e))
+        .cloned()
+    else {
+        output.error("no env selected: pass --env or set default_env in nodectl.toml");
+        return Exit::Usage;
+    };
+    let expected_checksum = saved
+        .as_ref()
+        .map(|p| p.checksum.clone())
+        .or(args.checksum.clone());
+    let interactive = std::io::stdin().is_terminal();
+    let flags = options.flags();
+    let auto_approve = args.auto_approve;
+    let json = matches!(args.output, Format::Json);
+
+    let work = async {
+        let connection =
+            workflow::connect(&project, &env, options.parallelism, options.max_rps).await?;
+        let planned = workflow::plan(
+            &project,
+            &env,
+            &connection.remote,
+            flags,
+            &options.nodes,
+            options.skip_dry_run,
+        )
+        .await?;
+        Ok::<_, workflow::WorkflowError>((connection, planned))
+    };
+    let Some(runtime) = super::runtime(output) else {
+        return Exit::Failure;
+    };
+    let (connection, planned) = match runtime.block_on(work) {
+        Ok(pair) => pair,
+        Err(error) => {
+            output.error(error.to_string());
+            return Exit::Failure;
+        }
+    };
+    let close = |output: &mut Output, connection: workflow::Connection| {
+        if let Err(error) = runtime.block_on(connection.close()) {
+            output.error(error.to_string());
+        }
+    };
+    let plan = planned.plan;
+    let dry = dry_run_summary(&planned.dry_run, options.skip_dry_run);
+    if !json {
+        output.line(crate::report::plan::text(&plan, false, dry).trim_end());
+    }
+    if let Some(expected) = &expected_checksum
+        && *expected != plan.checksum
+    {
+        let message = match &saved {
+            Some(saved) => staleness(saved, &plan),
+            None => format!(
+                "the plan's checksum is {}, not {expected}: the org or the manifests changed; plan again",
+                plan.checksum
+            ),
+        };
+        output.error(message);
+        close(output, connection);
+        return Exit::Refused;
+    }
+    let stops = plan_exits(&plan, &planned.dry_run, false);
+    if !stops.is_empty() {
+        if let Some(run) = planned.dry_run.as_ref().filter(|r| r.failed() > 0) {
+            let path_of = |r: &crate::fixture::FixtureResult| {
+                crate::fixture::fixture_path(&project, &r.fixture)
+                    .display()
+                    .to_string()
+            };
+            output.eline(crate::report::test::text(run, &path_of).trim_end());
+        }
+        close(output, connection);
+        return Exit::combine(&stops);
+    }
+    if !plan.has_changes() {
+        if json {
+            output.line(serde_json::json!({"plan": plan, "outcome": {"nodes": []}}).to_string());
+        }
+        close(output, connection);
+        return Exit::Success;
+    }
+    if !auto_approve && expected_checksum.is_none() {
+        if !interactive {
+            output.error("refusing to apply without a terminal to confirm on: pass --auto-approve (or apply a saved plan)");
+            close(output, connection);
+            return Exit::Refused;
+        }
+        if !confirm(output) {
+            output.eline("Apply cancelled.");
+            close(output, connection);
+            return Exit::Refused;
+        }
+    }
+    let progress = std::sync::Mutex::new(std::io::stderr());
+    let on_done = |outcome: &apply::NodeOutcome| {
+        if let Ok(mut err) = progress.lock() {
+            let mark = match outcome.status {
+                Status::Applied | Status::Unchanged => "ok  ",
+                Status::Failed => "FAIL",
+                Status::Refused => "STOP",
+                Status::Skipped => "skip",
+            };
+            let _ = writeln!(err, "{mark} {} {}", outcome.change.as_str(), outcome.node);
+        }
+    };
+    let apply_options = ApplyOptions {
+        parallelism: options.parallelism.unwrap_or(4),
+        force: flags.force,
+    };
+    let outcome = runtime.block_on(apply::apply(
+        &connection.remote,
+        &plan,
+        apply_options,
+        &on_done,
+    ));
+    close(output, connection);
+    if json {
+        output.line(
+            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "outcome": outcome}))
+                .unwrap_or_default(),
+        );
+    } else {
+        output.line(crate::report::plan::outcome_text(&outcome).trim_end());
+    }
+    let mut exits = Vec::new();
+    if outcome.failed() {
+        exits.push(Exit::Failure);
+    }
+    if outcome.refused() {
+        exits.push(Exit::Refused);
+    }
+    Exit::combine(&exits)
+}

@@ -1,0 +1,272 @@
+//! The main job's orchestration, shared by `plan` and `apply`: connect to the env's org (the
+//! embedded emulator for `emulator = true`, with its state in `.nodectl/emulator/<env>.json`; else
+//! the region or API base with OAuth credentials from the environment), take the snapshot, dry-run
+//! the changing nodes, and compute the plan. The decisions are `plan`'s (pure); this module only does
+//! the I/O around them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::emulator::{self, EmulatorHandle, EmulatorOptions};
+use crate::fixture::{self, TestRun};
+use crate::genesys::{Client, ClientOptions, Credentials};
+use crate::manifest::Project;
+use crate::model::{Env, IntegrationRef, Target};
+use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
+use crate::remote::{ContentCache, Remote, RemoteError, Snapshot};
+
+#[derive(Debug, Error)]
+pub enum WorkflowError {
+    #[error("{0}")]
+    Credentials(String),
+    #[error("the embedded emulator: {0}")]
+    Emulator(#[from] emulator::EmulatorError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Api(#[from] crate::genesys::ApiError),
+    #[error("cannot start the dry-run: {0}")]
+    DryRun(std::io::Error),
+}
+
+/// A connection to an env's org; holds the embedded emulator while it is needed.
+pub struct Connection {
+    pub remote: Remote,
+    emulator: Option<EmulatorHandle>,
+}
+
+impl Connection {
+    /// Stops the embedded emulator (writing its state).
+    pub async fn close(self) -> Result<(), WorkflowError> {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the embedded emulator of an env keeps its org.
+pub fn emulator_state_file(project_dir: &Path, env: &str) -> PathBuf {
+    project_dir
+        .join(".nodectl")
+        .join("emulator")
+        .join(format!("{env}.json"))
+}
+
+/// Adds `.nodectl/` to the project's `.gitignore` (creating it) when it is not there yet.
+fn ignore_local_data(project_dir: &Path) {
+    let path = project_dir.join(".gitignore");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    if existing.lines().any(|l| {
+        matches!(
+            l.trim(),
+            ".nodectl" | ".nodectl/" | "/.nodectl" | "/.nodectl/"
+        )
+    }) {
+        return;
+    }
+    let separator = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let _ = std::fs::write(
+        &path,
+        format!(
+            "{existing}{separator}# nodectl's local working data (emulator state, content cache)\n.nodectl/\n"
+        ),
+    );
+}
+
+/// Connects to the env's org. `parallelism` and `max_rps` override the env's settings.
+pub async fn connect(
+    project: &Project,
+    env: &Env,
+    parallelism: Option<usize>,
+    max_rps: Option<f64>,
+) -> Result<Connection, WorkflowError> {
+    let project_dir = &project.config.dir;
+    let override_base = std::env::var("NODECTL_API_BASE")
+        .ok()
+        .filter(|b| !b.is_empty());
+    let (api_base, credentials, emulator) = match (&env.target, override_base) {
+        (_, Some(base)) => (base, credentials_from_environment(env)?, None),
+        (Target::Emulator, None) => {
+            let names: Vec<String> = env
+                .integrations
+                .iter()
+                .filter_map(|i| match i {
+                    IntegrationRef::Name(name) => Some(name.clone()),
+                    IntegrationRef::Id(_) => None,
+                })
+                .collect();
+            std::fs::create_dir_all(project_dir.join(".nodectl").join("emulator"))
+                .map_err(|e| WorkflowError::Credentials(format!("cannot create .nodectl/: {e}")))?;
+            ignore_local_data(project_dir);
+            let handle = emulator::start(EmulatorOptions {
+                state: Some(emulator_state_file(project_dir, &env.name)),
+                integration: names,
+                // The embedded org is the user's own: no platform rate limit to imitate.
+                rate_limit: 0,
+                ..EmulatorOptions::ephemeral()
+            })
+            .await?;
+            let credentials = Credentials::ClientCredentials {
+                client_id: handle.client_id().to_string(),
+                client_secret: handle.client_secret().to_string(),
+            };
+            (handle.base_url().to_string(), credentials, Some(handle))
+        }
+        (Target::Region { api_base, .. } | Target::ApiBase(api_base), None) => {
+            (api_base.clone(), credentials_from_environment(env)?, None)
+        }
+    };
+    let mut options = ClientOptions::new(&api_base, credentials);
+    options.max_rps = max_rps.unwrap_or(if emulator.is_some() {
+        1000.0
+    } else {
+        env.max_rps
+    });
+    if let Some(parallelism) = parallelism {
+        options.concurrency = parallelism.max(1);
+    }
+    let client = Client::new(options)?;
+    let cache = ContentCache::for_project(project_dir);
+    Ok(Connection {
+        remote: Remote::new(client, Some(cache)),
+        emulator,
+    })
+}
+
+/// OAuth client credentials from the env's variables, or `GENESYSCLOUD_ACCESS_TOKEN`.
+fn credentials_from_environment(env: &Env) -> Result<Credentials, WorkflowError> {
+    let id = std::env::var(&env.client_id_env)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let secret = std::env::var(&env.client_secret_env)
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (id, secret) {
+        (Some(client_id), Some(client_secret)) => Ok(Credentials::ClientCredentials {
+            client_id,
+            client_secret,
+        }),
+        _ => match std::env::var("GENESYSCLOUD_ACCESS_TOKEN")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(token) => Ok(Credentials::AccessToken(token)),
+            None => Err(WorkflowError::Credentials(format!(
+                "no credentials for env `{}`: set {} and {} (an OAuth client-credentials client), or GENESYSCLOUD_ACCESS_TOKEN",
+                env.name, env.client_id_env, env.client_secret_env
+            ))),
+        },
+    }
+}
+
+/// What `plan` produced, with what it was computed from.
+pub struct Planned {
+    pub plan: Plan,
+    pub snapshot: Snapshot,
+    pub dry_run: Option<TestRun>,
+}
+
+/// Snapshot, dry-run of the changing nodes (unless skipped), plan.
+pub async fn plan(
+    project: &Project,
+    env: &Env,
+    remote: &Remote,
+    flags: Flags,
+    only: &[String],
+    skip_dry_run: bool,
+) -> Result<Planned, WorkflowError> {
+    let snapshot = remote.snapshot(&env.integrations).await?;
+    let ids: BTreeMap<IntegrationRef, (String, String)> = snapshot
+        .integrations
+        .iter()
+        .map(|i| (i.reference.clone(), (i.id.clone(), i.name.clone())))
+        .collect();
+    let nodes = project.nodes.get(&env.name).cloned().unwrap_or_default();
+    let desired: Vec<DesiredNode> = nodes
+        .into_iter()
+        .filter_map(|node| {
+            let (id, _) = ids.get(&node.key.integration)?;
+            Some(DesiredNode {
+                integration_id: id.clone(),
+                node,
+            })
+        })
+        .collect();
+    let names: BTreeMap<String, String> = snapshot
+        .integrations
+        .iter()
+        .map(|i| (i.id.clone(), i.name.clone()))
+        .collect();
+    let input = PlanInput {
+        env: env.name.clone(),
+        integrations: names,
+        desired,
+        remote: snapshot
+            .actions
+            .iter()
+            .map(|a| RemoteState {
+                id: a.id.clone(),
+                version: a.version,
+                integration_id: a.integration_id.clone(),
+                content: a.content(),
+            })
+            .collect(),
+        unmanaged: snapshot
+            .elsewhere
+            .iter()
+            .map(|a| Unmanaged {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                integration_id: a.integration_id.clone(),
+                integration_name: a.integration_id.clone(),
+            })
+            .collect(),
+        safety: project.config.safety.clone(),
+        flags,
+        only: only.to_vec(),
+    };
+    let plan = plan::compute(&input);
+    let dry_run = if skip_dry_run {
+        None
+    } else {
+        let changing: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.change,
+                    plan::ChangeKind::Create
+                        | plan::ChangeKind::Update
+                        | plan::ChangeKind::Rename
+                        | plan::ChangeKind::Replace
+                )
+            })
+            .map(|c| c.key.name.clone())
+            .collect();
+        if changing.is_empty() {
+            None
+        } else {
+            let project = project.clone();
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+            // The dry-run has its own executor; keep it off this one's threads.
+            let run =
+                tokio::task::spawn_blocking(move || fixture::run_all(&project, &changing, workers))
+                    .await
+                    .map_err(|e| WorkflowError::DryRun(std::io::Error::other(e.to_string())))?
+                    .map_err(WorkflowError::DryRun)?;
+            Some(run)
+        }
+    };
+    Ok(Planned {
+        plan,
+        snapshot,
+        dry_run,
+    })
+}
