@@ -4,6 +4,10 @@
 # The Velocity differential test renders generated templates with the real Apache Velocity engine
 # (../shared/tools/velocity-oracle), which needs Debian's velocity packages and a JDK; they are
 # installed here when missing (as root, from Debian's registry).
+#
+# The SDK conformance test (tests/it/sdk.rs) drives the emulator with Genesys's official Python SDK,
+# PureCloudPlatformClientV2, pinned to the version it was written against; installed here from PyPI
+# when `import PureCloudPlatformClientV2` fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +22,12 @@ if [ ${#need_packages[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+genesys_python_sdk=269.0.0
+if ! python3 -c 'import PureCloudPlatformClientV2' >/dev/null 2>&1; then
+    echo "installing the Genesys Cloud Python SDK: PureCloudPlatformClientV2==$genesys_python_sdk"
+    python3 -m pip install --quiet --disable-pip-version-check "PureCloudPlatformClientV2==$genesys_python_sdk"
 fi
 
 cargo test "$@"

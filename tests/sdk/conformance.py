@@ -1,0 +1,615 @@
+#!/usr/bin/env python3
+"""Conformance of `nodectl emulator` with a client nobody here wrote: Genesys's official Python SDK.
+
+Drives the data-action lifecycle through `PureCloudPlatformClientV2` (its models, its HTTP client,
+its deserialiser; no raw HTTP) against an emulator: authenticate, list integrations and actions,
+create an action, get it with expand=contract and includeConfig, read both templates, patch it, a
+stale-version patch (409), the draft cycle (create, get, patch with a changed contract, validate,
+publish), list drafts and actions again, delete, and get the deleted action (404).
+
+The SDK's deserialiser is lenient (a number where a string belongs becomes a string, an unknown
+field is dropped, an unknown enum value becomes "outdated_sdk_version"), so every response body is
+also checked against the model the SDK deserialises it into: each field's JSON type, no field the
+model does not know (JSON schemas, which are open, excepted), no enum value the SDK does not know.
+
+Usage: conformance.py BASE_URL INTEGRATION_NAME, with the client credentials in
+GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET (the names the Terraform provider
+and the `gc` CLI use). Prints `ok <step>` per step; on the first failure prints `FAIL <step>: …`
+to stderr and exits 1 (2 for usage, 3 when the SDK is not installed).
+
+Host: the SDK derives the login host by replacing `//api.` with `//login.` in the API host; a base
+URL like http://127.0.0.1:PORT has no `api.`, so login and API share it, as the emulator serves both.
+No gateway is configured (one from ~/.genesyscloudpython/config is cleared).
+"""
+
+import json
+import os
+import sys
+import traceback
+
+STEPS = [
+    "authenticate",
+    "list-integrations",
+    "list-actions",
+    "create-action",
+    "get-action",
+    "get-templates",
+    "patch-action",
+    "stale-patch-conflict",
+    "create-draft",
+    "get-draft",
+    "patch-draft",
+    "validate-draft",
+    "publish-draft",
+    "get-published",
+    "list-drafts",
+    "list-actions-again",
+    "delete-action",
+    "get-deleted",
+]
+
+try:
+    import PureCloudPlatformClientV2 as sdk
+    from PureCloudPlatformClientV2.rest import ApiException
+except ImportError as error:
+    print(
+        f"FAIL setup: the Genesys Cloud Python SDK is not installed ({error}); "
+        "run scripts/test.sh, which installs it (python3 -m pip install PureCloudPlatformClientV2)",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+
+class Failure(Exception):
+    """A step's failure, with what went wrong."""
+
+
+# Models whose JSON is open (JSON Schema): their unknown keys are legitimate.
+OPEN_MODELS = {"JsonSchemaDocument", "FlattenedJsonSchemaDocument"}
+
+
+def conform(data, kind, path, problems):
+    """Checks raw JSON `data` against the SDK type `kind` (as in a model's swagger_types)."""
+    if data is None:
+        return
+    if kind.startswith("list["):
+        if not isinstance(data, list):
+            problems.append(f"{path}: expected a JSON array ({kind}), got {json.dumps(data)[:80]}")
+            return
+        for index, item in enumerate(data):
+            conform(item, kind[5:-1], f"{path}[{index}]", problems)
+        return
+    if kind.startswith("dict("):
+        if not isinstance(data, dict):
+            problems.append(f"{path}: expected a JSON object ({kind}), got {json.dumps(data)[:80]}")
+            return
+        value_kind = kind[5:-1].split(", ", 1)[1]
+        for key, value in data.items():
+            conform(value, value_kind, f"{path}.{key}", problems)
+        return
+    primitive = {
+        "str": lambda v: isinstance(v, str),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "datetime": lambda v: isinstance(v, str),
+        "date": lambda v: isinstance(v, str),
+        "object": lambda v: True,
+    }
+    if kind in primitive:
+        if not primitive[kind](data):
+            problems.append(f"{path}: expected {kind}, got {json.dumps(data)[:80]}")
+        return
+    model = getattr(sdk.models, kind, None)
+    if model is None:
+        problems.append(f"{path}: the SDK has no model {kind}")
+        return
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a JSON object ({kind}), got {json.dumps(data)[:80]}")
+        return
+    instance = model()
+    wire = {instance.attribute_map[attr]: attr_kind for attr, attr_kind in instance.swagger_types.items()}
+    for key, value in data.items():
+        if key in wire:
+            conform(value, wire[key], f"{path}.{key}", problems)
+        elif kind not in OPEN_MODELS:
+            problems.append(f"{path}: field `{key}` is not in the SDK's {kind} model (the SDK drops it)")
+
+
+def outdated_enums(value, path, problems):
+    """Finds the SDK's marker for an enum value it does not know in a deserialised model."""
+    if isinstance(value, str) and value == "outdated_sdk_version":
+        problems.append(f"{path}: enum value the SDK does not know (deserialised as outdated_sdk_version)")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            outdated_enums(item, f"{path}[{index}]", problems)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            outdated_enums(item, f"{path}.{key}", problems)
+    elif hasattr(value, "swagger_types"):
+        for attr in value.swagger_types:
+            outdated_enums(getattr(value, attr), f"{path}.{value.attribute_map[attr]}", problems)
+
+
+class StrictApiClient(sdk.ApiClient):
+    """The SDK's client, with every deserialised response also checked strictly (see the module doc)."""
+
+    def __init__(self, host):
+        super().__init__(host=host)
+        self.gateway_configuration = None
+        self.last_request = "(none)"
+        http = self.get_http_client()
+        send = http.request
+
+        def recording(options):
+            self.last_request = f"{options.method} {options.url}"
+            if options.query_params:
+                self.last_request += "?" + "&".join(f"{k}={v}" for k, v in options.query_params.items())
+            return send(options)
+
+        http.request = recording
+
+    def deserialize(self, response, response_type):
+        content_type = response.getheader("Content-Type") or ""
+        problems = []
+        if response_type != "str" and not content_type.startswith("text/"):
+            try:
+                data = json.loads(response.data)
+            except ValueError as error:
+                raise Failure(
+                    f"{self.last_request}: response is not JSON ({error}), Content-Type {content_type!r}: "
+                    f"{str(response.data)[:300]}"
+                )
+            if not content_type.startswith("application/json"):
+                problems.append(f"Content-Type is {content_type!r}, not application/json")
+            conform(data, response_type, "$", problems)
+        try:
+            value = super().deserialize(response, response_type)
+        except Exception as error:  # the SDK's own deserialisation error
+            raise Failure(f"{self.last_request}: the SDK cannot deserialise {response_type}: {error!r}")
+        outdated_enums(value, "$", problems)
+        if problems:
+            raise Failure(
+                f"{self.last_request}: the {response_type} response does not conform:\n    "
+                + "\n    ".join(problems)
+                + f"\n  body: {str(response.data)[:600]}"
+            )
+        return value
+
+    def error_body(self, error):
+        """An ApiException's body, deserialised (and checked) as the SDK's ErrorBody."""
+
+        class Body:
+            data = error.body
+
+            @staticmethod
+            def getheader(name):
+                headers = error.headers or {}
+                return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+        return self.deserialize(Body, "ErrorBody")
+
+
+def expect(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def api_call(client, what, call, *args, **kwargs):
+    """Runs an SDK call; an API error becomes a Failure naming the request and the error body."""
+    try:
+        return call(*args, **kwargs)
+    except ApiException as error:
+        raise Failure(f"{what}: {client.last_request} answered {error.status} {error.reason}: {error.body}")
+
+
+def make(model, **attributes):
+    """An SDK model (their constructors take no arguments) with `attributes` set through its setters."""
+    instance = model()
+    for name, value in attributes.items():
+        expect(name in instance.swagger_types, f"the SDK's {model.__name__} has no attribute {name}")
+        setattr(instance, name, value)
+    return instance
+
+
+def schema(properties, required, title):
+    return make(
+        sdk.JsonSchemaDocument,
+        schema="http://json-schema.org/draft-04/schema#",
+        title=title,
+        type="object",
+        required=required,
+        properties=properties,
+        additional_properties=True,
+    )
+
+
+REQUEST_TEMPLATE = '{"user": "${input.userId}"}'
+SUCCESS_TEMPLATE = '{"name": ${name}, "department": ${department}}'
+
+
+def action_config(timeout, url_path):
+    return make(
+        sdk.ActionConfig,
+        timeout_seconds=timeout,
+        request=make(
+            sdk.RequestConfig,
+            request_url_template=f"https://example.invalid/{url_path}/${{input.userId}}",
+            request_type="POST",
+            headers={"Content-Type": "application/json", "X-Conformance": "sdk"},
+            request_template=REQUEST_TEMPLATE,
+        ),
+        response=make(
+            sdk.ResponseConfig,
+            translation_map={"name": "$.name", "department": "$.department"},
+            translation_map_defaults={"department": '"unknown"'},
+            success_template=SUCCESS_TEMPLATE,
+        ),
+    )
+
+
+def contract(with_department):
+    outputs = {"name": {"type": "string"}}
+    if with_department:
+        outputs["department"] = {"type": "string"}
+    return make(
+        sdk.ActionContractInput,
+        input=make(
+            sdk.PostInputContract,
+            input_schema=schema(
+                {"userId": {"type": "string", "description": "the user"}}, ["userId"], "Input"
+            ),
+        ),
+        output=make(sdk.PostOutputContract, success_schema=schema(outputs, ["name"], "Output")),
+    )
+
+
+def listed(client, call, what):
+    """Every entity of a paged listing (pageSize 100), checking the envelope's counts."""
+    entities = []
+    page = 1
+    while True:
+        listing = api_call(client, what, call, page_size=100, page_number=page)
+        expect(isinstance(listing.entities, list), f"{what}: no entities array")
+        entities.extend(listing.entities)
+        expect(listing.page_number == page, f"{what}: pageNumber {listing.page_number}, asked for {page}")
+        if not listing.page_count or page >= listing.page_count:
+            break
+        page += 1
+    expect(
+        listing.total == len(entities),
+        f"{what}: total {listing.total} but {len(entities)} entities were listed",
+    )
+    return entities
+
+
+def run(base_url, client_id, client_secret, integration_name, step):
+    sdk.configuration.host = base_url
+    sdk.configuration.gateway_configuration = None
+    client = StrictApiClient(base_url)
+    api = sdk.IntegrationsApi(client)
+
+    step("authenticate")
+    try:
+        client.get_client_credentials_token(client_id, client_secret)
+    except ApiException as error:
+        raise Failure(f"POST {base_url}/oauth/token answered {error.status} {error.reason}: {error.body}")
+    expect(isinstance(client.access_token, str) and client.access_token, "no access token")
+    step.ok()
+
+    step("list-integrations")
+    integrations = listed(client, api.get_integrations, "GET /api/v2/integrations")
+    named = [i for i in integrations if i.name == integration_name]
+    expect(
+        len(named) == 1,
+        f"{len(named)} integrations named {integration_name!r} in {[i.name for i in integrations]}",
+    )
+    integration = named[0]
+    expect(integration.id, "the integration has no id")
+    expect(
+        integration.integration_type is not None and integration.integration_type.id == "custom-rest-actions",
+        f"integration {integration.id} is not of type custom-rest-actions: {integration.integration_type}",
+    )
+    step.ok()
+
+    step("list-actions")
+    before = listed(client, api.get_integrations_actions, "GET /api/v2/integrations/actions")
+    for action in before:
+        expect(
+            action.id and action.name and action.integration_id,
+            f"listed action lacks id/name/integrationId: {action}",
+        )
+    step.ok()
+
+    name = "SDK conformance lookup"
+    step("create-action")
+    created = api_call(
+        client,
+        "create",
+        api.post_integrations_actions,
+        make(
+            sdk.PostActionInput,
+            category="SDK conformance",
+            name=name,
+            integration_id=integration.id,
+            config=action_config(10, "users"),
+            contract=contract(with_department=False),
+            secure=False,
+        ),
+    )
+    expect(client.last_response.status == 200, f"create answered {client.last_response.status}, not 200")
+    expect(created.id, "the created action has no id")
+    expect(created.name == name, f"created name {created.name!r}")
+    expect(created.integration_id == integration.id, f"created integrationId {created.integration_id!r}")
+    expect(created.category == "SDK conformance", f"created category {created.category!r}")
+    expect(created.version == 1, f"a created action is published at version 1, got {created.version!r}")
+    expect(created.secure is False, f"created secure {created.secure!r}")
+    action_id = created.id
+    step.ok()
+
+    step("get-action")
+    got = api_call(
+        client, "get", api.get_integrations_action, action_id, expand="contract", include_config=True
+    )
+    expect(got.id == action_id and got.version == 1, f"got id {got.id!r} version {got.version!r}")
+    expect(got.config is not None, "includeConfig=true returned no config")
+    expect(got.config.timeout_seconds == 10, f"timeoutSeconds {got.config.timeout_seconds!r}")
+    request = got.config.request
+    expect(request is not None and request.request_type == "POST", f"request config {request}")
+    expect(
+        request.request_url_template.endswith("/users/${input.userId}"),
+        f"requestUrlTemplate {request.request_url_template!r}",
+    )
+    expect(request.headers.get("X-Conformance") == "sdk", f"headers {request.headers!r}")
+    expect(request.request_template_uri, "no requestTemplateUri")
+    response = got.config.response
+    expect(
+        response is not None and response.translation_map == {"name": "$.name", "department": "$.department"},
+        f"translationMap {response and response.translation_map!r}",
+    )
+    expect(
+        response.translation_map_defaults == {"department": '"unknown"'},
+        f"translationMapDefaults {response.translation_map_defaults!r}",
+    )
+    expect(response.success_template_uri, "no successTemplateUri")
+    expect(got.contract is not None, "expand=contract returned no contract")
+    expect(
+        got.contract.input is not None and got.contract.input.input_schema is not None,
+        "contract without input.inputSchema",
+    )
+    expect(
+        got.contract.input.input_schema.required == ["userId"],
+        f"inputSchema.required {got.contract.input.input_schema.required!r}",
+    )
+    expect(
+        got.contract.output is not None and got.contract.output.success_schema is not None,
+        "contract without output.successSchema",
+    )
+    expect(
+        set(got.contract.output.success_schema.properties) == {"name"},
+        f"successSchema.properties {got.contract.output.success_schema.properties!r}",
+    )
+    step.ok()
+
+    step("get-templates")
+    for file_name, text in (
+        ("requesttemplate.vm", REQUEST_TEMPLATE),
+        ("successtemplate.vm", SUCCESS_TEMPLATE),
+    ):
+        template = api_call(client, file_name, api.get_integrations_action_template, action_id, file_name)
+        expect(template == text, f"{file_name} is {template!r}, created as {text!r}")
+    step.ok()
+
+    step("patch-action")
+    patched = api_call(
+        client,
+        "patch",
+        api.patch_integrations_action,
+        action_id,
+        make(
+            sdk.UpdateActionInput,
+            category="SDK conformance (patched)",
+            name=name + " v2",
+            config=action_config(20, "people"),
+            version=got.version,
+        ),
+    )
+    expect(patched.id == action_id, f"patch changed the id to {patched.id!r}")
+    expect(patched.version > got.version, f"version after patch {patched.version!r}, was {got.version}")
+    expect(patched.name == name + " v2", f"patched name {patched.name!r}")
+    expect(patched.category == "SDK conformance (patched)", f"patched category {patched.category!r}")
+    step.ok()
+
+    step("stale-patch-conflict")
+    try:
+        api.patch_integrations_action(
+            action_id, make(sdk.UpdateActionInput, name=name + " stale", version=got.version)
+        )
+        raise Failure(f"a patch with the stale version {got.version} was accepted")
+    except ApiException as error:
+        expect(error.status == 409, f"stale version answered {error.status}, not 409: {error.body}")
+        body = client.error_body(error)
+        expect(
+            body.status == 409 and body.code, f"409 error body: status {body.status!r}, code {body.code!r}"
+        )
+    step.ok()
+
+    step("create-draft")
+    draft = api_call(client, "create draft", api.post_integrations_action_draft, action_id)
+    expect(draft.id == action_id, f"the draft's id {draft.id!r} is not the action's {action_id!r}")
+    expect(isinstance(draft.version, int), f"draft version {draft.version!r}")
+    expect(draft.name == name + " v2", f"draft name {draft.name!r}")
+    step.ok()
+
+    step("get-draft")
+    got_draft = api_call(
+        client,
+        "get draft",
+        api.get_integrations_action_draft,
+        action_id,
+        expand="contract",
+        include_config=True,
+    )
+    expect(
+        got_draft.version == draft.version,
+        f"draft version {got_draft.version!r}, created as {draft.version!r}",
+    )
+    expect(
+        got_draft.config is not None and got_draft.config.timeout_seconds == 20,
+        f"draft config {got_draft.config and got_draft.config.timeout_seconds!r}",
+    )
+    expect(
+        got_draft.contract is not None and got_draft.contract.output.success_schema is not None,
+        "draft without contract",
+    )
+    step.ok()
+
+    step("patch-draft")
+    patched_draft = api_call(
+        client,
+        "patch draft",
+        api.patch_integrations_action_draft,
+        action_id,
+        make(sdk.UpdateDraftInput, contract=contract(with_department=True), version=draft.version),
+    )
+    expect(patched_draft.id == action_id, f"patched draft id {patched_draft.id!r}")
+    expect(
+        patched_draft.version > draft.version,
+        f"draft version after patch {patched_draft.version!r}, was {draft.version}",
+    )
+    step.ok()
+
+    step("validate-draft")
+    validation = api_call(client, "validate", api.get_integrations_action_draft_validation, action_id)
+    expect(validation.valid is True, f"the draft is not valid: {validation.errors}")
+    step.ok()
+
+    step("publish-draft")
+    published = api_call(
+        client,
+        "publish",
+        api.post_integrations_action_draft_publish,
+        action_id,
+        make(sdk.PublishDraftInput, version=patched_draft.version),
+    )
+    expect(client.last_response.status == 200, f"publish answered {client.last_response.status}, not 200")
+    expect(published.id == action_id, f"publish changed the id to {published.id!r}")
+    expect(
+        published.version > patched.version,
+        f"published version {published.version!r} not above {patched.version}",
+    )
+    step.ok()
+
+    step("get-published")
+    final = api_call(
+        client,
+        "get published",
+        api.get_integrations_action,
+        action_id,
+        expand="contract",
+        include_config=True,
+    )
+    expect(
+        final.version == published.version, f"version {final.version!r}, published as {published.version!r}"
+    )
+    expect(
+        set(final.contract.output.success_schema.properties) == {"name", "department"},
+        f"the published contract's successSchema.properties {final.contract.output.success_schema.properties!r}",
+    )
+    expect(final.config.timeout_seconds == 20, f"timeoutSeconds {final.config.timeout_seconds!r}")
+    step.ok()
+
+    step("list-drafts")
+    drafts = listed(client, api.get_integrations_actions_drafts, "GET /api/v2/integrations/actions/drafts")
+    expect(all(d.id != action_id for d in drafts), "the published draft is still listed among the drafts")
+    step.ok()
+
+    step("list-actions-again")
+    after = listed(client, api.get_integrations_actions, "GET /api/v2/integrations/actions")
+    mine = [a for a in after if a.id == action_id]
+    expect(len(mine) == 1, f"the action is listed {len(mine)} times")
+    expect(mine[0].version == published.version and mine[0].name == name + " v2", f"listed as {mine[0]}")
+    expect(len(after) == len(before) + 1, f"{len(after)} actions listed, {len(before)} before the create")
+    step.ok()
+
+    step("delete-action")
+    api_call(client, "delete", api.delete_integrations_action, action_id)
+    expect(client.last_response.status == 204, f"delete answered {client.last_response.status}, not 204")
+    step.ok()
+
+    step("get-deleted")
+    try:
+        api.get_integrations_action(action_id)
+        raise Failure("the deleted action is still there")
+    except ApiException as error:
+        expect(error.status == 404, f"get of a deleted action answered {error.status}, not 404: {error.body}")
+        body = client.error_body(error)
+        expect(
+            body.status == 404 and body.code == "not.found",
+            f"404 error body: status {body.status!r}, code {body.code!r}",
+        )
+    step.ok()
+
+
+class Steps:
+    """Prints `ok <step>` as each step passes; remembers the current one for the failure message."""
+
+    def __init__(self):
+        self.current = "setup"
+        self.done = []
+
+    def __call__(self, name):
+        assert name in STEPS, name
+        self.current = name
+
+    def ok(self):
+        print(f"ok {self.current}", flush=True)
+        self.done.append(self.current)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1].startswith("-"):
+        print(
+            "usage: conformance.py BASE_URL INTEGRATION_NAME (credentials in GENESYSCLOUD_OAUTHCLIENT_ID and "
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET)",
+            file=sys.stderr,
+        )
+        return 2
+    base_url, integration_name = argv[1].rstrip("/"), argv[2]
+    client_id = os.environ.get("GENESYSCLOUD_OAUTHCLIENT_ID")
+    client_secret = os.environ.get("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+    if not client_id or not client_secret:
+        print(
+            "FAIL setup: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET", file=sys.stderr
+        )
+        return 2
+    print(f"PureCloudPlatformClientV2 {sdk_version()} against {base_url}", flush=True)
+    steps = Steps()
+    try:
+        run(base_url, client_id, client_secret, integration_name, steps)
+    except Failure as failure:
+        print(f"FAIL {steps.current}: {failure}", file=sys.stderr)
+        return 1
+    except Exception as error:  # anything the SDK raised that is not an API error
+        traceback.print_exc()
+        print(f"FAIL {steps.current}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    missing = [s for s in STEPS if s not in steps.done]
+    if missing:
+        print(f"FAIL: steps not run: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    print(f"all {len(steps.done)} steps ok")
+    return 0
+
+
+def sdk_version():
+    try:
+        from importlib.metadata import version
+
+        return version("PureCloudPlatformClientV2")
+    except Exception:
+        return "(unknown version)"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
