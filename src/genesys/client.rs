@@ -259,42 +259,67 @@ impl Client {
         }
         let path = "/oauth/token";
         let url = format!("{}{path}", self.options.login_base);
-        self.bucket.acquire().await;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let answer = self
-            .http
-            .post(&url)
-            .basic_auth(client_id, Some(client_secret))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .timeout(self.options.timeout)
-            .send()
-            .await
-            .map_err(|e| ApiError::new("POST", path, transport_kind(&e)))?;
-        let status = answer.status().as_u16();
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| ApiError::new("POST", path, transport_kind(&e)))?;
-        if status != 200 {
-            let why = serde_json::from_str::<OAuthError>(&body)
-                .ok()
-                .map(|e| {
-                    format!(
-                        "{status} {}: {}",
-                        e.error,
-                        e.error_description.or(e.description).unwrap_or_default()
-                    )
-                })
-                .unwrap_or_else(|| format!("{status}"));
-            return Err(ApiError::new(
-                "POST",
-                path,
-                ApiErrorKind::Auth(format!(
-                    "the client credentials grant was refused ({why}); check the OAuth client id and secret"
-                )),
-            ));
-        }
+        let mut attempt = 0;
+        let body = loop {
+            attempt += 1;
+            self.bucket.acquire().await;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(&url)
+                .basic_auth(client_id, Some(client_secret))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .timeout(self.options.timeout)
+                .send()
+                .await;
+            // The grant is idempotent: transient failures (5xx, 429, timeouts, connections) are
+            // retried like any GET; a 400/401 is a wrong client and is not.
+            let transient = match sent {
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    match answer.text().await {
+                        Ok(body) if status == 200 => break body,
+                        Ok(body) if status == 429 || status >= 500 => ApiError::new(
+                            "POST",
+                            path,
+                            ApiErrorKind::Status {
+                                status,
+                                code: String::new(),
+                                message: body,
+                            },
+                        ),
+                        Ok(body) => {
+                            let why = serde_json::from_str::<OAuthError>(&body)
+                                .ok()
+                                .map(|e| {
+                                    format!(
+                                        "{status} {}: {}",
+                                        e.error,
+                                        e.error_description.or(e.description).unwrap_or_default()
+                                    )
+                                })
+                                .unwrap_or_else(|| format!("{status}"));
+                            return Err(ApiError::new(
+                                "POST",
+                                path,
+                                ApiErrorKind::Auth(format!(
+                                    "the client credentials grant was refused ({why}); check the OAuth client id and secret"
+                                )),
+                            ));
+                        }
+                        Err(error) => ApiError::new("POST", path, transport_kind(&error)),
+                    }
+                }
+                Err(error) => ApiError::new("POST", path, transport_kind(&error)),
+            };
+            if attempt >= self.options.max_attempts {
+                let mut error = transient;
+                error.attempts = attempt;
+                return Err(error);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        };
         let granted: TokenResponse = serde_json::from_str(&body).map_err(|e| {
             ApiError::new(
                 "POST",

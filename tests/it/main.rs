@@ -6,6 +6,7 @@ mod cli;
 mod expect;
 mod jsonpath;
 mod run;
+mod scenarios;
 mod sdk;
 mod test;
 mod upstream;

@@ -1,0 +1,473 @@
+//! Plan / apply scenarios through the CLI against a `nodectl emulator` process, each in
+//! `tests/cases/scenarios/<name>/`: a `project/` to start from and `steps.toml` — nodectl commands,
+//! file edits, and calls to the org as "someone else" would make them (`http`), or a listing of the
+//! org (`list`). `expected.txt` is the whole transcript; every scenario ends with "plan again is
+//! empty" (checked here, not only in the transcript).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::expect::{Failures, cases, nodectl_with};
+
+const CLIENT_ID: &str = "scenario-client";
+const CLIENT_SECRET: &str = "scenario-secret";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Steps {
+    /// Extra options for `nodectl emulator`.
+    #[serde(default)]
+    emulator: Vec<String>,
+    /// Integrations the org has (the first is the managed one by default).
+    #[serde(default = "default_integrations")]
+    integrations: Vec<String>,
+    step: Vec<Step>,
+}
+
+fn default_integrations() -> Vec<String> {
+    vec!["Local Web Services".to_string(), "Other Team".to_string()]
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// Runs nodectl with these arguments (in the project directory).
+    run: Option<Vec<String>>,
+    /// With `run`: kill the process (SIGKILL) after this many milliseconds.
+    kill_after_ms: Option<u64>,
+    /// With `run`: leave the output out of the transcript (it depends on which requests injected
+    /// faults hit); the steps after it show the result.
+    quiet: Option<bool>,
+    /// Replaces `replace[0]` by `replace[1]` in this file.
+    edit: Option<String>,
+    replace: Option<[String; 2]>,
+    /// Writes `text` to this file.
+    write: Option<String>,
+    text: Option<String>,
+    /// Removes this file.
+    remove: Option<String>,
+    /// A call to the org: `["PATCH", "/api/v2/integrations/actions/{id:Name}", "{\"version\": {version:Name}}"]`.
+    http: Option<Vec<String>>,
+    /// Lists the org's actions.
+    list: Option<bool>,
+}
+
+struct Emulator {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_emulator(steps: &Steps) -> Emulator {
+    let mut args = vec![
+        "emulator".to_string(),
+        "--addr".into(),
+        "127.0.0.1:0".into(),
+        "--client-id".into(),
+        CLIENT_ID.into(),
+        "--client-secret".into(),
+        CLIENT_SECRET.into(),
+    ];
+    for integration in &steps.integrations {
+        args.push("--integration".into());
+        args.push(integration.clone());
+    }
+    args.extend(steps.emulator.iter().cloned());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the emulator: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let base = first.rsplit(' ').next().unwrap_or_default().to_string();
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "unexpected emulator output: {first}"
+    );
+    // Keep draining stdout so the emulator never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Emulator { child, base }
+}
+
+/// A minimal client for "someone else": token, then JSON calls.
+struct Org {
+    base: String,
+    token: String,
+}
+
+impl Org {
+    fn connect(base: &str) -> Org {
+        let mut answer = (0, String::new());
+        for _ in 0..20 {
+            answer = ureq_like(
+                "POST",
+                &format!("{base}/oauth/token"),
+                None,
+                Some((
+                    "application/x-www-form-urlencoded",
+                    "grant_type=client_credentials",
+                )),
+                true,
+            );
+            if answer.0 == 200 {
+                break;
+            }
+        }
+        let token = serde_json::from_str::<Value>(&answer.1)
+            .ok()
+            .and_then(|v| v["access_token"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        Org {
+            base: base.to_string(),
+            token,
+        }
+    }
+
+    /// One call; GETs are repeated through injected faults (5xx, dropped connections).
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let mut answer = (0, String::new());
+        for _ in 0..20 {
+            answer = ureq_like(
+                method,
+                &format!("{}{path}", self.base),
+                Some(&self.token),
+                body.map(|b| ("application/json", b)),
+                false,
+            );
+            if method != "GET" || (answer.0 != 0 && answer.0 < 500) {
+                break;
+            }
+        }
+        answer
+    }
+
+    fn actions(&self) -> Vec<Value> {
+        let (_, body) = self.call(
+            "GET",
+            "/api/v2/integrations/actions?pageSize=100&pageNumber=1",
+            None,
+        );
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["entities"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    fn integration_name(&self, id: &str) -> String {
+        let (_, body) = self.call(
+            "GET",
+            "/api/v2/integrations?pageSize=100&pageNumber=1",
+            None,
+        );
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["entities"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .find(|i| i["id"] == id)
+            .and_then(|i| i["name"].as_str().map(str::to_string))
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// `{id:Name}`, `{version:Name}` and `{integration:Name}` resolved against the org.
+    fn substitute(&self, text: &str) -> String {
+        let pattern = regex::Regex::new(r"\{(id|version|integration):([^}]+)\}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let actions = self.actions();
+        let (_, integrations) = self.call(
+            "GET",
+            "/api/v2/integrations?pageSize=100&pageNumber=1",
+            None,
+        );
+        let integrations: Value = serde_json::from_str(&integrations).unwrap_or_default();
+        pattern
+            .replace_all(text, |c: &regex::Captures<'_>| {
+                let name = &c[2];
+                match &c[1] {
+                    "integration" => integrations["entities"]
+                        .as_array()
+                        .and_then(|list| list.iter().find(|i| i["name"] == name))
+                        .and_then(|i| i["id"].as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    kind => actions
+                        .iter()
+                        .find(|a| a["name"] == name)
+                        .map(|a| {
+                            if kind == "id" {
+                                a["id"].as_str().unwrap_or_default().to_string()
+                            } else {
+                                a["version"].to_string()
+                            }
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .into_owned()
+    }
+}
+
+/// One HTTP/1.1 request over std's TcpStream (the tests need no client library of their own).
+fn ureq_like(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<(&str, &str)>,
+    basic: bool,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream =
+        std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: application/json\r\n"
+    );
+    if basic {
+        let credentials =
+            nodectl::vtl::tools::base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes());
+        request.push_str(&format!("Authorization: Basic {credentials}\r\n"));
+    }
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let (content_type, text) = body.unwrap_or(("application/json", ""));
+    if body.is_some() {
+        request.push_str(&format!(
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+            text.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(text);
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, dechunk(&body))
+}
+
+/// Undoes chunked transfer encoding when the server used it.
+fn dechunk(body: &str) -> String {
+    let mut rest = body;
+    let mut out = String::new();
+    loop {
+        let Some((size_line, after)) = rest.split_once("\r\n") else {
+            return body.to_string();
+        };
+        let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else {
+            return body.to_string();
+        };
+        if size == 0 {
+            return out;
+        }
+        let Some(chunk) = after.get(..size) else {
+            return body.to_string();
+        };
+        out.push_str(chunk);
+        rest = after.get(size + 2..).unwrap_or("");
+    }
+}
+
+/// The progress lines of apply come in completion order, which varies; the outcome table after them
+/// is sorted and says the same.
+fn without_progress(text: &str) -> String {
+    let progress =
+        regex::Regex::new(r"^(ok  |FAIL|STOP|skip) (create|update|rename|replace|delete) ")
+            .unwrap_or_else(|e| panic!("{e}"));
+    text.lines()
+        .filter(|l| !progress.is_match(l))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .replace("--- stderr\n=== ", "=== ")
+}
+
+/// Ids, checksums, context ids and ports vary from run to run.
+fn normalize(text: &str, base: &str) -> String {
+    let text = text.replace(base, "@EMULATOR@");
+    let rules = [
+        (r"custom_-_[0-9a-f-]{36}", "<action-id>"),
+        (r"sha256:[0-9a-f]{64}", "sha256:<checksum>"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "<uuid>",
+        ),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+    ];
+    rules.iter().fold(text, |text, (pattern, with)| {
+        regex::Regex::new(pattern)
+            .map(|re| re.replace_all(&text, *with).into_owned())
+            .unwrap_or(text)
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+fn check(case: &Path, failures: &mut Failures) {
+    let text = std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default();
+    let steps: Steps = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    let emulator = start_emulator(&steps);
+    let org = Org::connect(&emulator.base);
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = project.path();
+    copy_dir(&case.join("project"), dir);
+    let envs = vec![
+        ("NODECTL_API_BASE".to_string(), emulator.base.clone()),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
+            CLIENT_ID.to_string(),
+        ),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
+            CLIENT_SECRET.to_string(),
+        ),
+    ];
+    let mut transcript = String::new();
+    for step in &steps.step {
+        if let Some(args) = &step.run {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            transcript.push_str(&format!("=== nodectl {}\n", args.join(" ")));
+            match step.kill_after_ms {
+                Some(ms) => {
+                    let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+                        .args(&args)
+                        .current_dir(dir)
+                        .envs(envs.iter().cloned())
+                        .env("NO_COLOR", "1")
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    transcript.push_str("(killed)\n");
+                }
+                None => {
+                    let run = nodectl_with(dir, &args, &envs, None);
+                    if run.stderr.contains("internal error") {
+                        failures.add(case, format!("nodectl crashed on {args:?}"));
+                    }
+                    if step.quiet == Some(true) {
+                        transcript.push_str(
+                            "(output not recorded: it depends on which requests the faults hit)\n",
+                        );
+                    } else {
+                        transcript.push_str(&without_progress(&run.transcript()));
+                    }
+                }
+            }
+        }
+        if let (Some(file), Some([old, new])) = (&step.edit, &step.replace) {
+            let path = dir.join(file);
+            let content = std::fs::read_to_string(&path).unwrap_or_default();
+            if !content.contains(old.as_str()) {
+                failures.add(case, format!("edit of {file}: `{old}` not found"));
+            }
+            std::fs::write(&path, content.replacen(old.as_str(), new, 1))
+                .unwrap_or_else(|e| panic!("{e}"));
+            transcript.push_str(&format!("=== edit {file}: {old:?} -> {new:?}\n"));
+        }
+        if let (Some(file), Some(text)) = (&step.write, &step.text) {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            }
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+            transcript.push_str(&format!("=== write {file}\n"));
+        }
+        if let Some(file) = &step.remove {
+            std::fs::remove_file(dir.join(file)).unwrap_or_else(|e| panic!("remove {file}: {e}"));
+            transcript.push_str(&format!("=== remove {file}\n"));
+        }
+        if let Some(call) = &step.http {
+            let method = call.first().map(String::as_str).unwrap_or("GET");
+            let path = org.substitute(call.get(1).map(String::as_str).unwrap_or("/"));
+            let body = call.get(2).map(|b| org.substitute(b));
+            let (status, answer) = org.call(method, &path, body.as_deref());
+            transcript.push_str(&format!("=== someone else: {method} {path} -> {status}\n"));
+            if !(200..300).contains(&status) {
+                transcript.push_str(&format!("{answer}\n"));
+            }
+        }
+        if step.list == Some(true) {
+            let mut lines: Vec<String> = org
+                .actions()
+                .iter()
+                .filter(|a| !a["id"].as_str().unwrap_or_default().starts_with("static"))
+                .map(|a| {
+                    format!(
+                        "  {} ({}) v{}",
+                        a["name"].as_str().unwrap_or_default(),
+                        org.integration_name(a["integrationId"].as_str().unwrap_or_default()),
+                        a["version"]
+                    )
+                })
+                .collect();
+            lines.sort();
+            transcript.push_str(&format!(
+                "=== the org's actions ({})\n{}\n",
+                lines.len(),
+                lines.join("\n")
+            ));
+        }
+    }
+    // Every scenario ends with the plan again empty.
+    let last = nodectl_with(dir, &["plan", "--detailed-exitcode"], &envs, None);
+    if last.code != 0 {
+        failures.add(
+            case,
+            format!("the final plan is not empty:\n{}", last.transcript()),
+        );
+    }
+    transcript.push_str(&format!(
+        "=== final nodectl plan --detailed-exitcode\n{}",
+        last.transcript()
+    ));
+    failures.expect_file(
+        case,
+        &case.join("expected.txt"),
+        &normalize(&transcript, &emulator.base),
+    );
+}
+
+#[test]
+fn plan_apply_scenarios_converge() {
+    let mut failures = Failures::default();
+    let all = cases("scenarios");
+    for case in &all {
+        check(case, &mut failures);
+    }
+    failures.finish("scenarios", all.len());
+}
