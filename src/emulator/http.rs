@@ -443,11 +443,9 @@ async fn handle(
             body: granted.body.to_string().into_bytes(),
             headers: Vec::new(),
         }
-    } else if route == Route::NotFound && !path.starts_with("/api/") {
-        Answer::error(
-            ApiError::not_found("The requested resource was not found."),
-            context_id,
-        )
+    } else if !path.starts_with("/api/") {
+        // Not the Platform API (an unknown path, or a wrong method on /oauth/token): no token needed.
+        Answer::from_reply(lock(&shared.org).handle(&route, &query, &body), context_id)
     } else {
         match admit(shared, authorization.as_deref()) {
             Err(error) => Answer::error(error, context_id),

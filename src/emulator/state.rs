@@ -224,7 +224,7 @@ impl ApiError {
                 .iter()
                 .map(|p| p.message.as_str())
                 .collect::<Vec<_>>()
-                .join("; "),
+                .join(" "),
         );
         error.details = problems.iter().flat_map(|p| p.details.clone()).collect();
         error.errors = problems;
@@ -876,8 +876,13 @@ impl Org {
                 let mut error = ApiError::invalid(
                     "contract",
                     format!(
-                        "The contract of a published action cannot be changed: the draft's {} differs from the published action's. Create a new action for the new contract (--reject-contract-change).",
-                        changed.join(" and ")
+                        "The contract of a published action cannot be changed: the draft's {} {} from the published action's. Create a new action for the new contract (--reject-contract-change).",
+                        changed.join(" and "),
+                        if changed.len() == 1 {
+                            "differs"
+                        } else {
+                            "differ"
+                        }
                     ),
                 );
                 error
