@@ -14,7 +14,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -214,7 +214,8 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         base_url: base_url.clone(),
         client: client.clone(),
         org: Mutex::new(org),
-        tokens: Mutex::new(Tokens::new(options.token_ttl, seed ^ 0x746F_6B65_6E73_0001)),
+        // Tokens are credentials: never predictable from --seed.
+        tokens: Mutex::new(Tokens::new(options.token_ttl, SplitMix64::entropy())),
         limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
         faults: Mutex::new(Faults::new(rates, seed)),
         stats: Mutex::new(Stats::default()),
@@ -257,7 +258,9 @@ async fn serve(
                 Ok((stream, _peer)) => {
                     let shared = shared.clone();
                     let service = service_fn(move |request| answer(shared.clone(), request));
+                    // The timer makes hyper's 30 s header-read timeout apply.
                     let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     connections.spawn(async move {
