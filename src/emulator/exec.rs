@@ -81,16 +81,25 @@ pub async fn run<T: Transport, C: Clock>(
     }
 }
 
-/// The runtime's error body with the request's `contextId` and the fields every ErrorBody has.
+/// The runtime's error body in the ErrorBody shape and order, with the request's `contextId`.
 fn complete_error_body(error: &mut Value, context_id: &str) {
-    if let Value::Object(map) = error {
-        map.insert(
-            "contextId".to_string(),
-            Value::String(context_id.to_string()),
-        );
-        let message = map.get("message").cloned().unwrap_or(Value::Null);
-        map.entry("messageWithParams").or_insert(message);
-        map.entry("messageParams")
-            .or_insert(Value::Object(Map::new()));
-    }
+    let Value::Object(map) = error else {
+        return;
+    };
+    let mut take = |key: &str| map.remove(key).unwrap_or(Value::Null);
+    let message = take("message");
+    let code = take("code");
+    let status = take("status");
+    let details = take("details");
+    let errors = take("errors");
+    *error = serde_json::json!({
+        "message": message,
+        "code": code,
+        "status": status,
+        "messageWithParams": message,
+        "messageParams": Map::new(),
+        "contextId": context_id,
+        "details": if details.is_null() { Value::Array(Vec::new()) } else { details },
+        "errors": if errors.is_null() { Value::Array(Vec::new()) } else { errors },
+    });
 }

@@ -14,7 +14,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -214,7 +214,8 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         base_url: base_url.clone(),
         client: client.clone(),
         org: Mutex::new(org),
-        tokens: Mutex::new(Tokens::new(options.token_ttl, seed ^ 0x746F_6B65_6E73_0001)),
+        // Tokens are credentials: never predictable from --seed.
+        tokens: Mutex::new(Tokens::new(options.token_ttl, SplitMix64::entropy())),
         limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
         faults: Mutex::new(Faults::new(rates, seed)),
         stats: Mutex::new(Stats::default()),
@@ -257,7 +258,9 @@ async fn serve(
                 Ok((stream, _peer)) => {
                     let shared = shared.clone();
                     let service = service_fn(move |request| answer(shared.clone(), request));
+                    // The timer makes hyper's 30 s header-read timeout apply.
                     let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     connections.spawn(async move {
@@ -443,11 +446,9 @@ async fn handle(
             body: granted.body.to_string().into_bytes(),
             headers: Vec::new(),
         }
-    } else if route == Route::NotFound && !path.starts_with("/api/") {
-        Answer::error(
-            ApiError::not_found("The requested resource was not found."),
-            context_id,
-        )
+    } else if !path.starts_with("/api/") {
+        // Not the Platform API (an unknown path, or a wrong method on /oauth/token): no token needed.
+        Answer::from_reply(lock(&shared.org).handle(&route, &query, &body), context_id)
     } else {
         match admit(shared, authorization.as_deref()) {
             Err(error) => Answer::error(error, context_id),

@@ -225,11 +225,6 @@ impl Route {
                 | Route::PublishDraft(_)
         )
     }
-
-    /// Whether the route is part of the Platform API (bearer token, rate limit).
-    pub fn is_api(&self) -> bool {
-        !matches!(self, Route::Token | Route::Stats)
-    }
 }
 
 fn only(method: &str, wanted: &str, route: Route, template: &'static str) -> Route {

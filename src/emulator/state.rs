@@ -224,7 +224,7 @@ impl ApiError {
                 .iter()
                 .map(|p| p.message.as_str())
                 .collect::<Vec<_>>()
-                .join("; "),
+                .join(" "),
         );
         error.details = problems.iter().flat_map(|p| p.details.clone()).collect();
         error.errors = problems;
@@ -680,6 +680,14 @@ impl Org {
     /// `POST /actions`: validated, published at version 1.
     fn create_action(&mut self, body: &[u8]) -> Result<Reply, ApiError> {
         let input: PostActionInput = post_input(body)?;
+        let id = self.create(input)?;
+        let action = self.published(&id)?;
+        Ok(Reply::json(200, action_json(action, View::FULL)).changed())
+    }
+
+    /// Creates and publishes an action (version 1) with the checks of `POST /actions`; its id.
+    /// How an org is built without HTTP (e.g. `serve`'s org from the manifests).
+    pub fn create(&mut self, input: PostActionInput) -> Result<String, ApiError> {
         let id = format!("custom_-_{}", self.new_uuid());
         let action = stored_from_post(id, input);
         self.check_integration(&action.integration_id)?;
@@ -688,9 +696,22 @@ impl Org {
         if let Some(error) = ApiError::combined(problems) {
             return Err(error);
         }
-        let reply = Reply::json(200, action_json(&action, View::FULL));
-        self.actions.insert(action.id.clone(), action);
-        Ok(reply.changed())
+        let id = action.id.clone();
+        self.actions.insert(id.clone(), action);
+        self.touch();
+        Ok(id)
+    }
+
+    /// The published action with this id, or else the only one with this name.
+    pub fn find(&self, id_or_name: &str) -> Option<&StoredAction> {
+        if let Some(action) = self.actions.get(id_or_name) {
+            return Some(action);
+        }
+        let mut named = self.actions.values().filter(|a| a.name == id_or_name);
+        match (named.next(), named.next()) {
+            (Some(action), None) => Some(action),
+            _ => None,
+        }
     }
 
     /// `PATCH /actions/{id}` (`UpdateActionInput`): name, category, config; with the version.
@@ -876,8 +897,13 @@ impl Org {
                 let mut error = ApiError::invalid(
                     "contract",
                     format!(
-                        "The contract of a published action cannot be changed: the draft's {} differs from the published action's. Create a new action for the new contract (--reject-contract-change).",
-                        changed.join(" and ")
+                        "The contract of a published action cannot be changed: the draft's {} {} from the published action's. Create a new action for the new contract (--reject-contract-change).",
+                        changed.join(" and "),
+                        if changed.len() == 1 {
+                            "differs"
+                        } else {
+                            "differ"
+                        }
                     ),
                 );
                 error
@@ -1310,6 +1336,45 @@ mod tests {
         assert_eq!(stale.status, 409);
         let fresh = org.handle(&route, &Query::default(), br#"{"version": 1, "name": "B"}"#);
         assert_eq!(fresh.status, 200);
+    }
+
+    #[test]
+    fn listings_take_at_most_fifty_ids() {
+        let mut org = Org::new(4);
+        let ids = vec!["custom_-_x"; 51].join(",");
+        let query = Query::parse(&format!("ids={ids}"));
+        let reply = org.handle(&Route::ListActions, &query, b"");
+        assert_eq!(reply.status, 400);
+        let query = Query::parse("ids=static_-_6f1d2c3b-8a4e-4f50-9b61-7c2d3e4f5a6b");
+        let Body::Json(listing) = org.handle(&Route::ListActions, &query, b"").body else {
+            panic!("not JSON")
+        };
+        assert_eq!(listing["total"], 1);
+    }
+
+    #[test]
+    fn publish_bumps_the_published_version() {
+        let mut org = Org::new(5);
+        let body = action_body(&mut org, "A");
+        let Body::Json(action) = post(&mut org, "/api/v2/integrations/actions", body).body else {
+            panic!("not JSON")
+        };
+        let id = action["id"].as_str().unwrap_or_default().to_string();
+        let base = format!("/api/v2/integrations/actions/{id}");
+        assert_eq!(
+            post(&mut org, &format!("{base}/draft"), json!({})).status,
+            200
+        );
+        let published = post(
+            &mut org,
+            &format!("{base}/draft/publish"),
+            json!({"version": 1}),
+        );
+        let Body::Json(published) = published.body else {
+            panic!("not JSON")
+        };
+        assert_eq!(published["version"], 2);
+        assert!(org.drafts.is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! function against an expected-output file (`UPDATE_EXPECT=1` rewrites them).
 
 mod cli;
+mod emulator;
 mod expect;
 mod jsonpath;
 mod run;
