@@ -95,7 +95,7 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
-/// A token bucket: `rate` tokens per second, at most `capacity` saved up.
+/// A token bucket: `rate` tokens per second, at most `capacity` (15 s worth) saved up while idle.
 struct TokenBucket {
     rate: f64,
     capacity: f64,
@@ -113,7 +113,10 @@ impl TokenBucket {
         TokenBucket {
             rate,
             capacity,
-            state: Mutex::new((capacity, Instant::now())),
+            // Empty at start: then no 60 s window from the first request on holds more than
+            // 60 × rate requests (a full bucket would add a burst of 15 × rate on top, and a
+            // client at 10/s would overrun an org limited to 600 per minute).
+            state: Mutex::new((0.0, Instant::now())),
         }
     }
 

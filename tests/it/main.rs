@@ -5,6 +5,7 @@
 mod cli;
 mod emulator;
 mod expect;
+mod genesys;
 mod jsonpath;
 mod run;
 mod scenarios;

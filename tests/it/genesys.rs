@@ -1,0 +1,455 @@
+//! The Genesys client and `remote` over real HTTP against the emulator on 127.0.0.1 (never a mock):
+//! every operation `apply` uses, the content cache's request counts, token expiry mid-run, the rate
+//! limiter, a 429 storm and injected 503s, version conflicts, an unknown integration, and the error
+//! messages a user sees. Each case is a function run by `check`, which reports every failure at once.
+
+use std::time::{Duration, Instant};
+
+use nodectl::emulator::{self, EmulatorHandle, EmulatorOptions};
+use nodectl::genesys::dto::{ActionContract, UpdateActionInput, UpdateDraftInput};
+use nodectl::genesys::{Client, ClientOptions, Credentials};
+use nodectl::model::{ActionContent, IntegrationRef};
+use nodectl::remote::convert::{config_of, post_input};
+use nodectl::remote::{ContentCache, Remote, RemoteError};
+use serde_json::json;
+
+const INTEGRATION: &str = "Web Services";
+
+fn content(name: &str) -> ActionContent {
+    ActionContent {
+        name: name.to_string(),
+        category: "Tests".to_string(),
+        secure: false,
+        timeout_seconds: None,
+        method: "GET".to_string(),
+        url: format!(
+            "https://crm.example.test/{}/${{input.id}}",
+            name.replace(' ', "-")
+        ),
+        headers: vec![("Accept".to_string(), "application/json".to_string())],
+        request_template: "${input.rawRequest}".to_string(),
+        translation_map: Default::default(),
+        translation_map_defaults: Default::default(),
+        success_template: "${rawResult}".to_string(),
+        input_schema: json!({"type": "object", "properties": {"id": {"type": "string"}}}),
+        output_schema: json!({"type": "object"}),
+    }
+    .normalized()
+}
+
+async fn emulator(options: EmulatorOptions) -> EmulatorHandle {
+    emulator::start(EmulatorOptions {
+        integration: vec![INTEGRATION.to_string()],
+        ..options
+    })
+    .await
+    .unwrap_or_else(|e| panic!("emulator: {e}"))
+}
+
+fn remote(
+    handle: &EmulatorHandle,
+    cache: Option<ContentCache>,
+    tune: impl FnOnce(&mut ClientOptions),
+) -> Remote {
+    let mut options = ClientOptions::new(
+        handle.base_url(),
+        Credentials::ClientCredentials {
+            client_id: handle.client_id().to_string(),
+            client_secret: handle.client_secret().to_string(),
+        },
+    );
+    options.max_rps = 1000.0;
+    tune(&mut options);
+    Remote::new(
+        Client::new(options).unwrap_or_else(|e| panic!("{e}")),
+        cache,
+    )
+}
+
+fn integration_id(handle: &EmulatorHandle) -> String {
+    handle
+        .integrations()
+        .into_iter()
+        .find(|(name, _, _)| name == INTEGRATION)
+        .map(|(_, id, _)| id)
+        .unwrap_or_default()
+}
+
+fn count(handle: &EmulatorHandle, route: &str) -> u64 {
+    handle.stats()["routes"][route]
+        .as_object()
+        .map(|statuses| statuses.values().filter_map(|v| v.as_u64()).sum())
+        .unwrap_or(0)
+}
+
+type Case = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// Creates, reads completely, patches, conflicts, drafts, publishes and deletes.
+async fn every_write_operation() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let remote = remote(&handle, None, |_| {});
+    let integration = integration_id(&handle);
+    let created = remote
+        .create(&post_input(&content("Lookup"), &integration))
+        .await
+        .map_err(|e| e.to_string())?;
+    if created.version != 1 {
+        return Err(format!("created at version {}", created.version));
+    }
+    let read = remote
+        .read_fresh(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if read.content() != content("Lookup") {
+        return Err(format!("read back differs: {:?}", read.content()));
+    }
+    let mut changed = content("Lookup");
+    changed.url = "https://crm.example.test/v2/${input.id}".to_string();
+    let patch = |version| UpdateActionInput {
+        category: None,
+        name: None,
+        config: Some(config_of(&changed)),
+        version,
+    };
+    let patched = remote
+        .patch(&created.id, &patch(1))
+        .await
+        .map_err(|e| e.to_string())?;
+    match remote.patch(&created.id, &patch(1)).await {
+        Err(RemoteError::Api(error)) if error.is_version_conflict() => {
+            let text = error.to_string();
+            if !text.starts_with(&format!(
+                "PATCH /api/v2/integrations/actions/{} -> 409",
+                created.id
+            )) || !text.contains("contextId")
+            {
+                return Err(format!(
+                    "conflict message lacks the call or the contextId: {text}"
+                ));
+            }
+        }
+        other => return Err(format!("a stale version was not a conflict: {other:?}")),
+    }
+    if remote
+        .draft(&created.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err("a draft exists before one was made".into());
+    }
+    let draft = remote
+        .draft_create(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let contract = ActionContract {
+        output: nodectl::genesys::dto::ContractOutput {
+            success_schema: json!({"type": "object", "properties": {"tier": {"type": "string"}}}),
+            ..Default::default()
+        },
+        ..nodectl::remote::convert::contract_of(&changed)
+    };
+    let draft = remote
+        .draft_patch(
+            &created.id,
+            &UpdateDraftInput {
+                category: None,
+                name: None,
+                config: None,
+                contract: Some(contract),
+                secure: None,
+                version: draft.version,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let validation = remote
+        .draft_validate(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !validation.valid {
+        return Err(format!("draft invalid: {:?}", validation.errors));
+    }
+    let published = remote
+        .draft_publish(&created.id, draft.version)
+        .await
+        .map_err(|e| e.to_string())?;
+    if published.id != created.id || published.version <= patched.version {
+        return Err(format!(
+            "publish gave {} v{}",
+            published.id, published.version
+        ));
+    }
+    let after = remote
+        .read_fresh(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if after.contract.output.success_schema["properties"]["tier"].is_null() {
+        return Err("the published contract is not the draft's".into());
+    }
+    remote
+        .delete(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    // A second delete (a retry after a lost answer) counts as done.
+    remote
+        .delete(&created.id)
+        .await
+        .map_err(|e| format!("deleting twice: {e}"))?;
+    Ok(())
+}
+
+/// Snapshot across pages; the warm snapshot costs only the listings (`ceil(n / 100) + 2` at most).
+async fn snapshot_pages_and_content_cache() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions {
+        page_size_max: 7,
+        ..EmulatorOptions::ephemeral()
+    })
+    .await;
+    let writer = remote(&handle, None, |_| {});
+    let integration = integration_id(&handle);
+    for i in 0..23 {
+        writer
+            .create(&post_input(&content(&format!("Node {i:02}")), &integration))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let cache_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let wanted = [IntegrationRef::Name(INTEGRATION.to_string())];
+    let cold = remote(&handle, Some(ContentCache::new(cache_dir.path())), |_| {})
+        .snapshot(&wanted)
+        .await
+        .map_err(|e| e.to_string())?;
+    if cold.actions.len() != 23
+        || cold
+            .actions
+            .iter()
+            .any(|a| a.config.request.request_template.is_none())
+    {
+        return Err(format!(
+            "cold snapshot has {} complete actions",
+            cold.actions.len()
+        ));
+    }
+    let warm = remote(&handle, Some(ContentCache::new(cache_dir.path())), |_| {})
+        .snapshot(&wanted)
+        .await
+        .map_err(|e| e.to_string())?;
+    // token + integrations (1 page of 7) + actions (25 with the statics: 4 pages of 7).
+    let listing_pages = 1 + 1 + 4;
+    if warm.requests != listing_pages || cold.requests != listing_pages + 3 * 23 {
+        return Err(format!(
+            "requests: cold {} (want {}), warm {} (want {listing_pages})",
+            cold.requests,
+            listing_pages + 3 * 23,
+            warm.requests
+        ));
+    }
+    if warm.actions != cold.actions {
+        return Err("the warm snapshot differs from the cold one".into());
+    }
+    Ok(())
+}
+
+/// Tokens that expire every second: the client renews them ahead of expiry; nothing fails.
+async fn token_expiry_mid_run() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions {
+        token_ttl: 1,
+        ..EmulatorOptions::ephemeral()
+    })
+    .await;
+    let remote = remote(&handle, None, |_| {});
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        remote
+            .resolve_integrations(&[IntegrationRef::Name(INTEGRATION.to_string())])
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let grants = count(&handle, "POST /oauth/token");
+    if grants < 3 {
+        return Err(format!(
+            "{grants} token grants in 2.5 s with a 1 s lifetime"
+        ));
+    }
+    Ok(())
+}
+
+/// A token the org forgets (an emulator restart) gets one re-grant on the 401, then the call works.
+async fn reauthenticates_once_on_401() -> Result<(), String> {
+    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let options = EmulatorOptions {
+        state: Some(state.path().join("org.json")),
+        ..EmulatorOptions::ephemeral()
+    };
+    let first = emulator(options.clone()).await;
+    let addr = first.local_addr();
+    let remote = remote(&first, None, |_| {});
+    remote
+        .resolve_integrations(&[IntegrationRef::Name(INTEGRATION.to_string())])
+        .await
+        .map_err(|e| e.to_string())?;
+    first.shutdown().await.map_err(|e| e.to_string())?;
+    let second = emulator(EmulatorOptions { addr, ..options }).await;
+    remote
+        .resolve_integrations(&[IntegrationRef::Name(INTEGRATION.to_string())])
+        .await
+        .map_err(|e| format!("after the restart: {e}"))?;
+    if count(&second, "POST /oauth/token") != 1 {
+        return Err(format!("stats after the restart: {}", second.stats()));
+    }
+    Ok(())
+}
+
+/// The limiter keeps the rate at the configured limit.
+async fn rate_limiter_holds_the_rate() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let remote = remote(&handle, None, |o| o.max_rps = 20.0);
+    let started = Instant::now();
+    for _ in 0..40 {
+        remote
+            .client()
+            .get::<serde_json::Value>("/api/v2/integrations?pageSize=1&pageNumber=1")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    // 41 requests (the grant too) at 20/s from an empty bucket: at least 2 s.
+    let elapsed = started.elapsed();
+    if elapsed < Duration::from_millis(1950) {
+        return Err(format!("41 requests at 20/s took only {elapsed:?}"));
+    }
+    Ok(())
+}
+
+/// Injected 429s and 503s (with Retry-After) and dropped connections: every read and write still
+/// succeeds, and no create makes a duplicate.
+async fn storms_of_429_and_503() -> Result<(), String> {
+    for status in [429, 503] {
+        let handle = emulator(EmulatorOptions {
+            fail_rate: 0.3,
+            fail_status: status,
+            seed: Some(11),
+            ..EmulatorOptions::ephemeral()
+        })
+        .await;
+        let remote = remote(&handle, None, |o| o.max_attempts = 10);
+        let integration = integration_id(&handle);
+        for i in 0..8 {
+            remote
+                .create(&post_input(&content(&format!("Storm {i}")), &integration))
+                .await
+                .map_err(|e| format!("{status}: create {i}: {e}"))?;
+        }
+        let snapshot = remote
+            .snapshot(&[IntegrationRef::Name(INTEGRATION.to_string())])
+            .await
+            .map_err(|e| format!("{status}: {e}"))?;
+        if snapshot.actions.len() != 8 {
+            return Err(format!(
+                "{status} storm: {} actions instead of 8",
+                snapshot.actions.len()
+            ));
+        }
+        if count(&handle, "POST /api/v2/integrations/actions") <= 8 && status == 429 {
+            return Err(format!("no 429 was injected: {}", handle.stats()));
+        }
+    }
+    Ok(())
+}
+
+/// Unknown and ambiguous integrations are errors that say what to do.
+async fn unknown_integration() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let remote = remote(&handle, None, |_| {});
+    match remote
+        .snapshot(&[IntegrationRef::Name("No Such Integration".into())])
+        .await
+    {
+        Err(error @ RemoteError::IntegrationNotFound(_))
+            if error.to_string().contains("No Such Integration") =>
+        {
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown integration: {:?}",
+            other.map(|s| s.actions.len())
+        )),
+    }
+}
+
+/// Wrong client credentials: an authentication error naming the grant, and no secret in it.
+async fn wrong_secret() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let mut options = ClientOptions::new(
+        handle.base_url(),
+        Credentials::ClientCredentials {
+            client_id: handle.client_id().into(),
+            client_secret: "s3cr3t-wrong".into(),
+        },
+    );
+    options.max_rps = 1000.0;
+    let remote = Remote::new(Client::new(options).map_err(|e| e.to_string())?, None);
+    match remote
+        .resolve_integrations(&[IntegrationRef::Name(INTEGRATION.into())])
+        .await
+    {
+        Err(error)
+            if error
+                .to_string()
+                .contains("client credentials grant was refused")
+                && !error.to_string().contains("s3cr3t") =>
+        {
+            Ok(())
+        }
+        other => Err(format!("wrong secret: {other:?}")),
+    }
+}
+
+fn check(name: &str, case: Case, failures: &mut Vec<String>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(why) = runtime.block_on(case()) {
+        failures.push(format!("{name}: {why}"));
+    }
+}
+
+#[test]
+fn client_and_remote_against_the_emulator() {
+    let cases: [(&str, Case); 8] = [
+        (
+            "every write operation",
+            || Box::pin(every_write_operation()),
+        ),
+        ("snapshot pages and content cache", || {
+            Box::pin(snapshot_pages_and_content_cache())
+        }),
+        ("token expiry mid-run", || Box::pin(token_expiry_mid_run())),
+        ("re-authenticates once on 401", || {
+            Box::pin(reauthenticates_once_on_401())
+        }),
+        ("rate limiter holds the rate", || {
+            Box::pin(rate_limiter_holds_the_rate())
+        }),
+        (
+            "storms of 429 and 503",
+            || Box::pin(storms_of_429_and_503()),
+        ),
+        ("unknown integration", || Box::pin(unknown_integration())),
+        ("wrong secret", || Box::pin(wrong_secret())),
+    ];
+    let mut failures = Vec::new();
+    for (name, case) in cases {
+        check(name, case, &mut failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} client cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
