@@ -471,3 +471,45 @@ fn plan_apply_scenarios_converge() {
     }
     failures.finish("scenarios", all.len());
 }
+
+/// The README's main job: against the embedded emulator env of `manifests/`, the first apply creates
+/// every node and the second reports no changes; the org lives in `.nodectl/emulator/local.json`,
+/// which `.gitignore` keeps out of git.
+#[test]
+fn readme_main_job_creates_everything_then_nothing() {
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_dir(&crate::expect::root().join("manifests"), project.path());
+    let _ = std::fs::remove_dir_all(project.path().join(".nodectl"));
+    let nodes = std::fs::read_dir(project.path().join("nodes"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let first = nodectl_with(project.path(), &["apply", "--auto-approve"], &[], None);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    assert!(
+        first
+            .stdout
+            .contains(&format!("Apply: {nodes} applied, 0 unchanged, 0 failed")),
+        "{}",
+        first.transcript()
+    );
+    assert!(
+        project
+            .path()
+            .join(".nodectl/emulator/local.json")
+            .is_file()
+    );
+    let second = nodectl_with(project.path(), &["apply", "--auto-approve"], &[], None);
+    assert_eq!(second.code, 0, "{}", second.transcript());
+    assert!(
+        second.stdout.contains("No changes."),
+        "{}",
+        second.transcript()
+    );
+    let plan = nodectl_with(project.path(), &["plan", "--detailed-exitcode"], &[], None);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    let ignored = std::fs::read_to_string(project.path().join(".gitignore")).unwrap_or_default();
+    assert!(
+        ignored.lines().any(|l| l.trim() == ".nodectl/"),
+        "{ignored}"
+    );
+}
