@@ -273,6 +273,21 @@ impl Remote {
                     }
                     last_error = Some(error);
                 }
+                Err(error)
+                    if error.status() == Some(400)
+                        && error.to_string().contains("already exists") =>
+                {
+                    // Someone (a racing apply, a retried request) created it first: adopt that
+                    // action; the next plan shows any difference as an update.
+                    if let Some(existing) = self
+                        .find_by_name(&input.integration_id, &input.name)
+                        .await?
+                    {
+                        tracing::debug!(name = %input.name, id = %existing.id, "create found the name taken; adopting the existing action");
+                        return Ok(existing);
+                    }
+                    return Err(error.into());
+                }
                 Err(error) => return Err(error.into()),
             }
         }

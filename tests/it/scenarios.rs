@@ -41,6 +41,8 @@ struct Step {
     /// With `run`: leave the output out of the transcript (it depends on which requests injected
     /// faults hit); the steps after it show the result.
     quiet: Option<bool>,
+    /// Runs these nodectl commands at the same time (racing applies); records their exit codes.
+    race: Option<Vec<Vec<String>>>,
     /// Replaces `replace[0]` by `replace[1]` in this file.
     edit: Option<String>,
     replace: Option<[String; 2]>,
@@ -388,6 +390,35 @@ fn check(case: &Path, failures: &mut Failures) {
                     }
                 }
             }
+        }
+        if let Some(commands) = &step.race {
+            let children: Vec<Child> = commands
+                .iter()
+                .map(|args| {
+                    Command::new(env!("CARGO_BIN_EXE_nodectl"))
+                        .args(args)
+                        .current_dir(dir)
+                        .envs(envs.iter().cloned())
+                        .env("NO_COLOR", "1")
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect();
+            let mut codes: Vec<i32> = children
+                .into_iter()
+                .map(|c| {
+                    c.wait_with_output()
+                        .map(|o| o.status.code().unwrap_or(-1))
+                        .unwrap_or(-1)
+                })
+                .collect();
+            codes.sort();
+            transcript.push_str(&format!(
+                "=== race of {} commands: exit codes {codes:?}\n",
+                commands.len()
+            ));
         }
         if let (Some(file), Some([old, new])) = (&step.edit, &step.replace) {
             let path = dir.join(file);
