@@ -144,3 +144,67 @@ if [ "$only" = all ] || [ "$only" = runtime ]; then
     cargo bench --quiet --bench runtime --no-run
     taskset -c 0 cargo bench --quiet --bench runtime 2>/dev/null | grep -E '_per_second: '
 fi
+
+# An emulator process for the remote benchmarks; prints its base URL into $emulator_base.
+start_emulator() {
+    local log=$bench_dir/emulator.log
+    "$nodectl" emulator --addr 127.0.0.1:0 --integration "Local Web Services" \
+        --client-id bench --client-secret bench-secret "$@" >"$log" 2>&1 &
+    emulator_pid=$!
+    for _ in $(seq 100); do
+        emulator_base=$(head -n 1 "$log" | awk '{print $NF}')
+        [ -n "$emulator_base" ] && break
+        sleep 0.1
+    done
+}
+stop_emulator() { kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; }
+emulator_requests() { curl -s "$emulator_base/_emulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+emulator_status_count() { curl -s "$emulator_base/_emulator/stats" | python3 -c "import json,sys; r=json.load(sys.stdin)['routes']; print(sum(v.get('$1',0) for v in r.values()))"; }
+millis() { date +%s%3N; }
+
+if [ "$only" = all ] || [ "$only" = apply ]; then
+    # Issue 6: an apply of 1,000 creates at --max-rps 10 against an emulator limited to 600 requests
+    # per minute: the rate sustained, 429s received, nodes failed.
+    project=$bench_dir/validate-1000
+    generate_project 1000 "$project"
+    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
+    start_emulator --rate-limit 600
+    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache
+    rm -rf "$NODECTL_CACHE_DIR"
+    before=$(emulator_requests); start=$(millis)
+    "$nodectl" apply --dir "$project" --auto-approve --max-rps 10 --skip-dry-run >"$bench_dir/apply.log" 2>&1 || true
+    end=$(millis); after=$(emulator_requests)
+    seconds=$(awk "BEGIN {print ($end - $start) / 1000}")
+    echo "apply_1000_creates_seconds: $seconds"
+    echo "apply_1000_creates_requests: $((after - before))"
+    echo "apply_1000_creates_rate_per_second: $(awk "BEGIN {printf \"%.2f\", ($after - $before) / $seconds}") (configured 10)"
+    echo "apply_1000_creates_429s: $(emulator_status_count 429)"
+    echo "apply_1000_creates_failed_nodes: $(grep -c '^  FAILED' "$bench_dir/apply.log" || true)"
+    stop_emulator
+    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+fi
+
+if [ "$only" = all ] || [ "$only" = plan ]; then
+    # Issues 5 and 6 against an emulator holding 1,000 actions (no rate limit, so that nodectl's own
+    # work is timed): the cold plan (empty content cache) and the warm no-change plan, with the
+    # requests each costs (the snapshot's).
+    project=$bench_dir/validate-1000
+    generate_project 1000 "$project"
+    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
+    start_emulator --rate-limit 0
+    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache
+    "$nodectl" apply --dir "$project" --auto-approve --max-rps 1000 --skip-dry-run >/dev/null 2>&1 || true
+    rm -rf "$NODECTL_CACHE_DIR"
+    before=$(emulator_requests); start=$(millis)
+    "$nodectl" plan --dir "$project" --max-rps 1000 >/dev/null
+    end=$(millis); after=$(emulator_requests)
+    echo "plan_1000_cold_ms: $((end - start))"
+    echo "plan_1000_cold_requests: $((after - before))"
+    before=$(emulator_requests)
+    warm=$(median_ms "$nodectl" plan --dir "$project" --max-rps 1000)
+    after=$(emulator_requests)
+    echo "plan_1000_warm_no_change_with_dry_run_ms: $warm"
+    echo "plan_1000_warm_requests: $(( (after - before) / runs ))"
+    stop_emulator
+    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+fi
