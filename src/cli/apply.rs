@@ -238,16 +238,38 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
             return Exit::Refused;
         }
     }
-    let progress = std::sync::Mutex::new(std::io::stderr());
+    // A progress bar on a terminal; one line per finished change otherwise (CI logs).
+    let total = plan
+        .changes
+        .iter()
+        .filter(|c| c.change != crate::plan::ChangeKind::NoOp)
+        .count() as u64;
+    let bar = output.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let lines = std::sync::Mutex::new(std::io::stderr());
     let on_done = |outcome: &apply::NodeOutcome| {
-        if let Ok(mut err) = progress.lock() {
-            let mark = match outcome.status {
-                Status::Applied | Status::Unchanged => "ok  ",
-                Status::Failed => "FAIL",
-                Status::Refused => "STOP",
-                Status::Skipped => "skip",
-            };
-            let _ = writeln!(err, "{mark} {} {}", outcome.change.as_str(), outcome.node);
+        let mark = match outcome.status {
+            Status::Applied | Status::Unchanged => "ok  ",
+            Status::Failed => "FAIL",
+            Status::Refused => "STOP",
+            Status::Skipped => "skip",
+        };
+        let line = format!("{mark} {} {}", outcome.change.as_str(), outcome.node);
+        match &bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(line);
+            }
+            None => {
+                if let Ok(mut err) = lines.lock() {
+                    let _ = writeln!(err, "{line}");
+                }
+            }
         }
     };
     let apply_options = ApplyOptions {

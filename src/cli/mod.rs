@@ -86,10 +86,12 @@ enum Command {
 pub struct Output {
     pub out: anstream::AutoStream<std::io::Stdout>,
     pub err: anstream::AutoStream<std::io::Stderr>,
+    /// Progress bars are drawn (a terminal on stderr, and no `--no-progress`).
+    pub progress: bool,
 }
 
 impl Output {
-    fn new(color: ColorWhen) -> Output {
+    fn new(color: ColorWhen, no_progress: bool) -> Output {
         let choice = match color {
             ColorWhen::Auto => ColorChoice::Auto,
             ColorWhen::Always => ColorChoice::Always,
@@ -98,6 +100,7 @@ impl Output {
         Output {
             out: anstream::AutoStream::new(std::io::stdout(), choice),
             err: anstream::AutoStream::new(std::io::stderr(), choice),
+            progress: !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
 
@@ -157,7 +160,7 @@ where
         }
     };
     init_logging(&cli.global);
-    let mut output = Output::new(cli.global.color);
+    let mut output = Output::new(cli.global.color, cli.global.no_progress);
     match cli.command {
         Command::Validate(args) => validate::run(args, &mut output),
         Command::Test(args) => test::run(args, &mut output),

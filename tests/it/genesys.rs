@@ -406,6 +406,50 @@ async fn wrong_secret() -> Result<(), String> {
     }
 }
 
+/// A listing whose entities do not add up to its `total` is read again, then refused: a prune
+/// planned from a short listing would delete what it failed to see. (A scripted server: the
+/// emulator's listings are always consistent.)
+async fn listing_that_does_not_add_up() -> Result<(), String> {
+    let page = r#"{"entities": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}], "pageSize": 100, "pageNumber": 1, "total": 3, "pageCount": 1}"#;
+    let repeated = r#"{"entities": [{"id": "a", "name": "A"}, {"id": "a", "name": "A"}], "pageSize": 100, "pageNumber": 1, "total": 2, "pageCount": 1}"#;
+    let reply = |body: &str| crate::upstream::Reply {
+        status: 200,
+        body: body.to_string(),
+        ..Default::default()
+    };
+    for (script, expected) in [
+        (
+            vec![reply(page), reply(page)],
+            "collected 2 entities but the listing's total is 3",
+        ),
+        (vec![reply(repeated), reply(repeated)], "id a appears twice"),
+    ] {
+        let upstream = crate::upstream::Upstream::start(script);
+        let mut options = ClientOptions::new(&upstream.base, Credentials::AccessToken("t".into()));
+        options.max_rps = 1000.0;
+        let client = Client::new(options).map_err(|e| e.to_string())?;
+        match client
+            .list_all(
+                "/api/v2/integrations",
+                |i: &nodectl::genesys::dto::Integration| i.id.as_str(),
+            )
+            .await
+        {
+            Err(error)
+                if error.to_string().contains(expected)
+                    && error.to_string().contains("inconsistent listing") => {}
+            other => return Err(format!("expected `{expected}`, got {other:?}")),
+        }
+        if upstream.received().len() != 2 {
+            return Err(format!(
+                "the listing was read {} times, not twice",
+                upstream.received().len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check(name: &str, case: Case, failures: &mut Vec<String>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -419,7 +463,10 @@ fn check(name: &str, case: Case, failures: &mut Vec<String>) {
 
 #[test]
 fn client_and_remote_against_the_emulator() {
-    let cases: [(&str, Case); 8] = [
+    let cases: [(&str, Case); 9] = [
+        ("listing that does not add up", || {
+            Box::pin(listing_that_does_not_add_up())
+        }),
         (
             "every write operation",
             || Box::pin(every_write_operation()),
