@@ -8,6 +8,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::genesys::dto::{UpdateActionInput, UpdateDraftInput};
+use crate::model::ActionContent;
 use crate::plan::{Change, ChangeKind, Plan, Strategy};
 use crate::remote::convert::{config_of, contract_of, post_input};
 use crate::remote::{Remote, RemoteAction, RemoteError};
@@ -207,8 +208,19 @@ async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) ->
             ),
             Err(error) => failed(name, change.change, None, &error),
         },
-        (_, Some(id), Some(Strategy::Draft)) => update_by_draft(remote, change, id, options).await,
-        (_, Some(id), _) => update_by_patch(remote, change, id).await,
+        (_, Some(id), strategy) => match &change.before {
+            Some(before) if strategy == Some(Strategy::Draft) => {
+                update_by_draft(remote, change, id, (before, after), options).await
+            }
+            Some(before) => update_by_patch(remote, change, id, (before, after)).await,
+            None => done(
+                name,
+                change.change,
+                Status::Unchanged,
+                Some(id.clone()),
+                change.version,
+            ),
+        },
         (_, None, _) => done(name, change.change, Status::Unchanged, None, None),
     }
 }
@@ -216,17 +228,13 @@ async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) ->
 /// `PATCH` with the planned version; a version conflict re-reads the action: already as desired →
 /// unchanged; only the version moved → retry with it (at most 3 times); changed by someone else →
 /// stop with a conflict, so that no update is ever lost.
-async fn update_by_patch(remote: &Remote, change: &Change, id: &str) -> NodeOutcome {
+async fn update_by_patch(
+    remote: &Remote,
+    change: &Change,
+    id: &str,
+    (before, after): (&ActionContent, &ActionContent),
+) -> NodeOutcome {
     let name = change.key.name.as_str();
-    let (Some(after), Some(before)) = (&change.after, &change.before) else {
-        return done(
-            name,
-            change.change,
-            Status::Unchanged,
-            Some(id.to_string()),
-            change.version,
-        );
-    };
     let mut version = change.version.unwrap_or(1);
     let mut attempts = 0;
     loop {
@@ -330,18 +338,10 @@ async fn update_by_draft(
     remote: &Remote,
     change: &Change,
     id: &str,
+    (before, after): (&ActionContent, &ActionContent),
     options: ApplyOptions,
 ) -> NodeOutcome {
     let name = change.key.name.as_str();
-    let (Some(after), Some(before)) = (&change.after, &change.before) else {
-        return done(
-            name,
-            change.change,
-            Status::Unchanged,
-            Some(id.to_string()),
-            change.version,
-        );
-    };
     let existing = match remote.draft(id).await {
         Ok(existing) => existing,
         Err(error) => return failed(name, change.change, Some(id.to_string()), &error),

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::plan::{PlanOptions, dry_run_summary, plan_exits};
+use super::plan::{PlanOptions, dry_run_summary, load_env, plan_exits, print_dry_run_failures};
 use super::{Exit, Output};
 use crate::apply::{self, ApplyOptions, Status};
-use crate::manifest::EnvScope;
 use crate::plan::{FORMAT_VERSION, Plan};
 use crate::workflow;
 
@@ -133,21 +132,9 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
             _ => options.project.env = Some(saved.env.clone()),
         }
     }
-    let Some(project) = super::load_project(
-        options.project.dir.clone(),
-        EnvScope::One(options.project.env.clone()),
-        output,
-    ) else {
-        return Exit::Invalid;
-    };
-    let Some(env) = project
-        .checked_envs
-        .first()
-        .and_then(|e| project.config.envs.get(e))
-        .cloned()
-    else {
-        output.error("no env selected: pass --env or set default_env in nodectl.toml");
-        return Exit::Usage;
+    let (project, env) = match load_env(&options, output) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
     };
     let expected_checksum = saved
         .as_ref()
@@ -208,14 +195,7 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
     }
     let stops = plan_exits(&plan, &planned.dry_run, false);
     if !stops.is_empty() {
-        if let Some(run) = planned.dry_run.as_ref().filter(|r| r.failed() > 0) {
-            let path_of = |r: &crate::fixture::FixtureResult| {
-                crate::fixture::fixture_path(&project, &r.fixture)
-                    .display()
-                    .to_string()
-            };
-            output.eline(crate::report::test::text(run, &path_of).trim_end());
-        }
+        print_dry_run_failures(&project, &planned.dry_run, output);
         close(output, connection);
         return Exit::combine(&stops);
     }

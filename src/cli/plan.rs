@@ -97,6 +97,47 @@ pub fn plan_exits(
     exits
 }
 
+/// The project and the selected env; the exit code when either cannot be had (message printed).
+pub fn load_env(
+    options: &PlanOptions,
+    output: &mut Output,
+) -> Result<(crate::manifest::Project, crate::model::Env), Exit> {
+    let project = super::load_project(
+        options.project.dir.clone(),
+        EnvScope::One(options.project.env.clone()),
+        output,
+    )
+    .ok_or(Exit::Invalid)?;
+    match project
+        .checked_envs
+        .first()
+        .and_then(|e| project.config.envs.get(e))
+        .cloned()
+    {
+        Some(env) => Ok((project, env)),
+        None => {
+            output.error("no env selected: pass --env or set default_env in nodectl.toml");
+            Err(Exit::Usage)
+        }
+    }
+}
+
+/// The failing fixtures of the dry-run, on stderr, as `nodectl test` shows them.
+pub fn print_dry_run_failures(
+    project: &crate::manifest::Project,
+    run: &Option<crate::fixture::TestRun>,
+    output: &mut Output,
+) {
+    if let Some(run) = run.as_ref().filter(|r| r.failed() > 0) {
+        let path_of = |r: &crate::fixture::FixtureResult| {
+            crate::fixture::fixture_path(project, &r.fixture)
+                .display()
+                .to_string()
+        };
+        output.eline(crate::report::test::text(run, &path_of).trim_end());
+    }
+}
+
 pub fn dry_run_summary(
     run: &Option<crate::fixture::TestRun>,
     skipped: bool,
@@ -116,21 +157,9 @@ pub fn dry_run_summary(
 
 pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
     let options = args.options;
-    let Some(project) = super::load_project(
-        options.project.dir.clone(),
-        EnvScope::One(options.project.env.clone()),
-        output,
-    ) else {
-        return Exit::Invalid;
-    };
-    let Some(env) = project
-        .checked_envs
-        .first()
-        .and_then(|e| project.config.envs.get(e))
-        .cloned()
-    else {
-        output.error("no env selected: pass --env or set default_env in nodectl.toml");
-        return Exit::Usage;
+    let (project, env) = match load_env(&options, output) {
+        Ok(loaded) => loaded,
+        Err(exit) => return exit,
     };
     let flags = options.flags();
     let work = async {
@@ -158,14 +187,7 @@ pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
     };
     let plan = &planned.plan;
     let dry = dry_run_summary(&planned.dry_run, options.skip_dry_run);
-    if let Some(run) = planned.dry_run.as_ref().filter(|r| r.failed() > 0) {
-        let path_of = |r: &crate::fixture::FixtureResult| {
-            crate::fixture::fixture_path(&project, &r.fixture)
-                .display()
-                .to_string()
-        };
-        output.eline(crate::report::test::text(run, &path_of).trim_end());
-    }
+    print_dry_run_failures(&project, &planned.dry_run, output);
     match args.output {
         Format::Text => output.line(crate::report::plan::text(plan, args.verbose, dry).trim_end()),
         Format::Json => output.line(serde_json::to_string_pretty(plan).unwrap_or_default()),

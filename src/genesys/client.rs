@@ -212,19 +212,8 @@ enum Attempt {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
-        crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .user_agent(concat!("nodectl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ApiError::new(
-                    "-",
-                    "-",
-                    ApiErrorKind::Config(format!("cannot build the HTTP client: {e}")),
-                )
-            })?;
+        let http = crate::net::http_client()
+            .map_err(|e| ApiError::new("-", "-", ApiErrorKind::Config(e)))?;
         Ok(Client {
             http,
             bucket: TokenBucket::new(options.max_rps),
@@ -638,16 +627,6 @@ fn transport_kind(error: &reqwest::Error) -> ApiErrorKind {
     if error.is_timeout() {
         ApiErrorKind::Timeout
     } else {
-        let mut text = error.to_string();
-        if let Some(url) = error.url() {
-            text = text.replace(url.as_str(), "<url>");
-        }
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        ApiErrorKind::Connect(text)
+        ApiErrorKind::Connect(crate::net::error_text(error))
     }
 }

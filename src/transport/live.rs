@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{HttpRequest, HttpResponse, Transport, TransportError};
 
-pub use crate::tls::install_crypto_provider;
+pub use crate::net::install_crypto_provider;
 
 /// A cloneable handle on one connection pool.
 #[derive(Debug, Clone)]
@@ -15,13 +15,7 @@ pub struct LiveTransport {
 
 impl LiveTransport {
     pub fn new() -> Result<LiveTransport, TransportError> {
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .user_agent(concat!("nodectl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TransportError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let client = crate::net::http_client().map_err(TransportError::Invalid)?;
         Ok(LiveTransport { client })
     }
 }
@@ -43,7 +37,7 @@ impl Transport for LiveTransport {
         }
         let built = builder
             .build()
-            .map_err(|e| TransportError::Invalid(without_url(&e)))?;
+            .map_err(|e| TransportError::Invalid(crate::net::error_text(&e)))?;
         let response = self
             .client
             .execute(built)
@@ -73,24 +67,8 @@ fn classify(error: &reqwest::Error, timeout: Duration) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout(timeout)
     } else if error.is_builder() {
-        TransportError::Invalid(without_url(error))
+        TransportError::Invalid(crate::net::error_text(error))
     } else {
-        TransportError::Connect(without_url(error))
+        TransportError::Connect(crate::net::error_text(error))
     }
-}
-
-/// reqwest's messages embed the URL, which may carry a credential in its query; the runtime adds the
-/// (redacted) URL itself where it helps.
-fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "<url>");
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
