@@ -19,6 +19,7 @@ pub mod apply;
 pub mod canonical;
 pub mod cli;
 pub mod emulator;
+pub mod export;
 pub mod fixture;
 pub mod genesys;
 pub mod jsonpath;

@@ -6,6 +6,7 @@ mod apply;
 mod completions;
 mod emulator;
 pub mod exit;
+mod export;
 mod live;
 mod plan;
 mod record;
@@ -77,6 +78,7 @@ enum Command {
     Apply(apply::ApplyArgs),
     Run(run::RunArgs),
     Record(record::RecordArgs),
+    Export(export::ExportArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Emulator(emulator::EmulatorArgs),
@@ -168,6 +170,7 @@ where
         Command::Apply(args) => apply::run(args, &mut output),
         Command::Run(args) => run::run(args, &mut output),
         Command::Record(args) => record::run(args, &mut output),
+        Command::Export(args) => export::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
         Command::Emulator(args) => emulator::run(args, &mut output),

@@ -1017,7 +1017,13 @@ impl Org {
                 &action.contract.output.success_schema,
             ),
         ] {
-            if let Some(problem) = schema_problem(schema) {
+            // Output schemas may be array-rooted (a flow can receive a list); inputs are objects.
+            let roots: &[&str] = if field.starts_with("contract.output") {
+                &["object", "array"]
+            } else {
+                &["object"]
+            };
+            if let Some(problem) = schema_problem(schema, roots) {
                 problems.push(ApiError::invalid(field, format!("{field} {problem}")));
             }
         }
@@ -1025,13 +1031,22 @@ impl Org {
     }
 }
 
-/// Why a contract schema is unacceptable: not an object, not `type: object`, or not a schema.
-fn schema_problem(schema: &Value) -> Option<String> {
+/// Why a contract schema is unacceptable: not an object, a top-level `type` not among `roots`, or
+/// not a schema.
+fn schema_problem(schema: &Value, roots: &[&str]) -> Option<String> {
     let Value::Object(map) = schema else {
         return Some("must be a JSON Schema object.".to_string());
     };
-    if map.get("type").and_then(Value::as_str) != Some("object") {
-        return Some("must have \"type\": \"object\" at its top level.".to_string());
+    if !map
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| roots.contains(&t))
+    {
+        let allowed: Vec<String> = roots.iter().map(|r| format!("\"{r}\"")).collect();
+        return Some(format!(
+            "must have \"type\": {} at its top level.",
+            allowed.join(" or ")
+        ));
     }
     crate::schema::compile(schema)
         .err()

@@ -159,16 +159,6 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
 
     // Fixtures are checked against every node *file*'s name, so that a node with errors of its own
     // does not also make its fixtures "unknown".
-    let known_nodes: Vec<String> = nodes_raw
-        .iter()
-        .filter_map(|raw| {
-            raw.value
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect();
-    let known_nodes = (known_nodes.len() == node_file_count).then_some(known_nodes.as_slice());
     let mut contracts = ContractCache::default();
     let mut nodes: BTreeMap<String, Vec<Node>> = BTreeMap::new();
     let mut shape_once: HashMap<usize, Option<NodeFile>> = HashMap::new();
@@ -209,6 +199,15 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         );
     }
 
+    // Fixtures are checked against every node *file*'s (rendered) name, so that a node with errors of
+    // its own does not also make its fixtures "unknown"; when a node file has no readable name at
+    // all, "unknown node" cannot be told apart and is not reported.
+    let known_nodes: Option<Vec<String>> = if nodes_raw.len() == node_file_count {
+        node_names.iter().cloned().collect()
+    } else {
+        None
+    };
+    let known_nodes = known_nodes.as_deref();
     let mut fixtures = Vec::new();
     let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
     for (raw, envs) in fixtures_raw.iter().zip(&fixture_envs) {

@@ -19,13 +19,14 @@ fn usage_errors_exit_64() {
 
 #[test]
 fn help_lists_only_working_commands() {
-    const WORKING: [&str; 10] = [
+    const WORKING: [&str; 11] = [
         "validate",
         "test",
         "plan",
         "apply",
         "run",
         "record",
+        "export",
         "schema",
         "completions",
         "emulator",

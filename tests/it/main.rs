@@ -5,6 +5,7 @@
 mod cli;
 mod emulator;
 mod expect;
+mod export;
 mod genesys;
 mod jsonpath;
 mod run;
