@@ -208,3 +208,27 @@ if [ "$only" = all ] || [ "$only" = plan ]; then
     stop_emulator
     unset NODECTL_API_BASE NODECTL_CACHE_DIR
 fi
+
+if [ "$only" = all ] || [ "$only" = export ]; then
+    # Issue 8: exporting 1,000 actions from an emulator with the default rate limit (300 requests per
+    # minute) at the env's default 4 requests/s costs no more requests than a full (cold) snapshot.
+    project=$bench_dir/validate-1000
+    generate_project 1000 "$project"
+    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
+    rm -f "$bench_dir/export-org.json"
+    start_emulator --rate-limit 0 --state "$bench_dir/export-org.json"
+    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/export-cache
+    "$nodectl" apply --dir "$project" --auto-approve --max-rps 1000 --skip-dry-run >/dev/null 2>&1 || true
+    stop_emulator
+    start_emulator --state "$bench_dir/export-org.json"
+    export NODECTL_API_BASE=$emulator_base
+    rm -rf "$NODECTL_CACHE_DIR" "$bench_dir/exported"
+    before=$(emulator_requests); start=$(millis)
+    "$nodectl" export --dir "$project" --out "$bench_dir/exported" >"$bench_dir/export.log" 2>&1
+    end=$(millis); after=$(emulator_requests)
+    echo "export_1000_seconds: $(awk "BEGIN {print ($end - $start) / 1000}")"
+    echo "export_1000_requests: $((after - before)) (a cold snapshot: token + integrations + 11 listing pages + 3 per action = 3013)"
+    echo "export_1000_429s: $(emulator_status_count 429)"
+    stop_emulator
+    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+fi

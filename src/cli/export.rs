@@ -95,6 +95,13 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
     }
     let several = wanted.len() > 1 || (!new_project && env.integrations.len() > 1);
 
+    // Reading a large org takes a while at the platform's rate: show that it is alive.
+    let spinner = output.progress.then(|| {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message("reading the org's actions…");
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    });
     let work = async {
         let connection = workflow::connect(&project, &env, None, None).await?;
         let snapshot = connection.remote.snapshot(&wanted).await;
@@ -109,12 +116,47 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
         }
         None => return Exit::Failure,
     };
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let mut notes = Vec::new();
+    if snapshot.statics > 0 {
+        notes.push(format!(
+            "skipped {} built-in static action(s): Genesys owns them",
+            snapshot.statics
+        ));
+    }
+    let foreign: Vec<&str> = snapshot
+        .integrations
+        .iter()
+        .filter(|i| {
+            i.integration_type
+                .as_deref()
+                .is_some_and(|t| t != crate::remote::CUSTOM_REST_ACTIONS)
+        })
+        .map(|i| i.id.as_str())
+        .collect();
+    for integration in snapshot
+        .integrations
+        .iter()
+        .filter(|i| foreign.contains(&i.id.as_str()))
+    {
+        notes.push(format!(
+            "skipped integration `{}` ({}): only Web Services data actions (custom-rest-actions) are managed; function and custom-auth actions are left alone",
+            integration.name,
+            integration.integration_type.as_deref().unwrap_or("unknown type")
+        ));
+    }
     let names: std::collections::BTreeMap<&str, &str> = snapshot
         .integrations
         .iter()
         .map(|i| (i.id.as_str(), i.name.as_str()))
         .collect();
-    let actions: Vec<&crate::remote::RemoteAction> = snapshot.actions.iter().collect();
+    let actions: Vec<&crate::remote::RemoteAction> = snapshot
+        .actions
+        .iter()
+        .filter(|a| !foreign.contains(&a.integration_id.as_str()))
+        .collect();
     let slugs = export::unique_slugs(&actions);
     let mut exported = Vec::with_capacity(actions.len());
     for (action, slug) in actions.iter().zip(&slugs) {
@@ -184,6 +226,9 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
             output.error(format!("cannot write `{}`: {error}", path.display()));
             return Exit::Failure;
         }
+    }
+    for note in &notes {
+        output.eline(format!("note: {note}"));
     }
     output.line(format!(
         "exported {} action(s) from {} integration(s) into {} ({} request(s))",

@@ -44,6 +44,8 @@ pub struct ManagedIntegration {
     pub reference: IntegrationRef,
     pub id: String,
     pub name: String,
+    /// `custom-rest-actions` for Web Services data actions; function and other kinds differ.
+    pub integration_type: Option<String>,
 }
 
 /// One action with its complete content.
@@ -78,6 +80,8 @@ pub struct Snapshot {
     pub elsewhere: Vec<ActionSummary>,
     /// Requests this snapshot cost (token grant included).
     pub requests: u64,
+    /// Built-in `static…` actions seen in the managed integrations (ignored).
+    pub statics: usize,
 }
 
 /// Reads and writes the org's actions through one client.
@@ -119,6 +123,7 @@ impl Remote {
                         reference: reference.clone(),
                         id: one.id.clone(),
                         name: one.name.clone(),
+                        integration_type: one.integration_type.as_ref().map(|t| t.id.clone()),
                     }),
                     [] => Err(RemoteError::IntegrationNotFound(reference.to_string())),
                     many => Err(RemoteError::IntegrationAmbiguous {
@@ -149,8 +154,10 @@ impl Remote {
         let managed_ids: Vec<&str> = integrations.iter().map(|i| i.id.as_str()).collect();
         let mut elsewhere = Vec::new();
         let mut to_read = Vec::new();
+        let mut statics = 0;
         for action in listed {
             if is_static(&action.id) {
+                statics += usize::from(managed_ids.contains(&action.integration_id.as_str()));
                 continue;
             }
             if managed_ids.contains(&action.integration_id.as_str()) {
@@ -177,6 +184,7 @@ impl Remote {
             actions,
             elsewhere,
             requests: self.client.requests_sent() - before,
+            statics,
         })
     }
 
