@@ -586,14 +586,7 @@ impl JsonValue for reqwest::Response {
 #[test]
 fn emulator_answers_the_genesys_api() {
     let mut failures = Failures::default();
-    let dir = root().join("tests/cases/emulator");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
+    let cases = crate::expect::case_files("emulator");
     for case in &cases {
         check(case, &mut failures);
     }

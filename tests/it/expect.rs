@@ -80,6 +80,19 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
     found
 }
 
+/// The case files (`*.toml`) directly under `tests/cases/<group>`, sorted.
+pub fn case_files(group: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests/cases").join(group);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    found.sort();
+    found
+}
+
 /// Collects mismatches across cases and fails once at the end with all of them.
 #[derive(Default)]
 pub struct Failures(Vec<String>);

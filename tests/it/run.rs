@@ -136,14 +136,7 @@ fn copy_project(from: &Path, to: &Path, base: &str) {
 #[test]
 fn run_executes_nodes_against_a_live_upstream() {
     let mut failures = Failures::default();
-    let dir = root().join("tests/cases/run/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
+    let cases = crate::expect::case_files("run/cases");
     for case in &cases {
         check(case, &mut failures);
     }

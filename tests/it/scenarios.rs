@@ -155,28 +155,21 @@ impl Org {
         answer
     }
 
-    fn actions(&self) -> Vec<Value> {
-        let (_, body) = self.call(
-            "GET",
-            "/api/v2/integrations/actions?pageSize=100&pageNumber=1",
-            None,
-        );
+    /// The first page of a listing's entities (the scenarios' orgs are small).
+    fn entities(&self, path: &str) -> Vec<Value> {
+        let (_, body) = self.call("GET", &format!("{path}?pageSize=100&pageNumber=1"), None);
         serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v["entities"].as_array().cloned())
             .unwrap_or_default()
     }
 
+    fn actions(&self) -> Vec<Value> {
+        self.entities("/api/v2/integrations/actions")
+    }
+
     fn integration_name(&self, id: &str) -> String {
-        let (_, body) = self.call(
-            "GET",
-            "/api/v2/integrations?pageSize=100&pageNumber=1",
-            None,
-        );
-        serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["entities"].as_array().cloned())
-            .unwrap_or_default()
+        self.entities("/api/v2/integrations")
             .iter()
             .find(|i| i["id"] == id)
             .and_then(|i| i["name"].as_str().map(str::to_string))
@@ -188,19 +181,14 @@ impl Org {
         let pattern = regex::Regex::new(r"\{(id|version|integration):([^}]+)\}")
             .unwrap_or_else(|e| panic!("{e}"));
         let actions = self.actions();
-        let (_, integrations) = self.call(
-            "GET",
-            "/api/v2/integrations?pageSize=100&pageNumber=1",
-            None,
-        );
-        let integrations: Value = serde_json::from_str(&integrations).unwrap_or_default();
+        let integrations = self.entities("/api/v2/integrations");
         pattern
             .replace_all(text, |c: &regex::Captures<'_>| {
                 let name = &c[2];
                 match &c[1] {
-                    "integration" => integrations["entities"]
-                        .as_array()
-                        .and_then(|list| list.iter().find(|i| i["name"] == name))
+                    "integration" => integrations
+                        .iter()
+                        .find(|i| i["name"] == name)
                         .and_then(|i| i["id"].as_str().map(str::to_string))
                         .unwrap_or_default(),
                     kind => actions
