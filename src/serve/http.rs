@@ -493,19 +493,21 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         return refusal(404, &message, &shared.context_id(), "not.found");
     };
     let node_name = node.node.key.name.as_str();
-    let input: Value = match serde_json::from_slice(body) {
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        Err("the request body is empty: send the node's input object".to_string())
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("the request body is not JSON: {e}"))
+    };
+    let input: Value = match parsed {
         Ok(input) => input,
-        Err(e) => {
+        Err(message) => {
             shared.metrics.record(
                 node_name,
                 "bad_input",
                 Observation::default(),
                 started.elapsed(),
             );
-            let error = ExecError::new(
-                ErrorKind::InputInvalid,
-                format!("the request body is not JSON: {e}"),
-            );
+            let error = ExecError::new(ErrorKind::InputInvalid, message);
             return failure(
                 400,
                 &error,

@@ -10,6 +10,7 @@ mod jsonpath;
 mod run;
 mod scenarios;
 mod sdk;
+mod serve;
 mod test;
 mod upstream;
 mod validate;
