@@ -694,16 +694,14 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
     };
     let name = executable.action.name.clone();
     let api_base = set.context.api_base.as_deref();
-    let reply = if shared.options.replay {
+    let compiled = set.action(&executable.action.id).cloned();
+    let replayed = if shared.options.replay {
         let input = serde_json::from_slice::<Value>(body).ok();
         let fixtures = set.fixtures(&name);
         match fixtures.iter().find(|f| Some(&f.input) == input.as_ref()) {
             Some(fixture) => {
                 executable.integration.credentials = fixture.credentials.clone();
-                let clock = Arc::new(VirtualClock::new(0));
-                let transport = ReplayTransport::new(fixture.exchanges.clone(), clock.clone());
-                let runtime = Runtime::new(transport, clock);
-                exec::run(&runtime, &executable, body, mode, api_base, context_id).await
+                Some(fixture)
             }
             None if input.is_some() => {
                 shared.metrics.record(
@@ -714,28 +712,51 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 );
                 return no_fixture(&name, fixtures, context_id);
             }
-            None => {
-                exec::run(
-                    &shared.runtime,
-                    &executable,
-                    body,
-                    mode,
-                    api_base,
-                    context_id,
-                )
-                .await
-            }
+            None => None,
         }
     } else {
-        exec::run(
-            &shared.runtime,
-            &executable,
-            body,
-            mode,
-            api_base,
-            context_id,
-        )
-        .await
+        None
+    };
+    let reply = match (replayed, &compiled) {
+        (Some(fixture), Some(compiled)) => {
+            let clock = Arc::new(VirtualClock::new(0));
+            let transport = ReplayTransport::new(fixture.exchanges.clone(), clock.clone());
+            let runtime = Runtime::new(transport, clock);
+            exec::run_compiled(
+                &runtime,
+                &executable,
+                compiled,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
+        (None, Some(compiled)) => {
+            exec::run_compiled(
+                &shared.runtime,
+                &executable,
+                compiled,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
+        // An action `to_node` refuses: `exec::run` answers why.
+        (_, None) => {
+            exec::run(
+                &shared.runtime,
+                &executable,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
     };
     let outcome = match (&reply.body, reply.status) {
         (Body::Json(value), 200)

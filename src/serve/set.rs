@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::emulator::convert::post_input;
+use crate::emulator::convert::{post_input, to_node};
 use crate::emulator::state::Org;
 use crate::manifest::{EnvScope, LoadOptions, Severity, credentials};
 use crate::model::{Fixture, Node};
@@ -35,6 +35,8 @@ pub struct NodeSet {
     pub context: ExecContext,
     /// The org `/test` and `/execute` run against.
     pub org: Org,
+    /// Its actions compiled once, by action id (`convert::to_node` of each).
+    actions: BTreeMap<String, Arc<CompiledNode>>,
 }
 
 impl NodeSet {
@@ -85,12 +87,21 @@ impl NodeSet {
                     .push(fixture);
             }
         }
+        let actions = org
+            .actions
+            .iter()
+            .filter_map(|(id, action)| {
+                let node = to_node(action).ok()?;
+                Some((id.clone(), Arc::new(CompiledNode::new(node))))
+            })
+            .collect();
         let set = NodeSet {
             env: snapshot.env,
             nodes,
             fixtures,
             context: snapshot.context,
             org,
+            actions,
         };
         (set, warnings)
     }
@@ -105,6 +116,11 @@ impl NodeSet {
 
     pub fn names(&self) -> Vec<&str> {
         self.nodes.keys().map(String::as_str).collect()
+    }
+
+    /// The org's action with this id, compiled.
+    pub fn action(&self, id: &str) -> Option<&Arc<CompiledNode>> {
+        self.actions.get(id)
     }
 
     /// The node's fixtures, in file order.
