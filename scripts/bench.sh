@@ -232,3 +232,89 @@ if [ "$only" = all ] || [ "$only" = export ]; then
     stop_emulator
     unset NODECTL_API_BASE NODECTL_CACHE_DIR
 fi
+
+if [ "$only" = all ] || [ "$only" = serve ]; then
+    # Issue 7: `nodectl serve` under wrk on this 2-core machine. A minimal hyper "hello" server
+    # (examples/hello.rs) is measured in the same run as the ceiling and is also the local upstream:
+    # cached POST /simulate/node/{name} vs hello; uncached (every request goes to the upstream) vs the
+    # upstream served directly; p99 of the cached path at 64 connections. wrk and the servers share
+    # the 2 cores, so every figure is a ratio to a baseline measured the same way.
+    command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+    cargo build --release --quiet --example hello
+    duration=${SERVE_BENCH_SECONDS:-10}
+    dir=$bench_dir/serve
+    rm -rf "$dir" && mkdir -p "$dir/nodes"
+    ./target/release/examples/hello 127.0.0.1:0 >"$bench_dir/hello.log" 2>&1 &
+    hello_pid=$!
+    for _ in $(seq 100); do
+        hello_base=$(head -n 1 "$bench_dir/hello.log" | awk '{print $NF}')
+        [ -n "$hello_base" ] && break
+        sleep 0.1
+    done
+    cat >"$dir/nodectl.toml" <<TOML
+[project]
+name = "serve-bench"
+default_env = "local"
+[env.local]
+emulator = true
+integration = "Local Web Services"
+vars = { upstream = "$hello_base" }
+TOML
+    for kind in cached uncached; do
+        cache_line=""
+        [ "$kind" = cached ] && cache_line='cache = { ttl_seconds = 3600 }'
+        cat >"$dir/nodes/$kind.toml" <<TOML
+name = "Lookup $kind"
+category = "Bench"
+[request]
+method = "GET"
+url = "{{ vars.upstream }}/v1/customers/\$esc.url(\${input.customerId})"
+headers = { Accept = "application/json" }
+[response]
+success_template = '{"name": \${name}, "tier": \${tier}}'
+translation_map = { name = "\$.customer.name", tier = "\$.customer.tier" }
+[input_schema]
+type = "object"
+required = ["customerId"]
+properties.customerId = { type = "string", minLength = 1 }
+[output_schema]
+type = "object"
+required = ["name", "tier"]
+[local]
+$cache_line
+TOML
+    done
+    "$nodectl" serve --dir "$dir" --addr 127.0.0.1:0 >"$bench_dir/serve.log" 2>&1 &
+    serve_pid=$!
+    for _ in $(seq 100); do
+        serve_base=$(head -n 1 "$bench_dir/serve.log" | awk '{print $NF}')
+        [ -n "$serve_base" ] && break
+        sleep 0.1
+    done
+    cat >"$dir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"customerId": "c-42"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+    # requests/s of a wrk run; p99 in ms with --latency.
+    rps() { wrk -t2 -c"$1" -d"${duration}s" "${@:2}" | awk '/Requests\/sec/ {printf "%d\n", $2}'; }
+    p99_ms() {
+        wrk -t2 -c"$1" -d"${duration}s" --latency "${@:2}" | awk '/^ +99%/ {
+            v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 }
+            printf "%.2f\n", v }'
+    }
+    curl -s -X POST "$serve_base/simulate/node/Lookup%20cached" -d '{"customerId": "c-42"}' >/dev/null
+    hello_rps=$(rps 64 "$hello_base/")
+    cached_rps=$(rps 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20cached")
+    direct_rps=$(rps 64 "$hello_base/v1/customers/c-42")
+    uncached_rps=$(rps 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20uncached")
+    cached_p99=$(p99_ms 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20cached")
+    hello_p99=$(p99_ms 64 "$hello_base/")
+    echo "serve_hello_requests_per_second: $hello_rps"
+    echo "serve_cached_requests_per_second: $cached_rps ($(awk "BEGIN {printf \"%.2f\", $cached_rps / $hello_rps}") of hello; target 0.50)"
+    echo "serve_upstream_direct_requests_per_second: $direct_rps"
+    echo "serve_uncached_requests_per_second: $uncached_rps ($(awk "BEGIN {printf \"%.2f\", $uncached_rps / $direct_rps}") of direct; target 0.33)"
+    echo "serve_cached_p99_ms_at_64_connections: $cached_p99 (target < 5; hello: $hello_p99)"
+    curl -s "$serve_base/metrics" | grep -E '^nodectl_serve_(requests_total|cache_(hits|misses)_total|upstream_attempts_total)' | sed 's/^/serve_metrics: /'
+    kill "$serve_pid" "$hello_pid" 2>/dev/null; wait "$serve_pid" "$hello_pid" 2>/dev/null || true
+fi

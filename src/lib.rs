@@ -32,6 +32,7 @@ pub mod remote;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod serve;
 pub mod transport;
 pub mod vtl;
 pub mod workflow;

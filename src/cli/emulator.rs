@@ -192,7 +192,7 @@ pub fn run(args: EmulatorArgs, output: &mut Output) -> Exit {
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

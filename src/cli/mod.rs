@@ -12,6 +12,7 @@ mod plan;
 mod record;
 mod run;
 mod schema;
+mod serve;
 mod test;
 mod validate;
 
@@ -82,6 +83,7 @@ enum Command {
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Emulator(emulator::EmulatorArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Where output goes, with the colour choice applied.
@@ -174,6 +176,7 @@ where
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
         Command::Emulator(args) => emulator::run(args, &mut output),
+        Command::Serve(args) => serve::run(args, &mut output),
     }
 }
 

@@ -29,30 +29,58 @@ pub async fn run<T: Transport, C: Clock>(
     api_base: Option<&str>,
     context_id: &str,
 ) -> Reply {
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        return ApiError::bad_request("A request body is required: the action's input object.")
-            .into();
-    } else {
-        match serde_json::from_slice(body) {
-            Ok(input) => input,
-            Err(e) => {
-                return ApiError::bad_request(format!("The request body is not valid JSON: {e}"))
-                    .into();
-            }
-        }
-    };
     let node = match to_node(&executable.action) {
         Ok(node) => node,
-        Err(message) => return ApiError::bad_request(message).into(),
+        Err(message) => {
+            // The input is still checked first, as before.
+            if let Err(reply) = parse_input(body) {
+                return reply;
+            }
+            return ApiError::bad_request(message).into();
+        }
     };
     let compiled = CompiledNode::new(node);
+    run_compiled(
+        runtime, executable, &compiled, body, mode, api_base, context_id,
+    )
+    .await
+}
+
+/// The request body as the action's input, or the 400 that refuses it.
+fn parse_input(body: &[u8]) -> Result<Value, Reply> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "A request body is required: the action's input object.",
+        )
+        .into());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("The request body is not valid JSON: {e}")).into()
+    })
+}
+
+/// `run` for an action already compiled (`compiled` must be `to_node(&executable.action)`): how
+/// `serve` runs its org's actions without compiling them per request.
+pub async fn run_compiled<T: Transport, C: Clock>(
+    runtime: &Runtime<T, C>,
+    executable: &Executable,
+    compiled: &CompiledNode,
+    body: &[u8],
+    mode: Mode,
+    api_base: Option<&str>,
+    context_id: &str,
+) -> Reply {
+    let input = match parse_input(body) {
+        Ok(input) => input,
+        Err(reply) => return reply,
+    };
     let context = ExecContext {
         org_id: executable.org_id.clone(),
         integration_id: executable.integration.id.clone(),
         api_base: api_base.map(str::to_string),
         credentials: executable.integration.credentials.clone(),
     };
-    let execution = runtime.execute(&compiled, &input, &context).await;
+    let execution = runtime.execute(compiled, &input, &context).await;
     match mode {
         Mode::Test => {
             let mut result = execution.test_result();

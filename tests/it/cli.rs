@@ -19,7 +19,7 @@ fn usage_errors_exit_64() {
 
 #[test]
 fn help_lists_only_working_commands() {
-    const WORKING: [&str; 11] = [
+    const WORKING: [&str; 12] = [
         "validate",
         "test",
         "plan",
@@ -30,6 +30,7 @@ fn help_lists_only_working_commands() {
         "schema",
         "completions",
         "emulator",
+        "serve",
         "help",
     ];
     let run = nodectl(&root(), &["--help"]);

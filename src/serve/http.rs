@@ -1,0 +1,838 @@
+//! serve's HTTP server on hyper 1 + tokio: one task per connection (HTTP/1.1, keep-alive), a
+//! header read timeout and a body read timeout against slow clients, the bearer-token check, the
+//! 512000-byte body limit (413), the routes, and graceful shutdown. One `Runtime` (one cache per
+//! node definition, single flight) over one `LiveTransport` (one connection pool) serves every
+//! request; the node set is swapped whole by `--watch` reloads.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::metrics::{Metrics, Observation, UNKNOWN_NODE};
+use super::set::NodeSet;
+use super::{Loader, MAX_BODY_BYTES, ServeError, ServeOptions};
+use crate::emulator::exec::{self, Mode};
+use crate::emulator::rng::SplitMix64;
+use crate::emulator::route::{Route, percent_decode};
+use crate::emulator::state::{ApiError, Body, Executable, Reply};
+use crate::fixture::replay::ReplayTransport;
+use crate::model::ErrorKind;
+use crate::runtime::{
+    AttemptOutcome, CompiledNode, ExecContext, ExecError, Execution, Runtime, SystemClock,
+    VirtualClock,
+};
+use crate::transport::live::LiveTransport;
+
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A body over the limit is drained up to this size (so the client reads the 413), then cut.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+const JSON: &str = "application/json";
+
+/// A running server. Dropping the handle does not stop it; `shutdown()` does.
+pub struct ServeHandle {
+    base_url: String,
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    watcher: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ServeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeHandle")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServeHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The env served and how many nodes.
+    pub fn served(&self) -> (String, usize) {
+        let set = self.shared.set();
+        (set.env.clone(), set.len())
+    }
+
+    /// Successful and failed `--watch` reloads so far.
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.shared.reloads.load(Ordering::Relaxed),
+            self.shared.reload_failures.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops accepting and lets in-flight requests finish (up to 10 s).
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        if let Some(watcher) = self.watcher {
+            let _ = watcher.await;
+        }
+    }
+}
+
+/// Everything the request handlers share.
+pub(super) struct Shared {
+    options: ServeOptions,
+    set: RwLock<Arc<NodeSet>>,
+    runtime: Runtime<LiveTransport, SystemClock>,
+    metrics: Metrics,
+    loader: Loader,
+    ids: Mutex<SplitMix64>,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
+}
+
+impl Shared {
+    fn set(&self) -> Arc<NodeSet> {
+        self.set
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn context_id(&self) -> String {
+        self.ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .uuid()
+    }
+
+    /// Loads the project again; a set that fails validation leaves the old one in place.
+    pub(super) async fn reload(&self) {
+        let loader = self.loader.clone();
+        let loaded = tokio::task::spawn_blocking(move || loader())
+            .await
+            .unwrap_or_else(|e| Err(format!("the reload task failed: {e}")));
+        match loaded {
+            Ok(snapshot) => {
+                let (set, warnings) = NodeSet::build(snapshot);
+                for warning in warnings {
+                    tracing::warn!(target: "nodectl::serve", "{warning}");
+                }
+                let count = set.len();
+                *self
+                    .set
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(set);
+                self.reloads.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(target: "nodectl::serve", nodes = count, "manifests reloaded");
+            }
+            Err(diagnostics) => {
+                self.reload_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(target: "nodectl::serve", "reload refused, still serving the previous nodes:\n{diagnostics}");
+            }
+        }
+    }
+}
+
+/// Loads the project, compiles its nodes, binds and serves.
+pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle, ServeError> {
+    options.check()?;
+    let first = loader.clone();
+    let snapshot = tokio::task::spawn_blocking(move || first())
+        .await
+        .map_err(|e| ServeError::Start(e.to_string()))?
+        .map_err(ServeError::Load)?;
+    let (set, warnings) = NodeSet::build(snapshot);
+    for warning in warnings {
+        tracing::warn!(target: "nodectl::serve", "{warning}");
+    }
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: options.addr,
+        source,
+    })?;
+    let base_url = format!("http://{local_addr}");
+    let transport = LiveTransport::new().map_err(|e| ServeError::Start(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        set: RwLock::new(Arc::new(set)),
+        runtime: Runtime::new(transport, SystemClock),
+        metrics: Metrics::default(),
+        loader,
+        ids: Mutex::new(SplitMix64::new(SplitMix64::entropy())),
+        reloads: AtomicU64::new(0),
+        reload_failures: AtomicU64::new(0),
+        options,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let watcher = shared.options.watch.clone().map(|dir| {
+        tokio::spawn(super::watch::run(
+            shared.clone(),
+            dir,
+            shared.options.watch_interval,
+            stopped.clone(),
+        ))
+    });
+    let server = tokio::spawn(serve(listener, shared.clone(), stopped));
+    tracing::info!(target: "nodectl::serve", %base_url, "serving");
+    Ok(ServeHandle {
+        base_url,
+        local_addr,
+        shared,
+        stop,
+        server,
+        watcher,
+    })
+}
+
+/// The accept loop; on stop, graceful shutdown.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let shared = shared.clone();
+                    let read_timeout = shared.options.read_timeout;
+                    let service = service_fn(move |request| answer(shared.clone(), request));
+                    let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(read_timeout)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    connections.spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(target: "nodectl::serve", %error, "connection ended");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(target: "nodectl::serve", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "nodectl::serve", "connections still open after the grace period; closing them");
+    }
+    connections.shutdown().await;
+}
+
+/// An answer before it becomes a hyper response.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    close: bool,
+}
+
+impl Answer {
+    fn json(status: u16, value: &Value) -> Answer {
+        Answer {
+            status,
+            content_type: JSON,
+            body: value.to_string().into_bytes(),
+            close: false,
+        }
+    }
+
+    fn reply(reply: Reply, context_id: &str) -> Answer {
+        match reply.body {
+            Body::Json(value) => Answer::json(reply.status, &value),
+            Body::Error(error) => Answer::json(reply.status, &error.body(Some(context_id))),
+            Body::Text(text) => Answer {
+                status: reply.status,
+                content_type: "text/plain; charset=UTF-8",
+                body: text.into_bytes(),
+                close: false,
+            },
+            Body::Empty => Answer {
+                status: reply.status,
+                content_type: JSON,
+                body: Vec::new(),
+                close: false,
+            },
+        }
+    }
+
+    /// `{ "message": … }` with a status.
+    fn message(status: u16, message: impl Into<String>) -> Answer {
+        Answer::json(
+            status,
+            &json!({ "status": status, "message": message.into() }),
+        )
+    }
+}
+
+async fn answer(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let answer = handle(&shared, request).await;
+    Ok(response(answer))
+}
+
+async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
+    if let Some(token) = &shared.options.token
+        && !authorized(request.headers(), token)
+    {
+        return Answer::message(
+            401,
+            "this server needs `Authorization: Bearer <token>` (the --token it was started with)",
+        );
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let trace = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .any(|pair| pair == "trace=true" || pair == "trace=1");
+    let get = |answer: fn(&Shared) -> Answer| {
+        if method == Method::GET {
+            answer(shared)
+        } else {
+            Answer::message(405, format!("{path} takes GET"))
+        }
+    };
+    match path.as_str() {
+        "/healthz" => return get(healthz),
+        "/nodes" => return get(nodes),
+        "/metrics" => return get(metrics),
+        _ => {}
+    }
+    if let Some(name) = path.strip_prefix("/simulate/node/") {
+        if method != Method::POST {
+            return Answer::message(405, format!("{path} takes POST"));
+        }
+        let name = percent_decode(name);
+        let body = match read(shared, request).await {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        return simulate(shared, &name, &body, trace).await;
+    }
+    if path.starts_with("/api/") {
+        let route = Route::parse(method.as_str(), &path);
+        let context_id = shared.context_id();
+        let (id, mode) = match route {
+            Route::TestAction(id) => (id, Mode::Test),
+            Route::ExecuteAction(id) => (id, Mode::Execute),
+            _ => {
+                return Answer::reply(
+                    ApiError::not_found(
+                        "serve answers only POST /api/v2/integrations/actions/{name-or-id}/test and /execute",
+                    )
+                    .into(),
+                    &context_id,
+                );
+            }
+        };
+        let body = match read(shared, request).await {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        return genesys(shared, &id, mode, &body, &context_id).await;
+    }
+    Answer::message(
+        404,
+        format!(
+            "no route {method} {path}: serve answers POST /simulate/node/{{name}}, POST /api/v2/integrations/actions/{{name-or-id}}/test and /execute, GET /nodes, /healthz and /metrics"
+        ),
+    )
+}
+
+/// `Authorization: Bearer T`, compared without an early exit.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn healthz(shared: &Shared) -> Answer {
+    let set = shared.set();
+    Answer::json(
+        200,
+        &json!({
+            "status": "ok",
+            "env": set.env,
+            "nodes": set.len(),
+            "replay": shared.options.replay,
+            "reloads": shared.reloads.load(Ordering::Relaxed),
+            "reloadFailures": shared.reload_failures.load(Ordering::Relaxed),
+        }),
+    )
+}
+
+fn nodes(shared: &Shared) -> Answer {
+    let set = shared.set();
+    let nodes: Vec<Value> = set
+        .nodes()
+        .map(|compiled| {
+            let node = &compiled.node;
+            json!({
+                "name": node.key.name,
+                "integration": node.key.integration.to_string(),
+                "category": node.category,
+                "method": node.request.method.as_str(),
+                "url": node.request.url,
+                "secure": node.secure,
+                "cacheTtlSeconds": node.local.cache.as_ref().map(|c| c.ttl_seconds),
+                "fixtures": set.fixtures(&node.key.name).iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Answer::json(200, &json!({ "env": set.env, "nodes": nodes }))
+}
+
+fn metrics(shared: &Shared) -> Answer {
+    Answer {
+        status: 200,
+        content_type: "text/plain; version=0.0.4; charset=utf-8",
+        body: shared.metrics.render().into_bytes(),
+        close: false,
+    }
+}
+
+/// The request body within the size limit and the read timeout, or the answer that refuses it.
+async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, Answer> {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(shared.options.read_timeout, read_body(body, &parts.headers)).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(BodyError::TooLarge)) => Err(Answer {
+            close: true,
+            ..Answer::message(
+                413,
+                format!("the request body exceeds the maximum of {MAX_BODY_BYTES} bytes"),
+            )
+        }),
+        Ok(Err(BodyError::Broken)) => Err(Answer {
+            close: true,
+            ..Answer::message(400, "the request body could not be read")
+        }),
+        Err(_) => Err(Answer {
+            close: true,
+            ..Answer::message(
+                408,
+                format!(
+                    "the request body did not arrive within {} s",
+                    shared.options.read_timeout.as_secs()
+                ),
+            )
+        }),
+    }
+}
+
+/// What went wrong before or during an execution, as `/simulate` answers it.
+fn outcome_of(error: &ExecError) -> (u16, &'static str) {
+    match error.kind {
+        ErrorKind::InputInvalid => (400, "bad_input"),
+        ErrorKind::RemoteStatus | ErrorKind::RemoteTimeout | ErrorKind::RemoteConnect => {
+            (502, "upstream_error")
+        }
+        ErrorKind::TemplateRequest
+        | ErrorKind::TemplateUnsupported
+        | ErrorKind::Translation
+        | ErrorKind::TemplateSuccess
+        | ErrorKind::OutputInvalid => (500, "processing_error"),
+    }
+}
+
+/// `POST /simulate/node/{name}`.
+async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answer {
+    let started = Instant::now();
+    let set = shared.set();
+    let Some(node) = set.node(name) else {
+        let hint = crate::manifest::shape::did_you_mean(name, &set.names())
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        let message = format!("no node named `{name}` in env `{}`{hint}", set.env);
+        shared.metrics.record(
+            UNKNOWN_NODE,
+            "unknown_node",
+            Observation::default(),
+            started.elapsed(),
+        );
+        return refusal(404, &message, &shared.context_id(), "not.found");
+    };
+    let node_name = node.node.key.name.as_str();
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        Err("the request body is empty: send the node's input object".to_string())
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("the request body is not JSON: {e}"))
+    };
+    let input: Value = match parsed {
+        Ok(input) => input,
+        Err(message) => {
+            shared.metrics.record(
+                node_name,
+                "bad_input",
+                Observation::default(),
+                started.elapsed(),
+            );
+            let error = ExecError::new(ErrorKind::InputInvalid, message);
+            return failure(
+                400,
+                &error,
+                error.genesys_body(&shared.context_id()),
+                0,
+                0,
+                None,
+            );
+        }
+    };
+    let execution = if shared.options.replay {
+        let fixtures = set.fixtures(node_name);
+        let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
+            shared.metrics.record(
+                node_name,
+                "no_fixture",
+                Observation::default(),
+                started.elapsed(),
+            );
+            return no_fixture(node_name, fixtures, &shared.context_id());
+        };
+        let mut context = set.context.clone();
+        context.credentials = fixture.credentials.clone();
+        replay(node, &fixture.exchanges, &input, &context).await
+    } else {
+        shared.runtime.execute(node, &input, &set.context).await
+    };
+    let elapsed = started.elapsed();
+    let attempts = execution.attempts.len() as u64;
+    let observation = Observation {
+        cache: node.node.local.cache.as_ref().and_then(|_| {
+            if execution.cached {
+                Some(true)
+            } else {
+                execution
+                    .operations
+                    .iter()
+                    .any(|o| o.step == 5)
+                    .then_some(false)
+            }
+        }),
+        attempts,
+    };
+    let upstream_status = execution
+        .attempts
+        .last()
+        .and_then(|a| match &a.outcome {
+            AttemptOutcome::Response(response) => Some(response.status),
+            AttemptOutcome::Failed(_) => None,
+        })
+        .unwrap_or(0);
+    let trace = trace.then(|| json!(execution.operations));
+    let (status, outcome) = match &execution.result {
+        Ok(_) => (200, "success"),
+        Err(error) => outcome_of(error),
+    };
+    shared
+        .metrics
+        .record(node_name, outcome, observation, elapsed);
+    tracing::debug!(target: "nodectl::serve", node = node_name, outcome, attempts, cached = execution.cached, "simulate");
+    match execution.result {
+        Ok(output) => {
+            let mut body = json!({
+                "success": true,
+                "status": if upstream_status == 0 { 200 } else { upstream_status },
+                "data": output,
+                "attempts": attempts,
+                "retries": attempts.saturating_sub(1),
+                "cached": execution.cached,
+                "durationMs": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            });
+            if let (Some(trace), Value::Object(map)) = (trace, &mut body) {
+                map.insert("trace".to_string(), trace);
+            }
+            Answer::json(200, &body)
+        }
+        Err(error) => {
+            let error_body = error.genesys_body(&execution.context_id);
+            failure(status, &error, error_body, upstream_status, attempts, trace)
+        }
+    }
+}
+
+/// The runtime over the fixture's exchanges, on a virtual clock (nothing sleeps).
+async fn replay(
+    node: &CompiledNode,
+    exchanges: &[crate::model::Exchange],
+    input: &Value,
+    context: &ExecContext,
+) -> Execution {
+    let clock = Arc::new(VirtualClock::new(0));
+    let transport = ReplayTransport::new(exchanges.to_vec(), clock.clone());
+    Runtime::new(transport, clock)
+        .execute(node, input, context)
+        .await
+}
+
+/// A failed `/simulate`.
+fn failure(
+    status: u16,
+    error: &ExecError,
+    error_body: Value,
+    upstream_status: u16,
+    attempts: u64,
+    trace: Option<Value>,
+) -> Answer {
+    let mut body = json!({
+        "success": false,
+        "status": upstream_status,
+        "error": error.to_string(),
+        "errorBody": error_body,
+        "attempts": attempts,
+        "retries": attempts.saturating_sub(1),
+    });
+    if let (Some(trace), Value::Object(map)) = (trace, &mut body) {
+        map.insert("trace".to_string(), trace);
+    }
+    Answer::json(status, &body)
+}
+
+/// A refusal before any execution, in the failure shape.
+fn refusal(status: u16, message: &str, context_id: &str, code: &str) -> Answer {
+    Answer::json(
+        status,
+        &json!({
+            "success": false,
+            "status": 0,
+            "error": message,
+            "errorBody": {
+                "message": message,
+                "code": code,
+                "status": status,
+                "contextId": context_id,
+                "details": [],
+                "errors": [],
+            },
+            "attempts": 0,
+            "retries": 0,
+        }),
+    )
+}
+
+/// `--replay` without a fixture for this input: 404 listing the node's fixtures.
+fn no_fixture(node: &str, fixtures: &[crate::model::Fixture], context_id: &str) -> Answer {
+    let names: Vec<&str> = fixtures.iter().map(|f| f.name.as_str()).collect();
+    let message = if names.is_empty() {
+        format!("--replay: node `{node}` has no fixtures")
+    } else {
+        format!(
+            "--replay: no fixture of node `{node}` has this [input]; its fixtures: {}",
+            names.join(", ")
+        )
+    };
+    let mut answer = refusal(404, &message, context_id, "not.found");
+    if let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&answer.body) {
+        map.insert("fixtures".to_string(), json!(names));
+        answer.body = Value::Object(map).to_string().into_bytes();
+    }
+    answer
+}
+
+/// `POST /api/v2/integrations/actions/{name-or-id}/test` and `/execute`: the emulator's handler
+/// over the org built from the manifests (with `--replay`, over the matching fixture).
+async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id: &str) -> Answer {
+    let started = Instant::now();
+    let set = shared.set();
+    let found = set
+        .org
+        .find(id)
+        .map(|action| action.id.clone())
+        .ok_or_else(|| ApiError::not_found(format!("Action {id} was not found.")))
+        .and_then(|id| set.org.executable(&id, false));
+    let mut executable: Executable = match found {
+        Ok(executable) => executable,
+        Err(error) => {
+            shared.metrics.record(
+                UNKNOWN_NODE,
+                "unknown_node",
+                Observation::default(),
+                started.elapsed(),
+            );
+            return Answer::reply(error.into(), context_id);
+        }
+    };
+    let name = executable.action.name.clone();
+    let api_base = set.context.api_base.as_deref();
+    let compiled = set.action(&executable.action.id).cloned();
+    let replayed = if shared.options.replay {
+        let input = serde_json::from_slice::<Value>(body).ok();
+        let fixtures = set.fixtures(&name);
+        match fixtures.iter().find(|f| Some(&f.input) == input.as_ref()) {
+            Some(fixture) => {
+                executable.integration.credentials = fixture.credentials.clone();
+                Some(fixture)
+            }
+            None if input.is_some() => {
+                shared.metrics.record(
+                    &name,
+                    "no_fixture",
+                    Observation::default(),
+                    started.elapsed(),
+                );
+                return no_fixture(&name, fixtures, context_id);
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let reply = match (replayed, &compiled) {
+        (Some(fixture), Some(compiled)) => {
+            let clock = Arc::new(VirtualClock::new(0));
+            let transport = ReplayTransport::new(fixture.exchanges.clone(), clock.clone());
+            let runtime = Runtime::new(transport, clock);
+            exec::run_compiled(
+                &runtime,
+                &executable,
+                compiled,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
+        (None, Some(compiled)) => {
+            exec::run_compiled(
+                &shared.runtime,
+                &executable,
+                compiled,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
+        // An action `to_node` refuses: `exec::run` answers why.
+        (_, None) => {
+            exec::run(
+                &shared.runtime,
+                &executable,
+                body,
+                mode,
+                api_base,
+                context_id,
+            )
+            .await
+        }
+    };
+    let outcome = match (&reply.body, reply.status) {
+        (Body::Json(value), 200)
+            if mode == Mode::Test && value.get("success") != Some(&Value::Bool(true)) =>
+        {
+            "failure"
+        }
+        (_, 200) => "success",
+        (_, 400) => "bad_input",
+        _ => "failure",
+    };
+    shared
+        .metrics
+        .record(&name, outcome, Observation::default(), started.elapsed());
+    Answer::reply(reply, context_id)
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413).
+async fn read_body(mut body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, BodyError> {
+    let declared = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_BODY_BYTES {
+            too_large = true;
+            collected = Vec::new();
+        }
+        if too_large {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(collected)
+    }
+}
+
+fn response(answer: Answer) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    if answer.status == 401 {
+        headers.insert(
+            hyper::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer"),
+        );
+    }
+    if answer.close {
+        headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}

@@ -1,0 +1,185 @@
+//! What serve serves: the nodes of one env, each compiled once (templates parsed, schema validators
+//! built), their fixtures (for `--replay`), the live execution context (the env's org id, API base
+//! and credentials), and the in-memory Genesys org built from the same nodes with
+//! `emulator::convert::post_input` + `Org::create`, which the Genesys-compatible `/test` and
+//! `/execute` endpoints run through `emulator::exec`. A set is immutable: a `--watch` reload
+//! builds a new one and swaps it in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::emulator::convert::{post_input, to_node};
+use crate::emulator::state::Org;
+use crate::manifest::{EnvScope, LoadOptions, Severity, credentials};
+use crate::model::{Fixture, Node};
+use crate::runtime::{CompiledNode, ExecContext, ZERO_UUID};
+
+/// A loaded project, before compilation.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub env: String,
+    pub nodes: Vec<Node>,
+    pub fixtures: Vec<Fixture>,
+    /// The live context: `org_id`, `api_base` and the env's credentials.
+    pub context: ExecContext,
+}
+
+/// The compiled set.
+pub struct NodeSet {
+    pub env: String,
+    /// By name; the first node of a name wins (names are unique per integration only).
+    nodes: BTreeMap<String, Arc<CompiledNode>>,
+    /// Fixtures by node name, in file order.
+    fixtures: BTreeMap<String, Vec<Fixture>>,
+    pub context: ExecContext,
+    /// The org `/test` and `/execute` run against.
+    pub org: Org,
+    /// Its actions compiled once, by action id (`convert::to_node` of each).
+    actions: BTreeMap<String, Arc<CompiledNode>>,
+}
+
+impl NodeSet {
+    /// Compiles every node once and builds the org. Nodes the org refuses (Genesys's own checks)
+    /// stay available on `/simulate` and are reported in the returned warnings.
+    pub fn build(snapshot: Snapshot) -> (NodeSet, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mut org = Org::new(0x5e57e);
+        org.org_id = if snapshot.context.org_id.is_empty() {
+            ZERO_UUID.to_string()
+        } else {
+            snapshot.context.org_id.clone()
+        };
+        let integrations: BTreeSet<String> = snapshot
+            .nodes
+            .iter()
+            .map(|n| n.key.integration.to_string())
+            .collect();
+        let mut ids = BTreeMap::new();
+        for name in integrations {
+            let id = org.ensure_integration(&name);
+            if let Some(integration) = org.integrations.iter_mut().find(|i| i.id == id) {
+                integration.credentials = snapshot.context.credentials.clone();
+            }
+            ids.insert(name, id);
+        }
+        let mut nodes = BTreeMap::new();
+        for node in snapshot.nodes {
+            if let Some(id) = ids.get(&node.key.integration.to_string())
+                && let Err(error) = org.create(post_input(&node, id))
+            {
+                warnings.push(format!(
+                    "node `{}` is not available on /api/v2/integrations/actions: {}",
+                    node.key.name, error.message
+                ));
+            }
+            let name = node.key.name.clone();
+            nodes
+                .entry(name)
+                .or_insert_with(|| Arc::new(CompiledNode::new(node)));
+        }
+        let mut fixtures: BTreeMap<String, Vec<Fixture>> = BTreeMap::new();
+        for fixture in snapshot.fixtures {
+            if fixture.env == snapshot.env {
+                fixtures
+                    .entry(fixture.node.clone())
+                    .or_default()
+                    .push(fixture);
+            }
+        }
+        let actions = org
+            .actions
+            .iter()
+            .filter_map(|(id, action)| {
+                let node = to_node(action).ok()?;
+                Some((id.clone(), Arc::new(CompiledNode::new(node))))
+            })
+            .collect();
+        let set = NodeSet {
+            env: snapshot.env,
+            nodes,
+            fixtures,
+            context: snapshot.context,
+            org,
+            actions,
+        };
+        (set, warnings)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Arc<CompiledNode>> {
+        self.nodes.get(name)
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &Arc<CompiledNode>> {
+        self.nodes.values()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.nodes.keys().map(String::as_str).collect()
+    }
+
+    /// The org's action with this id, compiled.
+    pub fn action(&self, id: &str) -> Option<&Arc<CompiledNode>> {
+        self.actions.get(id)
+    }
+
+    /// The node's fixtures, in file order.
+    pub fn fixtures(&self, node: &str) -> &[Fixture] {
+        self.fixtures.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+/// Loads and validates (with `validate`'s checks) the project at `dir` for `env` (the project's
+/// `default_env` when `None`), with the env's credentials from its sources
+/// (`NODECTL_CREDENTIALS_<ENV>`, else its `credentials_file`). Errors are the diagnostics text.
+pub fn load_project(dir: Option<PathBuf>, env: Option<String>) -> Result<Snapshot, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let loaded = crate::lint::load(&LoadOptions {
+        dir,
+        cwd,
+        envs: EnvScope::One(env),
+    })
+    .map_err(|e| e.to_string())?;
+    if loaded.diagnostics.has_errors() {
+        let lines: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(ToString::to_string)
+            .collect();
+        return Err(lines.join("\n"));
+    }
+    let project = loaded
+        .project
+        .ok_or_else(|| "the project could not be loaded".to_string())?;
+    let env_name = project.checked_envs.first().cloned().ok_or_else(|| {
+        "no env selected: pass --env or set default_env in nodectl.toml".to_string()
+    })?;
+    let env = project
+        .config
+        .envs
+        .get(&env_name)
+        .ok_or_else(|| format!("no env `{env_name}` in nodectl.toml"))?;
+    let credentials =
+        credentials::load(&project.config.dir, env, None).map_err(|e| e.to_string())?;
+    let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
+    context.api_base = std::env::var("NODECTL_API_BASE")
+        .ok()
+        .or_else(|| env.target.api_base().map(str::to_string));
+    let nodes = project.nodes.get(&env_name).cloned().unwrap_or_default();
+    Ok(Snapshot {
+        env: env_name,
+        nodes,
+        fixtures: project.fixtures,
+        context,
+    })
+}

@@ -1,0 +1,66 @@
+//! `--watch`: every interval, the path, size and modification time of every file under the project
+//! directory (hidden directories and `target/` skipped) are compared with the previous poll; on a
+//! change the project is reloaded, and a set that fails validation keeps the old one serving.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use super::http::Shared;
+
+type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut last = scan(dir.clone()).await;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stopped.changed() => return,
+        }
+        let now = scan(dir.clone()).await;
+        if now != last {
+            last = now;
+            tracing::info!(target: "nodectl::serve", dir = %dir.display(), "files changed; reloading");
+            shared.reload().await;
+        }
+    }
+}
+
+async fn scan(dir: PathBuf) -> Fingerprint {
+    tokio::task::spawn_blocking(move || {
+        let mut found = Vec::new();
+        walk(&dir, &mut found);
+        found.sort();
+        found
+    })
+    .await
+    .unwrap_or_default()
+}
+
+fn walk(dir: &Path, found: &mut Fingerprint) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" {
+            continue;
+        }
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        if metadata.is_dir() {
+            walk(&entry.path(), found);
+        } else {
+            found.push((entry.path(), metadata.len(), metadata.modified().ok()));
+        }
+    }
+}
