@@ -559,18 +559,25 @@ async fn persist_change(shared: &Shared) -> Result<(), EmulatorError> {
     }
 }
 
-enum BodyError {
+pub(crate) enum BodyError {
     TooLarge,
     Broken,
 }
 
-/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413).
-async fn read_body(mut body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, BodyError> {
+/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413; a
+/// declared length beyond the drain limit is refused at once). Shared with `serve`.
+pub(crate) async fn read_body(
+    mut body: Incoming,
+    headers: &HeaderMap,
+) -> Result<Vec<u8>, BodyError> {
     let declared = headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(BodyError::TooLarge);
+    }
     let mut collected = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {

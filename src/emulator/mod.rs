@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub(crate) use http::{BodyError, read_body};
 pub use http::{EmulatorHandle, start};
 
 /// The default address of `nodectl emulator`.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::server::conn::http1;
@@ -30,6 +30,7 @@ use crate::emulator::exec::{self, Mode};
 use crate::emulator::rng::SplitMix64;
 use crate::emulator::route::{Route, percent_decode};
 use crate::emulator::state::{ApiError, Body, Executable, Reply};
+use crate::emulator::{BodyError, read_body};
 use crate::fixture::replay::ReplayTransport;
 use crate::model::ErrorKind;
 use crate::runtime::{
@@ -40,8 +41,6 @@ use crate::transport::live::LiveTransport;
 
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// A body over the limit is drained up to this size (so the client reads the 413), then cut.
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 const JSON: &str = "application/json";
 
 /// A running server. Dropping the handle does not stop it; `shutdown()` does.
@@ -772,48 +771,6 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
         .metrics
         .record(&name, outcome, Observation::default(), started.elapsed());
     Answer::reply(reply, context_id)
-}
-
-enum BodyError {
-    TooLarge,
-    Broken,
-}
-
-/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413).
-async fn read_body(mut body: Incoming, headers: &HeaderMap) -> Result<Vec<u8>, BodyError> {
-    let declared = headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES);
-    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut collected = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Broken)?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > MAX_BODY_BYTES {
-            too_large = true;
-            collected = Vec::new();
-        }
-        if too_large {
-            if seen > DRAIN_LIMIT {
-                break;
-            }
-        } else {
-            collected.extend_from_slice(&data);
-        }
-    }
-    if too_large {
-        Err(BodyError::TooLarge)
-    } else {
-        Ok(collected)
-    }
 }
 
 fn response(answer: Answer) -> Response<Full<Bytes>> {
