@@ -516,11 +516,14 @@ fn watch_reloads_changed_manifests_and_keeps_the_old_set_when_they_break() {
     assert_eq!(names().len(), 4);
     let order = project.path().join("nodes/order.toml");
     let text = std::fs::read_to_string(&order).unwrap_or_default();
-    std::fs::write(
-        &order,
-        text.replace("name = \"Get Order\"", "name = \"Fetch Order\""),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    // Written the way editors save (a new file renamed over the old one): a plain write truncates
+    // first, and a poll landing in between would see a half-written manifest.
+    let save = |text: &str| {
+        let temporary = order.with_extension("toml.tmp");
+        std::fs::write(&temporary, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(&temporary, &order).unwrap_or_else(|e| panic!("{e}"));
+    };
+    save(&text.replace("name = \"Get Order\"", "name = \"Fetch Order\""));
     let wait_for = |what: &dyn Fn() -> bool| {
         for _ in 0..50 {
             if what() {
@@ -536,8 +539,7 @@ fn watch_reloads_changed_manifests_and_keeps_the_old_set_when_they_break() {
         names()
     );
     assert_eq!(server.reloads().1, 0);
-    std::fs::write(&order, "name = \"Broken\"\n[request]\nmethod = \"FETCH\"\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    save("name = \"Broken\"\n[request]\nmethod = \"FETCH\"\n");
     assert!(
         wait_for(&|| server.reloads().1 == 1),
         "{:?}",
