@@ -75,7 +75,7 @@ impl ClientOptions {
             max_rps: 4.0,
             concurrency: 4,
             timeout: Duration::from_secs(30),
-            max_attempts: 5,
+            max_attempts: 8,
         }
     }
 }
