@@ -517,6 +517,39 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
             );
         }
     };
+    // Cached nodes answer a repeated input from the set's answers, before any rendering.
+    let ttl = node
+        .node
+        .local
+        .cache
+        .as_ref()
+        .map(|c| Duration::from_secs(c.ttl_seconds));
+    let memo_key = (ttl.is_some() && !trace && !shared.options.replay).then(|| input.to_string());
+    if let Some(output) = memo_key
+        .as_ref()
+        .and_then(|key| set.answers.get(node_name, key))
+    {
+        let elapsed = started.elapsed();
+        let observation = Observation {
+            cache: Some(true),
+            attempts: 0,
+        };
+        shared
+            .metrics
+            .record(node_name, "success", observation, elapsed);
+        return Answer::json(
+            200,
+            &json!({
+                "success": true,
+                "status": 200,
+                "data": output,
+                "attempts": 0,
+                "retries": 0,
+                "cached": true,
+                "durationMs": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            }),
+        );
+    }
     let execution = if shared.options.replay {
         let fixtures = set.fixtures(node_name);
         let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
@@ -567,6 +600,11 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         .metrics
         .record(node_name, outcome, observation, elapsed);
     tracing::debug!(target: "nodectl::serve", node = node_name, outcome, attempts, cached = execution.cached, "simulate");
+    if let (Ok(output), Some(key), Some(ttl), false) =
+        (&execution.result, memo_key, ttl, execution.cached)
+    {
+        set.answers.put(node_name, key, output.clone(), ttl);
+    }
     match execution.result {
         Ok(output) => {
             let mut body = json!({

@@ -37,6 +37,51 @@ pub struct NodeSet {
     pub org: Org,
     /// Its actions compiled once, by action id (`convert::to_node` of each).
     actions: BTreeMap<String, Arc<CompiledNode>>,
+    /// Answers of cached nodes by (node, input text) — see `Answers`.
+    pub answers: Answers,
+}
+
+/// The fast path of cached nodes: the output of a fresh successful execution, by node name and the
+/// input's JSON text, until the node's `ttl_seconds` runs out. With the set's credentials fixed, the
+/// same input renders the same request, so this answers exactly what the runtime's cache would —
+/// without validating and rendering again to compute its key. It lives in the `NodeSet`, so a
+/// reload (new manifests, new credentials) starts it empty.
+#[derive(Default)]
+pub struct Answers {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<(String, String), (std::time::Instant, serde_json::Value)>,
+    >,
+}
+
+impl Answers {
+    /// Keeps at most this many answers; beyond it the expired ones go, then all.
+    const LIMIT: usize = 10_000;
+
+    pub fn get(&self, node: &str, input: &str) -> Option<serde_json::Value> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&(node.to_string(), input.to_string()))
+            .filter(|(expires, _)| *expires > std::time::Instant::now())
+            .map(|(_, output)| output.clone())
+    }
+
+    pub fn put(
+        &self,
+        node: &str,
+        input: String,
+        output: serde_json::Value,
+        ttl: std::time::Duration,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if entries.len() >= Self::LIMIT {
+            entries.retain(|_, (expires, _)| *expires > now);
+            if entries.len() >= Self::LIMIT {
+                entries.clear();
+            }
+        }
+        entries.insert((node.to_string(), input), (now + ttl, output));
+    }
 }
 
 impl NodeSet {
@@ -102,6 +147,7 @@ impl NodeSet {
             context: snapshot.context,
             org,
             actions,
+            answers: Answers::default(),
         };
         (set, warnings)
     }
