@@ -492,6 +492,39 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         return refusal(404, &message, &shared.context_id(), "not.found");
     };
     let node_name = node.node.key.name.as_str();
+    // Cached nodes answer a repeated request from the set's answers, before any parsing or rendering.
+    let ttl = node
+        .node
+        .local
+        .cache
+        .as_ref()
+        .map(|c| Duration::from_secs(c.ttl_seconds));
+    let memoizable = ttl.is_some() && !trace && !shared.options.replay;
+    if let Some(output) = memoizable
+        .then(|| set.answers.get(node_name, body))
+        .flatten()
+    {
+        let elapsed = started.elapsed();
+        shared.metrics.record(
+            node_name,
+            "success",
+            Observation {
+                cache: Some(true),
+                attempts: 0,
+            },
+            elapsed,
+        );
+        let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let text = format!(
+            r#"{{"success":true,"status":200,"data":{output},"attempts":0,"retries":0,"cached":true,"durationMs":{millis}}}"#
+        );
+        return Answer {
+            status: 200,
+            content_type: JSON,
+            body: text.into_bytes(),
+            close: false,
+        };
+    }
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
         Err("the request body is empty: send the node's input object".to_string())
     } else {
@@ -517,39 +550,6 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
             );
         }
     };
-    // Cached nodes answer a repeated input from the set's answers, before any rendering.
-    let ttl = node
-        .node
-        .local
-        .cache
-        .as_ref()
-        .map(|c| Duration::from_secs(c.ttl_seconds));
-    let memo_key = (ttl.is_some() && !trace && !shared.options.replay).then(|| input.to_string());
-    if let Some(output) = memo_key
-        .as_ref()
-        .and_then(|key| set.answers.get(node_name, key))
-    {
-        let elapsed = started.elapsed();
-        let observation = Observation {
-            cache: Some(true),
-            attempts: 0,
-        };
-        shared
-            .metrics
-            .record(node_name, "success", observation, elapsed);
-        return Answer::json(
-            200,
-            &json!({
-                "success": true,
-                "status": 200,
-                "data": output,
-                "attempts": 0,
-                "retries": 0,
-                "cached": true,
-                "durationMs": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            }),
-        );
-    }
     let execution = if shared.options.replay {
         let fixtures = set.fixtures(node_name);
         let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
@@ -600,10 +600,10 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         .metrics
         .record(node_name, outcome, observation, elapsed);
     tracing::debug!(target: "nodectl::serve", node = node_name, outcome, attempts, cached = execution.cached, "simulate");
-    if let (Ok(output), Some(key), Some(ttl), false) =
-        (&execution.result, memo_key, ttl, execution.cached)
+    if let (Ok(output), Some(ttl), true, false) =
+        (&execution.result, ttl, memoizable, execution.cached)
     {
-        set.answers.put(node_name, key, output.clone(), ttl);
+        set.answers.put(node_name, body, output, ttl);
     }
     match execution.result {
         Ok(output) => {

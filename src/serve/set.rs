@@ -41,46 +41,58 @@ pub struct NodeSet {
     pub answers: Answers,
 }
 
-/// The fast path of cached nodes: the output of a fresh successful execution, by node name and the
-/// input's JSON text, until the node's `ttl_seconds` runs out. With the set's credentials fixed, the
-/// same input renders the same request, so this answers exactly what the runtime's cache would —
-/// without validating and rendering again to compute its key. It lives in the `NodeSet`, so a
-/// reload (new manifests, new credentials) starts it empty.
+/// The fast path of cached nodes: the output (as JSON text) of a fresh successful execution, by
+/// node name and the exact request body, until the node's `ttl_seconds` runs out. With the set's
+/// credentials fixed, the same input renders the same request, so this answers exactly what the
+/// runtime's cache would — without parsing, validating and rendering again to compute its key (a
+/// body that differs only in spacing just misses and goes to the runtime). It lives in the
+/// `NodeSet`, so a reload (new manifests, new credentials) starts it empty.
 #[derive(Default)]
 pub struct Answers {
     entries: std::sync::Mutex<
-        std::collections::HashMap<(String, String), (std::time::Instant, serde_json::Value)>,
+        std::collections::HashMap<String, std::collections::HashMap<Vec<u8>, Answer>>,
     >,
 }
 
+struct Answer {
+    expires: std::time::Instant,
+    output: std::sync::Arc<str>,
+}
+
 impl Answers {
-    /// Keeps at most this many answers; beyond it the expired ones go, then all.
+    /// Keeps at most this many answers per node; beyond it the expired ones go, then all of them.
     const LIMIT: usize = 10_000;
 
-    pub fn get(&self, node: &str, input: &str) -> Option<serde_json::Value> {
+    pub fn get(&self, node: &str, body: &[u8]) -> Option<std::sync::Arc<str>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
-            .get(&(node.to_string(), input.to_string()))
-            .filter(|(expires, _)| *expires > std::time::Instant::now())
-            .map(|(_, output)| output.clone())
+            .get(node)
+            .and_then(|answers| answers.get(body))
+            .filter(|answer| answer.expires > std::time::Instant::now())
+            .map(|answer| answer.output.clone())
     }
 
     pub fn put(
         &self,
         node: &str,
-        input: String,
-        output: serde_json::Value,
+        body: &[u8],
+        output: &serde_json::Value,
         ttl: std::time::Duration,
     ) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = std::time::Instant::now();
-        if entries.len() >= Self::LIMIT {
-            entries.retain(|_, (expires, _)| *expires > now);
-            if entries.len() >= Self::LIMIT {
-                entries.clear();
+        let answers = entries.entry(node.to_string()).or_default();
+        if answers.len() >= Self::LIMIT {
+            answers.retain(|_, answer| answer.expires > now);
+            if answers.len() >= Self::LIMIT {
+                answers.clear();
             }
         }
-        entries.insert((node.to_string(), input), (now + ttl, output));
+        let answer = Answer {
+            expires: now + ttl,
+            output: std::sync::Arc::from(output.to_string()),
+        };
+        answers.insert(body.to_vec(), answer);
     }
 }
 

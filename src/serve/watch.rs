@@ -1,6 +1,7 @@
 //! `--watch`: every interval, the path, size and modification time of every file under the project
 //! directory (hidden directories and `target/` skipped) are compared with the previous poll; on a
-//! change the project is reloaded, and a set that fails validation keeps the old one serving.
+//! change that has settled (two polls agree) the project is reloaded, and a set that fails validation
+//! keeps the old one serving.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,8 +25,20 @@ pub(super) async fn run(
             _ = tokio::time::sleep(interval) => {}
             _ = stopped.changed() => return,
         }
-        let now = scan(dir.clone()).await;
+        let mut now = scan(dir.clone()).await;
         if now != last {
+            // Let a save in progress finish (editors write in steps): reload once two polls agree.
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = stopped.changed() => return,
+                }
+                let again = scan(dir.clone()).await;
+                if again == now {
+                    break;
+                }
+                now = again;
+            }
             last = now;
             tracing::info!(target: "nodectl::serve", dir = %dir.display(), "files changed; reloading");
             shared.reload().await;
