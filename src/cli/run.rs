@@ -32,7 +32,7 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     ) else {
         return Exit::Failure;
     };
-    let printed = if args.trace {
+    let mut printed = if args.trace {
         execution.test_result()
     } else {
         match &execution.result {
@@ -40,6 +40,13 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
             Err(error) => error.genesys_body(&execution.context_id),
         }
     };
+    // The output is the product, but what reaches a terminal must not hold a credential (an
+    // upstream may echo one) or, for a secure node, an input: both are redacted here too.
+    let redactor = crate::runtime::redact::Redactor::for_execution(
+        &prepared.context.credentials,
+        prepared.node.node.secure.then_some(&prepared.input),
+    );
+    redactor.value(&mut printed);
     output.line(serde_json::to_string_pretty(&printed).unwrap_or_default());
     if execution.success() {
         Exit::Success

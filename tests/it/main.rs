@@ -11,6 +11,7 @@ mod jsonpath;
 mod run;
 mod scenarios;
 mod sdk;
+mod secrets;
 mod serve;
 mod test;
 mod upstream;

@@ -1,0 +1,200 @@
+//! Secret hygiene (design README, invariant 6): a project whose OAuth client secret, credential value
+//! and secure input are unique marker strings is driven through `run`, `record`, `test` (with
+//! `--junit`), `plan --out` and `apply --output json` at `-vv` with JSON logs, against a `nodectl
+//! emulator` process and a scripted upstream that echo the secrets back. No marker may appear in any
+//! stdout, stderr, plan file, JUnit file, recorded fixture or the emulator's own output.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use crate::expect::{nodectl_with, root};
+use crate::upstream::{Reply, Upstream};
+
+const CLIENT_SECRET: &str = "MARKER-client-secret-7f3a";
+const CREDENTIAL: &str = "MARKER-credential-91c2";
+const SECURE_INPUT: &str = "MARKER-secure-input-5d8e";
+
+#[test]
+fn no_secret_reaches_any_output_or_file() {
+    let echo = format!(r#"{{"status": "current", "echo": "{CREDENTIAL} {SECURE_INPUT}"}}"#);
+    let upstream = Upstream::start(
+        (0..4)
+            .map(|_| Reply {
+                status: 200,
+                body: echo.clone(),
+                ..Reply::default()
+            })
+            .collect(),
+    );
+
+    // The org: an emulator process whose client secret is a marker.
+    let mut emulator = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args([
+            "-vv",
+            "--log-format",
+            "json",
+            "emulator",
+            "--addr",
+            "127.0.0.1:0",
+            "--integration",
+            "Local Web Services",
+            "--client-id",
+            "hygiene",
+            "--client-secret",
+            CLIENT_SECRET,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut emulator_out = emulator
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
+    let mut first_line = Vec::new();
+    let mut byte = [0u8; 1];
+    while emulator_out
+        .read(&mut byte)
+        .map(|n| n == 1)
+        .unwrap_or(false)
+        && byte[0] != b'\n'
+    {
+        first_line.push(byte[0]);
+    }
+    let first_line = String::from_utf8_lossy(&first_line).into_owned();
+    let base = first_line
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
+
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodectl.toml"),
+        format!("[project]\nname = \"hygiene\"\n\n[env.local]\nemulator = true\nintegration = \"Local Web Services\"\nmax_rps = 500\ncredentials_file = \"creds.json\"\nvars = {{ upstream = \"{}\" }}\n", upstream.base),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        root().join("tests/cases/run/project/nodes/payment.toml"),
+        dir.join("nodes/payment.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("creds.json"),
+        format!(r#"{{"apiToken": "{CREDENTIAL}"}}"#),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let envs = vec![
+        ("NODECTL_API_BASE".to_string(), base.clone()),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
+            "hygiene".to_string(),
+        ),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
+            CLIENT_SECRET.to_string(),
+        ),
+    ];
+    let input = format!(r#"{{"accountNumber": "{SECURE_INPUT}"}}"#);
+    let verbose = |args: &[&str]| -> Vec<String> {
+        ["-vv", "--log-format", "json"]
+            .iter()
+            .chain(args)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let commands: Vec<Vec<String>> = vec![
+        verbose(&["run", "Payment Status", "--input", &input, "--trace"]),
+        verbose(&["run", "Payment Status", "--input", &input]),
+        verbose(&[
+            "record",
+            "Payment Status",
+            "--input",
+            &input,
+            "--out",
+            "fixtures/payment/recorded.toml",
+        ]),
+        verbose(&["test", "--junit", "junit.xml", "--output", "json"]),
+        verbose(&["validate"]),
+        verbose(&["plan", "--out", "plan.json", "--output", "json"]),
+        verbose(&["apply", "--auto-approve", "--output", "json"]),
+        verbose(&["plan", "--output", "markdown"]),
+    ];
+    let mut seen = String::new();
+    for (number, args) in commands.iter().enumerate() {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = nodectl_with(dir, &args, &envs, None);
+        assert!(
+            !run.stderr.contains("internal error"),
+            "nodectl {args:?} crashed:\n{}",
+            run.transcript()
+        );
+        // The command line itself is the user's (it holds the input they typed); only what nodectl
+        // writes is checked.
+        seen.push_str(&format!(
+            "=== command {} ({})\n{}",
+            number + 1,
+            args.get(3).copied().unwrap_or_default(),
+            run.transcript()
+        ));
+    }
+    for file in ["fixtures/payment/recorded.toml", "junit.xml", "plan.json"] {
+        let text = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("{file} was not written: {e}"));
+        seen.push_str(&format!("=== {file}\n{text}"));
+    }
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+    let mut emulator_log = String::new();
+    let _ = emulator_out.read_to_string(&mut emulator_log);
+    if let Some(mut err) = emulator.stderr.take() {
+        let _ = err.read_to_string(&mut emulator_log);
+    }
+    seen.push_str(&format!(
+        "=== the emulator's output\n{first_line}\n{emulator_log}"
+    ));
+
+    // The upstream did receive the secrets (so the test exercised them)…
+    let received: String = upstream
+        .received()
+        .iter()
+        .map(|r| format!("{} {:?} {}", r.target, r.headers, r.body))
+        .collect();
+    assert!(
+        received.contains(CREDENTIAL) && received.contains(SECURE_INPUT),
+        "the upstream never saw the secrets: {received}"
+    );
+    // …and nothing a user or a file sees holds them, in any encoding.
+    for marker in [CLIENT_SECRET, CREDENTIAL, SECURE_INPUT] {
+        for form in [
+            marker.to_string(),
+            nodectl::vtl::tools::base64(marker.as_bytes()),
+        ] {
+            assert!(
+                !seen.contains(&form),
+                "`{form}` leaked:\n{}",
+                excerpt_around(&seen, &form)
+            );
+        }
+    }
+    assert!(
+        seen.contains("<redacted:credentials.apiToken>"),
+        "the redaction placeholders are missing:\n{seen}"
+    );
+}
+
+fn excerpt_around(text: &str, needle: &str) -> String {
+    let at = text.find(needle).unwrap_or(0);
+    let mut start = at.saturating_sub(400);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + 400).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    text.get(start..end).unwrap_or_default().to_string()
+}
