@@ -318,3 +318,16 @@ LUA
     curl -s "$serve_base/metrics" | grep -E '^nodectl_serve_(requests_total|cache_(hits|misses)_total|upstream_attempts_total)' | sed 's/^/serve_metrics: /'
     kill "$serve_pid" "$hello_pid" 2>/dev/null; wait "$serve_pid" "$hello_pid" 2>/dev/null || true
 fi
+
+if [ "$only" = all ] || [ "$only" = scale ]; then
+    # Issue 9: how validate and test grow with the project (3 fixtures per node), time and memory.
+    for nodes in 100 1000 10000; do
+        project=$bench_dir/scale-$nodes
+        if [ "$nodes" = 1000 ]; then project=$bench_dir/validate-1000; fi
+        generate_project "$nodes" "$project"
+        echo "scale_${nodes}_validate_ms: $(median_ms "$nodectl" validate --dir "$project")"
+        echo "scale_${nodes}_validate_peak_rss_mib: $(peak_mib "$nodectl" validate --dir "$project")"
+        echo "scale_${nodes}_test_ms: $(median_ms "$nodectl" test --dir "$project")"
+        echo "scale_${nodes}_test_peak_rss_mib: $(peak_mib "$nodectl" test --dir "$project")"
+    done
+fi

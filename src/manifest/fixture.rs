@@ -44,7 +44,7 @@ pub fn resolve(
     name: String,
     parsed: &FixtureFile,
     env: &Env,
-    known_nodes: Option<&[String]>,
+    known_nodes: Option<&std::collections::BTreeSet<String>>,
     diags: &mut Diagnostics,
 ) -> Option<Fixture> {
     let before = diags.error_count();

@@ -202,12 +202,12 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     // Fixtures are checked against every node *file*'s (rendered) name, so that a node with errors of
     // its own does not also make its fixtures "unknown"; when a node file has no readable name at
     // all, "unknown node" cannot be told apart and is not reported.
-    let known_nodes: Option<Vec<String>> = if nodes_raw.len() == node_file_count {
+    let known_nodes: Option<BTreeSet<String>> = if nodes_raw.len() == node_file_count {
         node_names.iter().cloned().collect()
     } else {
         None
     };
-    let known_nodes = known_nodes.as_deref();
+    let known_nodes = known_nodes.as_ref();
     let mut fixtures = Vec::new();
     let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
     for (raw, envs) in fixtures_raw.iter().zip(&fixture_envs) {

@@ -22,17 +22,19 @@ fn title(result: &FixtureResult) -> String {
 /// The whole text report; `paths` gives each fixture's file as the user names it.
 pub fn text(run: &TestRun, path_of: &dyn Fn(&FixtureResult) -> String) -> String {
     let mut out = String::new();
+    // The env is shown only when the run spans several (decided once: a run has thousands of lines).
+    let several_envs = run.results.first().is_some_and(|first| {
+        run.results
+            .iter()
+            .any(|r| r.fixture.env != first.fixture.env)
+    });
     for result in &run.results {
         let status = if result.passed() {
             format!("{GREEN}ok  {RESET}")
         } else {
             format!("{RED_BOLD}FAIL{RESET}")
         };
-        let env = if run
-            .results
-            .iter()
-            .any(|r| r.fixture.env != result.fixture.env)
-        {
+        let env = if several_envs {
             format!(" [{}]", result.fixture.env)
         } else {
             String::new()
