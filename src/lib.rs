@@ -22,6 +22,7 @@ pub mod emulator;
 pub mod export;
 pub mod fixture;
 pub mod genesys;
+pub mod http_server;
 pub mod jsonpath;
 pub mod lint;
 pub mod manifest;

@@ -11,15 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::auth::{ClientCredentials, Tokens};
 use super::exec::{self, Mode};
@@ -248,44 +244,18 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
 async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
 ) -> Result<(), EmulatorError> {
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let shared = shared.clone();
-                    let service = service_fn(move |request| answer(shared.clone(), request));
-                    // The timer makes hyper's 30 s header-read timeout apply.
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(target: "nodectl::emulator", %error, "connection ended");
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(target: "nodectl::emulator", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = stopped.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(target: "nodectl::emulator", "connections still open after the grace period; closing them");
-    }
-    connections.shutdown().await;
+    let options = crate::http_server::ConnectionOptions {
+        name: "emulator",
+        // hyper's default once a timer is set.
+        header_read_timeout: Duration::from_secs(30),
+        nodelay: false,
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
+    let answering = shared.clone();
+    let answer = move |request| answer(answering.clone(), request);
+    crate::http_server::accept_until_stopped(listener, options, answer, stopped).await;
     shared.save().await
 }
 

@@ -13,15 +13,11 @@ use std::time::{Duration, Instant};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::metrics::{Metrics, Observation, UNKNOWN_NODE};
 use super::set::NodeSet;
@@ -206,45 +202,15 @@ pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle,
 }
 
 /// The accept loop; on stop, graceful shutdown.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    let read_timeout = shared.options.read_timeout;
-                    let service = service_fn(move |request| answer(shared.clone(), request));
-                    let connection = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(read_timeout)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(target: "nodectl::serve", %error, "connection ended");
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(target: "nodectl::serve", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = stopped.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(target: "nodectl::serve", "connections still open after the grace period; closing them");
-    }
-    connections.shutdown().await;
+async fn serve(listener: TcpListener, shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
+    let options = crate::http_server::ConnectionOptions {
+        name: "serve",
+        header_read_timeout: shared.options.read_timeout,
+        nodelay: true,
+        shutdown_grace: SHUTDOWN_GRACE,
+    };
+    let answer = move |request| answer(shared.clone(), request);
+    crate::http_server::accept_until_stopped(listener, options, answer, stopped).await;
 }
 
 /// An answer before it becomes a hyper response.
