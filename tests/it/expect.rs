@@ -80,6 +80,36 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
     found
 }
 
+/// Copies a case project into a temporary directory, replacing `@UPSTREAM@` by `upstream` (the
+/// address of a scripted upstream) in every file.
+pub fn copy_project(from: &Path, to: &Path, upstream: &str) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_project(&entry.path(), &target, upstream);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            std::fs::write(&target, text.replace("@UPSTREAM@", upstream))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// Per-execution context ids vary from run to run (the zero UUID of `orgId` does not).
+pub fn normalize_context_ids(text: &str) -> String {
+    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    uuid.replace_all(text, |c: &regex::Captures<'_>| {
+        if &c[0] == "00000000-0000-0000-0000-000000000000" {
+            c[0].to_string()
+        } else {
+            "<context-id>".to_string()
+        }
+    })
+    .into_owned()
+}
+
 /// The case files (`*.toml`) directly under `tests/cases/<group>`, sorted.
 pub fn case_files(group: &str) -> Vec<PathBuf> {
     let dir = root().join("tests/cases").join(group);

@@ -144,7 +144,7 @@ fn post() -> String {
 /// The serve project with `@UPSTREAM@` replaced, in a temporary directory.
 fn project_with(base: &str) -> tempfile::TempDir {
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    copy_project(
+    crate::expect::copy_project(
         &root().join("tests/cases/serve/project"),
         project.path(),
         base,
@@ -234,46 +234,17 @@ fn check(case_file: &Path, failures: &mut Failures) {
 /// Stable text: ports, context ids and durations vary from run to run.
 fn normalize(text: &str, base: &str) -> String {
     let text = text.replace(base, "@UPSTREAM@");
-    let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-        .unwrap_or_else(|e| panic!("{e}"));
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap_or_else(|e| panic!("{e}"));
     let duration = regex::Regex::new(r#""durationMs": \d+"#).unwrap_or_else(|e| panic!("{e}"));
-    let text = uuid.replace_all(&text, |c: &regex::Captures<'_>| {
-        if &c[0] == "00000000-0000-0000-0000-000000000000" {
-            c[0].to_string()
-        } else {
-            "<context-id>".to_string()
-        }
-    });
+    let text = crate::expect::normalize_context_ids(&text);
     let text = duration.replace_all(&text, r#""durationMs": "<ms>""#);
     port.replace_all(&text, "127.0.0.1:<port>").into_owned()
-}
-
-fn copy_project(from: &Path, to: &Path, base: &str) {
-    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{e}"));
-            copy_project(&entry.path(), &target, base);
-        } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            std::fs::write(&target, text.replace("@UPSTREAM@", base))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
 }
 
 #[test]
 fn serve_answers_every_endpoint_and_error_path() {
     let mut failures = Failures::default();
-    let dir = root().join("tests/cases/serve/cases");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
+    let cases = crate::expect::case_files("serve/cases");
     for case in &cases {
         check(case, &mut failures);
     }
