@@ -240,7 +240,7 @@ if [ "$only" = all ] || [ "$only" = serve ]; then
     # upstream served directly; p99 of the cached path at 64 connections. wrk and the servers share
     # the 2 cores, so every figure is a ratio to a baseline measured the same way.
     command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-    cargo build --release --quiet --example hello
+    cargo build --release --quiet --example hello --example proxy
     duration=${SERVE_BENCH_SECONDS:-10}
     dir=$bench_dir/serve
     rm -rf "$dir" && mkdir -p "$dir/nodes"
@@ -308,6 +308,21 @@ LUA
     cached_rps=$(rps 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20cached")
     direct_rps=$(rps 64 "$hello_base/v1/customers/c-42")
     uncached_rps=$(rps 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20uncached")
+    # The ceiling of any uncached figure: proxies that do nothing but forward (examples/proxy.rs),
+    # over nodectl's own pooled client and over one dedicated raw hyper connection each.
+    for mode in pooled dedicated; do
+        ./target/release/examples/proxy "$mode" 127.0.0.1:0 "$hello_base/v1/customers/c-42" >"$bench_dir/proxy.log" 2>&1 &
+        proxy_pid=$!
+        proxy_base=""
+        for _ in $(seq 100); do
+            proxy_base=$(head -n 1 "$bench_dir/proxy.log" | awk '{print $NF}')
+            [ -n "$proxy_base" ] && break
+            sleep 0.1
+        done
+        proxy_rps=$(rps 64 "$proxy_base/")
+        echo "serve_bare_proxy_${mode}_requests_per_second: $proxy_rps ($(awk "BEGIN {printf \"%.2f\", $proxy_rps / $direct_rps}") of direct)"
+        kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+    done
     cached_p99=$(p99_ms 64 -s "$dir/post.lua" "$serve_base/simulate/node/Lookup%20cached")
     hello_p99=$(p99_ms 64 "$hello_base/")
     echo "serve_hello_requests_per_second: $hello_rps"

@@ -766,15 +766,17 @@ fn redact_request(redactor: &Redactor, request: &mut HttpRequest) {
     }
 }
 
-/// A UUID-shaped id for one execution (Genesys's `contextId`).
+/// A UUID-shaped id for one execution (Genesys's `contextId`): unique per process by a sequence
+/// number, across processes by the pid (read once: it is a system call) and the start time.
 fn context_id(now_ms: u64, salt: &str) -> String {
     use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static PROCESS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let mut hasher = Sha256::new();
     hasher.update(now_ms.to_le_bytes());
     hasher.update(SEQUENCE.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(PROCESS.get_or_init(std::process::id).to_le_bytes());
     hasher.update(salt.as_bytes());
     let digest = hasher.finalize();
     let mut id = String::with_capacity(36);
@@ -782,7 +784,9 @@ fn context_id(now_ms: u64, salt: &str) -> String {
         if matches!(index, 4 | 6 | 8 | 10) {
             id.push('-');
         }
-        id.push_str(&format!("{byte:02x}"));
+        for nibble in [byte >> 4, byte & 0x0f] {
+            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
     id
 }
