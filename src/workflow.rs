@@ -16,6 +16,7 @@ use crate::manifest::Project;
 use crate::model::{Env, IntegrationRef, Target};
 use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
 use crate::remote::{ContentCache, Remote, RemoteError, Snapshot};
+use std::time::Duration;
 
 #[derive(Debug, Error)]
 pub enum WorkflowError {
@@ -29,6 +30,8 @@ pub enum WorkflowError {
     Api(#[from] crate::genesys::ApiError),
     #[error("cannot start the dry-run: {0}")]
     DryRun(std::io::Error),
+    #[error("{0}")]
+    Setting(String),
 }
 
 /// A connection to an env's org; holds the embedded emulator while it is needed.
@@ -132,12 +135,36 @@ pub async fn connect(
     if let Some(parallelism) = parallelism {
         options.concurrency = parallelism.max(1);
     }
+    if let Some(timeout) = request_timeout_from_environment()? {
+        options.timeout = timeout;
+    }
     let client = Client::new(options)?;
     let cache = ContentCache::for_project(project_dir);
     Ok(Connection {
         remote: Remote::new(client, Some(cache)),
         emulator,
     })
+}
+
+/// `NODECTL_HTTP_TIMEOUT`: seconds (a decimal, 0.1 to 300) each Genesys API request may take
+/// instead of the 30 s of plan-apply.md — for a gateway known to be slow, or a test that makes
+/// answers late on purpose.
+fn request_timeout_from_environment() -> Result<Option<Duration>, WorkflowError> {
+    const VARIABLE: &str = "NODECTL_HTTP_TIMEOUT";
+    let Some(text) = std::env::var(VARIABLE)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if (0.1..=300.0).contains(&seconds) => {
+            Ok(Some(Duration::from_secs_f64(seconds)))
+        }
+        _ => Err(WorkflowError::Setting(format!(
+            "{VARIABLE}=`{text}` is not a number of seconds between 0.1 and 300"
+        ))),
+    }
 }
 
 /// OAuth client credentials from the env's variables, or `GENESYSCLOUD_ACCESS_TOKEN`.

@@ -334,6 +334,9 @@ fn resolve_conflict(current: &RemoteAction, change: &Change) -> Conflict {
 }
 
 /// The draft strategy: reuse or make a draft, patch it, validate, publish — the action keeps its id.
+/// Each write can succeed with its answer lost (a timeout, a dropped connection, a 5xx after the
+/// change was stored); a retry then meets a conflict or a missing draft. So after such a failure
+/// the step looks at what the org holds and goes on when the write did happen.
 async fn update_by_draft(
     remote: &Remote,
     change: &Change,
@@ -342,44 +345,43 @@ async fn update_by_draft(
     options: ApplyOptions,
 ) -> NodeOutcome {
     let name = change.key.name.as_str();
+    let fail = |error: &RemoteError| failed(name, change.change, Some(id.to_string()), error);
     let existing = match remote.draft(id).await {
         Ok(existing) => existing,
-        Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+        Err(error) => return fail(&error),
     };
     let draft = match existing {
-        Some(draft) => {
-            // A draft equal to the published action or to what we want is reusable; anything else is
-            // someone's work in progress in the Genesys UI.
-            if draft_matches(&draft, before) || draft_matches(&draft, after) {
-                draft
-            } else if options.force {
-                if let Err(error) = remote.draft_delete(id).await {
-                    return failed(name, change.change, Some(id.to_string()), &error);
-                }
-                match remote.draft_create(id).await {
-                    Ok(draft) => draft,
-                    Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
-                }
-            } else {
-                return NodeOutcome {
-                    status: Status::Refused,
-                    error: Some(format!(
-                        "draft in progress on `{}`; --force discards it",
-                        before.name
-                    )),
-                    ..done(
-                        name,
-                        change.change,
-                        Status::Refused,
-                        Some(id.to_string()),
-                        change.version,
-                    )
-                };
+        // A draft equal to the published action or to what we want is reusable (an earlier run may
+        // have left it); anything else is someone's work in progress in the Genesys UI.
+        Some(draft) if draft_matches(&draft, before) || draft_matches(&draft, after) => draft,
+        Some(_) if options.force => {
+            if let Err(error) = remote.draft_delete(id).await {
+                return fail(&error);
+            }
+            match make_draft(remote, id, before).await {
+                Ok(draft) => draft,
+                Err(error) => return fail(&error),
             }
         }
-        None => match remote.draft_create(id).await {
+        Some(_) => {
+            return NodeOutcome {
+                status: Status::Refused,
+                error: Some(format!(
+                    "draft in progress on `{}`; --force discards it",
+                    before.name
+                )),
+                ..done(
+                    name,
+                    change.change,
+                    Status::Refused,
+                    Some(id.to_string()),
+                    change.version,
+                )
+            };
+        }
+        None => match make_draft(remote, id, before).await {
             Ok(draft) => draft,
-            Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
+            Err(error) => return fail(&error),
         },
     };
     let patch = UpdateDraftInput {
@@ -390,17 +392,23 @@ async fn update_by_draft(
         secure: Some(after.secure),
         version: draft.version,
     };
-    let refused_contract =
-        "Genesys refused the contract change; --allow-replace recreates the action (new id)";
     let patched = match remote.draft_patch(id, &patch).await {
         Ok(patched) => patched,
-        Err(error) => {
-            let _ = remote.draft_delete(id).await;
-            return NodeOutcome {
-                error: Some(format!("{refused_contract}: {error}")),
-                ..failed(name, change.change, Some(id.to_string()), &error)
-            };
-        }
+        Err(error) => match draft_if_written(remote, id, after, &error).await {
+            Some(patched) => patched,
+            None => {
+                // Ours, holding the published content: safe to remove, and the next run starts over.
+                let _ = remote.draft_delete(id).await;
+                let refused = matches!(&error, RemoteError::Api(api) if api.status() == Some(400) && !api.is_version_conflict());
+                let mut outcome = fail(&error);
+                if refused {
+                    outcome.error = Some(format!(
+                        "Genesys refused the contract change; --allow-replace recreates the action (new id): {error}"
+                    ));
+                }
+                return outcome;
+            }
+        },
     };
     match remote.draft_validate(id).await {
         Ok(validation) if !validation.valid => {
@@ -425,10 +433,8 @@ async fn update_by_draft(
             };
         }
         Ok(_) => {}
-        Err(error) => {
-            let _ = remote.draft_delete(id).await;
-            return failed(name, change.change, Some(id.to_string()), &error);
-        }
+        // The draft is left as it is (it holds what we want): the next run reuses it.
+        Err(error) => return fail(&error),
     }
     match remote.draft_publish(id, patched.version).await {
         Ok(published) => done(
@@ -439,12 +445,66 @@ async fn update_by_draft(
             Some(published.version),
         ),
         Err(error) => {
-            let _ = remote.draft_delete(id).await;
-            NodeOutcome {
-                error: Some(format!("{refused_contract}: {error}")),
-                ..failed(name, change.change, Some(id.to_string()), &error)
+            // Published with the answer lost: the retry finds no draft (404) or a conflict, and
+            // the published action already holds `after`.
+            if (recoverable(&error) || is_not_found(&error))
+                && let Ok(current) = remote.read_fresh(id).await
+                && matches!(resolve_conflict(&current, change), Conflict::AlreadyDone)
+            {
+                return done(
+                    name,
+                    change.change,
+                    Status::Applied,
+                    Some(current.id),
+                    Some(current.version),
+                );
             }
+            // The draft holds what we want: left for the next run to publish.
+            fail(&error)
         }
+    }
+}
+
+/// Whether a failed write may have happened anyway (its answer lost) or met the result of an
+/// earlier attempt of the same write (a conflict).
+fn recoverable(error: &RemoteError) -> bool {
+    matches!(error, RemoteError::Api(api) if api.is_ambiguous() || api.is_version_conflict())
+}
+
+fn is_not_found(error: &RemoteError) -> bool {
+    matches!(error, RemoteError::Api(api) if api.is_not_found())
+}
+
+/// `POST …/draft`; after a recoverable failure, the draft the org now holds when it is a copy of
+/// the published action (made by this very request).
+async fn make_draft(
+    remote: &Remote,
+    id: &str,
+    published: &ActionContent,
+) -> Result<crate::genesys::dto::Action, RemoteError> {
+    match remote.draft_create(id).await {
+        Ok(draft) => Ok(draft),
+        Err(error) if recoverable(&error) => match remote.draft(id).await {
+            Ok(Some(draft)) if draft_matches(&draft, published) => Ok(draft),
+            _ => Err(error),
+        },
+        Err(error) => Err(error),
+    }
+}
+
+/// After a recoverable failure of the draft's PATCH: the draft when it holds `wanted` already.
+async fn draft_if_written(
+    remote: &Remote,
+    id: &str,
+    wanted: &ActionContent,
+    error: &RemoteError,
+) -> Option<crate::genesys::dto::Action> {
+    if !recoverable(error) {
+        return None;
+    }
+    match remote.draft(id).await {
+        Ok(Some(draft)) if draft_matches(&draft, wanted) => Some(draft),
+        _ => None,
     }
 }
 

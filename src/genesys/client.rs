@@ -233,8 +233,10 @@ impl Client {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// A valid access token: the cached one, or a new grant when it is near expiry or `renew`.
-    async fn access_token(&self, renew: bool) -> Result<String, ApiError> {
+    /// A valid access token: the cached one, or a new grant when it is near expiry or is the
+    /// `refused` one (an API answered 401 to it). Calls refused with the same token at once make
+    /// one grant: the first renews, the others find the new token already cached.
+    async fn access_token(&self, refused: Option<&str>) -> Result<String, ApiError> {
         let (client_id, client_secret) = match &self.options.credentials {
             Credentials::AccessToken(token) => return Ok(token.clone()),
             Credentials::ClientCredentials {
@@ -243,9 +245,9 @@ impl Client {
             } => (client_id, client_secret),
         };
         let mut cached = self.token.lock().await;
-        if !renew
-            && let Some(token) = cached.as_ref()
+        if let Some(token) = cached.as_ref()
             && Instant::now() < token.refresh_at
+            && refused != Some(token.value.as_str())
         {
             return Ok(token.value.clone());
         }
@@ -319,8 +321,9 @@ impl Client {
                 ApiErrorKind::Decode(format!("token answer is not JSON: {e}")),
             )
         })?;
-        // Refresh ahead of expiry: at expires_in − min(60, expires_in / 5).
-        let lead = 60.min(granted.expires_in / 5);
+        // Refresh ahead of expiry: at expires_in − min(60, expires_in / 5), at least 1 s early (a
+        // token is also used after the time it spends in flight).
+        let lead = 60.min(granted.expires_in / 5).max(1);
         let refresh_at =
             Instant::now() + Duration::from_secs(granted.expires_in.saturating_sub(lead));
         tracing::debug!(expires_in = granted.expires_in, "access token granted");
@@ -362,10 +365,9 @@ impl Client {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let token = self.access_token(false).await?;
-            let outcome = self
-                .send(verb, path_and_query, body_text.as_deref(), &token)
-                .await;
+            let (outcome, token) = self
+                .send(verb, path_and_query, body_text.as_deref())
+                .await?;
             let (wait, error) = match outcome {
                 Attempt::Answer(answer) if (200..300).contains(&answer.response.status) => {
                     return Ok(answer.response);
@@ -380,7 +382,7 @@ impl Client {
                 {
                     // The token expired or was revoked: one new grant, one retry.
                     reauthorized = true;
-                    self.access_token(true).await?;
+                    self.access_token(Some(&token)).await?;
                     attempt -= 1;
                     continue;
                 }
@@ -430,15 +432,28 @@ impl Client {
         }
     }
 
+    /// One attempt, and the token it carried. The token is taken after the wait for a slot and the
+    /// rate limit: one taken before could expire in that queue.
     async fn send(
+        &self,
+        verb: Verb,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Result<(Attempt, String), ApiError> {
+        let _permit = self.permits.acquire().await;
+        self.bucket.acquire().await;
+        let token = self.access_token(None).await?;
+        let attempt = self.send_with(verb, path_and_query, body, &token).await;
+        Ok((attempt, token))
+    }
+
+    async fn send_with(
         &self,
         verb: Verb,
         path_and_query: &str,
         body: Option<&str>,
         token: &str,
     ) -> Attempt {
-        let _permit = self.permits.acquire().await;
-        self.bucket.acquire().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{path_and_query}", self.options.api_base);
         let mut request = self

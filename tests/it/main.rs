@@ -6,6 +6,7 @@ mod cli;
 mod emulator;
 mod expect;
 mod export;
+mod faults;
 mod fuzz;
 mod genesys;
 mod jsonpath;

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::expect::{Failures, cases, nodectl_with};
 
-const CLIENT_ID: &str = "scenario-client";
-const CLIENT_SECRET: &str = "scenario-secret";
+pub(crate) const CLIENT_ID: &str = "scenario-client";
+pub(crate) const CLIENT_SECRET: &str = "scenario-secret";
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,9 +57,10 @@ struct Step {
     list: Option<bool>,
 }
 
-struct Emulator {
+/// A `nodectl emulator` process, killed when dropped.
+pub(crate) struct Emulator {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Emulator {
@@ -69,7 +70,9 @@ impl Drop for Emulator {
     }
 }
 
-fn start_emulator(steps: &Steps) -> Emulator {
+/// Starts `nodectl emulator` on a free port with the scenario client, these integrations and
+/// extra options.
+pub(crate) fn start_emulator(integrations: &[String], extra: &[String]) -> Emulator {
     let mut args = vec![
         "emulator".to_string(),
         "--addr".into(),
@@ -79,11 +82,11 @@ fn start_emulator(steps: &Steps) -> Emulator {
         "--client-secret".into(),
         CLIENT_SECRET.into(),
     ];
-    for integration in &steps.integrations {
+    for integration in integrations {
         args.push("--integration".into());
         args.push(integration.clone());
     }
-    args.extend(steps.emulator.iter().cloned());
+    args.extend(extra.iter().cloned());
     let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
         .args(&args)
         .stdout(Stdio::piped())
@@ -209,7 +212,7 @@ impl Org {
 }
 
 /// One HTTP/1.1 request over std's TcpStream (the tests need no client library of their own).
-fn ureq_like(
+pub(crate) fn ureq_like(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -329,7 +332,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn check(case: &Path, failures: &mut Failures) {
     let text = std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default();
     let steps: Steps = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-    let emulator = start_emulator(&steps);
+    let emulator = start_emulator(&steps.integrations, &steps.emulator);
     let org = Org::connect(&emulator.base);
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = project.path();
