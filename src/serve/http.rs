@@ -408,9 +408,9 @@ async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, An
                 format!("the request body exceeds the maximum of {MAX_BODY_BYTES} bytes"),
             )
         }),
-        Ok(Err(BodyError::Broken)) => Err(Answer {
+        Ok(Err(BodyError::Broken(reason))) => Err(Answer {
             close: true,
-            ..Answer::message(400, "the request body could not be read")
+            ..Answer::message(400, format!("the request body could not be read: {reason}"))
         }),
         Err(_) => Err(Answer {
             close: true,

@@ -37,7 +37,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::expect::{Failures, Run, cases, copy_project, nodectl_with, normalize_context_ids, root};
+use crate::expect::{
+    Failures, Run, cases, copy_project, nodectl_with, normalize_context_ids, root,
+};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -175,10 +177,16 @@ fn run_command(case_dir: &Path, case: &Case, failures: &mut Failures) -> String 
     let run = nodectl_with(&dir, &args, &env, case.stdin.as_deref());
     let all = format!("{}{}", run.stdout, run.stderr);
     for sign in crash_signs(&all) {
-        failures.add(case_dir, format!("output contains `{sign}`\n{}", run.transcript()));
+        failures.add(
+            case_dir,
+            format!("output contains `{sign}`\n{}", run.transcript()),
+        );
     }
     if run.code == 101 {
-        failures.add(case_dir, format!("exit 101 (a panic)\n{}", run.transcript()));
+        failures.add(
+            case_dir,
+            format!("exit 101 (a panic)\n{}", run.transcript()),
+        );
     }
     let run = Run {
         code: run.code,
@@ -294,7 +302,8 @@ impl Server {
             if let Some(url) = line.strip_prefix(prefix) {
                 addr = url.trim_start_matches("http://").to_string();
             }
-            if line.contains("integration:") && line.contains("Web Services")
+            if line.contains("integration:")
+                && line.contains("Web Services")
                 && let Some((_, id)) = line.trim().rsplit_once(", id ")
             {
                 vars.insert("@INTEGRATION@", id.trim_end_matches(')').to_string());
@@ -358,10 +367,8 @@ impl Server {
             ],
             "emulator listening on ",
         );
-        let credentials = nodectl::emulator::auth::basic_header(
-            "nodectl-emulator",
-            "nodectl-emulator-secret",
-        );
+        let credentials =
+            nodectl::emulator::auth::basic_header("nodectl-emulator", "nodectl-emulator-secret");
         let body = "grant_type=client_credentials";
         let request = format!(
             "POST /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: {credentials}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
@@ -379,7 +386,9 @@ impl Server {
     fn substitute(&self, text: &str) -> String {
         self.vars
             .iter()
-            .fold(text.to_string(), |text, (name, value)| text.replace(name, value))
+            .fold(text.to_string(), |text, (name, value)| {
+                text.replace(name, value)
+            })
     }
 
     /// What the server wrote to stderr since the last call.
@@ -436,7 +445,11 @@ fn exchange(addr: &str, request: &[u8], half_close: bool) -> Answer {
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     if head.is_empty() {
         return Answer {
             head: "no answer: the connection was closed".to_string(),
@@ -465,7 +478,9 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 fn send_request(case_dir: &Path, case: &Case, server: &Server, failures: &mut Failures) -> String {
     let body: Vec<u8> = match (&case.body, &case.body_file, case.body_size) {
         (Some(text), _, _) => server.substitute(text).into_bytes(),
-        (None, Some(file), _) => std::fs::read(case_dir.join(file)).unwrap_or_else(|e| panic!("{e}")),
+        (None, Some(file), _) => {
+            std::fs::read(case_dir.join(file)).unwrap_or_else(|e| panic!("{e}"))
+        }
         (None, None, Some(size)) => vec![b'x'; size],
         (None, None, None) => Vec::new(),
     };
@@ -499,7 +514,10 @@ fn send_request(case_dir: &Path, case: &Case, server: &Server, failures: &mut Fa
     let answer = exchange(&server.addr, &bytes, case.half_close);
     let stderr = server.take_stderr();
     for sign in crash_signs(&stderr) {
-        failures.add(case_dir, format!("the server's stderr contains `{sign}`:\n{stderr}"));
+        failures.add(
+            case_dir,
+            format!("the server's stderr contains `{sign}`:\n{stderr}"),
+        );
     }
     let body_text = String::from_utf8_lossy(&answer.body).into_owned();
     for sign in crash_signs(&body_text) {
@@ -510,9 +528,16 @@ fn send_request(case_dir: &Path, case: &Case, server: &Server, failures: &mut Fa
     transcript.push_str(lines.next().unwrap_or_default());
     transcript.push('\n');
     for line in lines {
-        let name = line.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if ["content-type", "allow", "www-authenticate", "retry-after"].contains(&name.as_str()) {
-            let value = line.split_once(':').map(|(_, v)| v.trim()).unwrap_or_default();
+            let value = line
+                .split_once(':')
+                .map(|(_, v)| v.trim())
+                .unwrap_or_default();
             transcript.push_str(&format!("{name}: {value}\n"));
         }
     }
