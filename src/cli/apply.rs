@@ -33,34 +33,96 @@ pub struct ApplyArgs {
     #[arg(long)]
     auto_approve: bool,
     /// Apply only if the plan's checksum is this one.
-    #[arg(long, value_name = "SHA256")]
+    #[arg(long, value_name = "SHA256", value_parser = plan_checksum)]
     checksum: Option<String>,
     /// Output format of the outcome.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     output: Format,
 }
 
-fn read_plan(path: &PathBuf) -> Result<Plan, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the plan `{}`: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("`{}` is not a plan file: {e}", path.display()))?;
-    let version = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    if version != u64::from(FORMAT_VERSION) {
-        return Err(format!(
-            "the plan `{}` has format_version {version}; this nodectl applies format_version {FORMAT_VERSION}: plan again",
-            path.display()
-        ));
+/// `--checksum`: `sha256:` and 64 hex digits as `plan` prints it (the prefix may be left out).
+fn plan_checksum(text: &str) -> Result<String, String> {
+    let hex = text.strip_prefix("sha256:").unwrap_or(text);
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(format!("sha256:{}", hex.to_ascii_lowercase()))
+    } else {
+        Err(format!(
+            "`{text}` is not a plan checksum: give the `sha256:` and 64 hex digits that `nodectl plan` prints"
+        ))
     }
-    serde_json::from_value(value)
-        .map_err(|e| format!("`{}` is not a plan file: {e}", path.display()))
+}
+
+/// Reads a saved plan: an I/O failure exits 1, anything else that is not an intact plan of this
+/// format version is refused (exit 5).
+fn read_plan(path: &PathBuf) -> Result<Plan, (Exit, String)> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        (
+            Exit::Failure,
+            format!("cannot read the plan `{shown}`: {e}"),
+        )
+    })?;
+    let refused = |message: String| (Exit::Refused, message);
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        refused(format!(
+            "`{shown}` is not a plan file (the JSON `plan --out` writes): {e}"
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(refused(format!(
+            "`{shown}` is not a plan file: it holds a JSON {}, not the object `plan --out` writes",
+            json_kind(&value)
+        )));
+    }
+    let version = match value.get("format_version") {
+        None => {
+            return Err(refused(format!(
+                "`{shown}` is not a plan file: it has no format_version"
+            )));
+        }
+        Some(version) => version.as_u64().ok_or_else(|| {
+            refused(format!(
+                "`{shown}` is not a plan file: format_version must be a whole number, found {version}"
+            ))
+        })?,
+    };
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(refused(format!(
+            "the plan `{shown}` has format_version {version}; this nodectl applies format_version {FORMAT_VERSION}: plan again"
+        )));
+    }
+    let plan: Plan = serde_json::from_value(value)
+        .map_err(|e| refused(format!("`{shown}` is not a plan file: {e}")))?;
+    if crate::plan::checksum(&plan) != plan.checksum {
+        return Err(refused(format!(
+            "the plan `{shown}` was changed after `nodectl plan` wrote it: its checksum {} does not match its content; plan again",
+            plan.checksum
+        )));
+    }
+    Ok(plan)
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
 }
 
 /// "the plan is stale: X changed since the plan was made (version a → b)".
 fn staleness(saved: &Plan, fresh: &Plan) -> String {
+    if saved.integration_ids != fresh.integration_ids {
+        return format!(
+            "the plan was made for integration(s) {} but env `{}` manages {}: it comes from another project or org; plan again",
+            saved.integration_ids.join(", "),
+            fresh.env,
+            fresh.integration_ids.join(", ")
+        );
+    }
     for old in &saved.changes {
         let new = fresh.changes.iter().find(|c| c.key == old.key);
         match new {
@@ -96,9 +158,9 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
     let mut options = args.options.clone();
     let saved = match args.planfile.as_ref().map(read_plan).transpose() {
         Ok(saved) => saved,
-        Err(message) => {
+        Err((exit, message)) => {
             output.error(message);
-            return Exit::Refused;
+            return exit;
         }
     };
     if let Some(saved) = &saved {

@@ -57,12 +57,13 @@ fn project_file(name: &str, env: &crate::model::Env, integrations: &[Integration
 }
 
 pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
-    let Some(project) = super::load_project(
+    let project = match super::load_project(
         args.project.dir.clone(),
         EnvScope::One(args.project.env.clone()),
         output,
-    ) else {
-        return Exit::Invalid;
+    ) {
+        Ok(project) => project,
+        Err(exit) => return exit,
     };
     let Some(env) = project
         .checked_envs

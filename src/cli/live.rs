@@ -57,8 +57,7 @@ fn read_input(argument: &str) -> Result<Value, String> {
 /// Loads the project and resolves the node, input, credentials and context; the exit code to
 /// return when something is wrong (the message is already printed).
 pub fn prepare(args: LiveArgs, output: &mut Output) -> Result<Prepared, Exit> {
-    let project = super::load_project(args.project.dir, EnvScope::One(args.project.env), output)
-        .ok_or(Exit::Invalid)?;
+    let project = super::load_project(args.project.dir, EnvScope::One(args.project.env), output)?;
     let usage = |output: &mut Output, message: String| {
         output.error(message);
         Exit::Usage

@@ -216,25 +216,30 @@ struct ProjectArgs {
     env: Option<String>,
 }
 
-/// Loads the project for a command that needs a valid one: its errors go to stderr and give `None`
-/// (exit 3). Warnings are `validate`'s business and are not repeated by every command.
+/// Loads the project for a command that needs a valid one: its errors go to stderr and give exit
+/// 3 (64 for a `--dir` that is not a directory). Warnings are `validate`'s business and are not
+/// repeated by every command, only counted.
 fn load_project(
     dir: Option<PathBuf>,
     envs: manifest::EnvScope,
     output: &mut Output,
-) -> Option<manifest::Project> {
+) -> Result<manifest::Project, Exit> {
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(error) => {
             output.error(format!("cannot read the current directory: {error}"));
-            return None;
+            return Err(Exit::Failure);
         }
     };
     let loaded = match crate::lint::load(&manifest::LoadOptions { dir, cwd, envs }) {
         Ok(loaded) => loaded,
+        Err(error @ manifest::LoadError::DirNotFound(_)) => {
+            output.error(format!("--dir: {error}"));
+            return Err(Exit::Usage);
+        }
         Err(error) => {
             output.error(error.to_string());
-            return None;
+            return Err(Exit::Invalid);
         }
     };
     for diagnostic in loaded
@@ -245,13 +250,19 @@ fn load_project(
         output.eline(crate::report::diagnostic(diagnostic));
     }
     if loaded.diagnostics.has_errors() {
-        output.eline(crate::report::diagnostics_summary(
-            loaded.diagnostics.error_count(),
-            loaded.diagnostics.warning_count(),
-        ));
-        return None;
+        let warnings = loaded.diagnostics.warning_count();
+        let mut summary = crate::report::diagnostics_summary(loaded.diagnostics.error_count(), 0);
+        summary = summary.replace(", 0 warnings", "");
+        if warnings > 0 {
+            summary.push_str(&format!(
+                " (and {warnings} warning{}: `nodectl validate` shows them)",
+                if warnings == 1 { "" } else { "s" }
+            ));
+        }
+        output.eline(summary);
+        return Err(Exit::Invalid);
     }
-    loaded.project
+    loaded.project.ok_or(Exit::Invalid)
 }
 
 /// A tokio runtime for a command (commands are otherwise synchronous).

@@ -32,10 +32,10 @@ pub struct PlanOptions {
     #[arg(long)]
     pub skip_dry_run: bool,
     /// Requests in flight at once (default 4).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub parallelism: Option<usize>,
     /// Requests per second towards the org (default: the env's max_rps).
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = positive_rate)]
     pub max_rps: Option<f64>,
 }
 
@@ -97,6 +97,26 @@ pub fn plan_exits(
     exits
 }
 
+/// `--parallelism`: a whole number of at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!(
+            "`{text}` is not a number of requests: give a whole number of at least 1"
+        )),
+    }
+}
+
+/// `--max-rps`: a finite number above 0.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate: give requests per second as a number above 0, like 10 or 0.5"
+        )),
+    }
+}
+
 /// The project and the selected env; the exit code when either cannot be had (message printed).
 pub fn load_env(
     options: &PlanOptions,
@@ -106,8 +126,7 @@ pub fn load_env(
         options.project.dir.clone(),
         EnvScope::One(options.project.env.clone()),
         output,
-    )
-    .ok_or(Exit::Invalid)?;
+    )?;
     match project
         .checked_envs
         .first()

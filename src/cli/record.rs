@@ -48,6 +48,22 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         ));
         return Exit::Refused;
     }
+    // Before the live run, so that a bad --out does not throw a recording away.
+    if let Some(parent) = target.parent()
+        && let Err(error) = std::fs::create_dir_all(parent)
+    {
+        let shown = args.out.parent().unwrap_or(&args.out).display();
+        let why = if parent.is_file() {
+            "it is a file".to_string()
+        } else {
+            error.to_string()
+        };
+        output.error(format!(
+            "--out {}: cannot create its directory `{shown}`: {why}",
+            args.out.display()
+        ));
+        return Exit::Failure;
+    }
     let recording = record::record(
         &prepared.node,
         &prepared.input,
@@ -63,12 +79,6 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         }
         None => return Exit::Failure,
     };
-    if let Some(parent) = target.parent()
-        && let Err(error) = std::fs::create_dir_all(parent)
-    {
-        output.error(format!("cannot create `{}`: {error}", parent.display()));
-        return Exit::Failure;
-    }
     if let Err(error) = std::fs::write(&target, &recorded.toml) {
         output.error(format!("cannot write `{}`: {error}", args.out.display()));
         return Exit::Failure;

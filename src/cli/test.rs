@@ -35,11 +35,11 @@ enum Format {
 }
 
 pub fn run(args: TestArgs, output: &mut Output) -> Exit {
-    let Some(project) =
-        super::load_project(args.project.dir, EnvScope::One(args.project.env), output)
-    else {
-        return Exit::Invalid;
-    };
+    let project =
+        match super::load_project(args.project.dir, EnvScope::One(args.project.env), output) {
+            Ok(project) => project,
+            Err(exit) => return exit,
+        };
     let known: Vec<&str> = project
         .nodes
         .values()

@@ -395,7 +395,14 @@ async fn handle(
             );
             return Outcome::Answer(Answer::error(error, context_id));
         }
-        Err(BodyError::Broken) => return Outcome::Drop,
+        Err(BodyError::Broken(reason)) => {
+            let error = ApiError::new(
+                400,
+                "bad.request",
+                format!("The request body could not be read: {reason}."),
+            );
+            return Outcome::Answer(Answer::error(error, context_id));
+        }
     };
     let after_commit = options.fault_after_commit && route.is_write();
     if !after_commit && let Some(outcome) = injected(&plan, context_id).await {
@@ -531,7 +538,19 @@ async fn persist_change(shared: &Shared) -> Result<(), EmulatorError> {
 
 pub(crate) enum BodyError {
     TooLarge,
-    Broken,
+    /// The connection failed mid-body (malformed chunking, a body shorter than its length): why.
+    Broken(String),
+}
+
+/// A body read error with its cause (hyper's own text is only "error reading a body").
+fn broken(error: &hyper::Error) -> BodyError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    BodyError::Broken(text)
 }
 
 /// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413; a
@@ -551,7 +570,7 @@ pub(crate) async fn read_body(
     let mut collected = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let frame = frame.map_err(|e| broken(&e))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };

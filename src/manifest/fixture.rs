@@ -318,7 +318,21 @@ fn resolve_exchange(
                         .parent()
                         .map(Path::to_path_buf)
                         .unwrap_or_default();
-                    match std::fs::read_to_string(project_dir.join(fixture_dir.join(relative))) {
+                    let joined = fixture_dir.join(relative);
+                    if !stays_inside(&joined) {
+                        diags.error(
+                            &file.display,
+                            file.locate(
+                                &seg_path!["exchange", index, "response", "body_file"],
+                                Target::Value,
+                            ),
+                            format!(
+                                "exchange {number}: body_file `{relative}` is outside the project; keep response bodies beside the fixtures (they are committed with them)"
+                            ),
+                        );
+                        return None;
+                    }
+                    match std::fs::read_to_string(project_dir.join(joined)) {
                         Ok(text) => text,
                         Err(error) => {
                             diags.error(
@@ -372,4 +386,21 @@ fn is_rfc3339(text: &str) -> bool {
     Regex::new(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
         .map(|re| re.is_match(text))
         .unwrap_or(false)
+}
+
+/// Whether a path relative to the project stays inside it (no root, no `..` above its start).
+fn stays_inside(path: &Path) -> bool {
+    let mut depth = 0usize;
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => return false,
+            },
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => return false,
+        }
+    }
+    true
 }

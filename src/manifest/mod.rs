@@ -396,10 +396,19 @@ fn collect_toml(project_dir: &Path, relative_dir: &Path, recursive: bool, out: &
         let Ok(kind) = entry.file_type() else {
             continue;
         };
+        let toml = relative.extension().is_some_and(|e| e == "toml");
         if kind.is_dir() && recursive {
             collect_toml(project_dir, &relative, recursive, out);
-        } else if kind.is_file() && relative.extension().is_some_and(|e| e == "toml") {
+        } else if kind.is_file() && toml {
             out.push(relative);
+        } else if kind.is_symlink() && toml {
+            // A link to a manifest is read through; a dangling or looping one is reported by the
+            // read, not skipped (links to directories are not followed: they may loop).
+            let target_is_dir =
+                std::fs::metadata(project_dir.join(&relative)).is_ok_and(|m| m.is_dir());
+            if !target_is_dir {
+                out.push(relative);
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ const DEFAULT_MAX_RPS: f64 = 4.0;
 pub fn discover(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|dir| dir.join(PROJECT_FILE).is_file())
+        .find(|dir| dir.join(PROJECT_FILE).exists())
         .map(Path::to_path_buf)
 }
 

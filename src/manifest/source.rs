@@ -204,20 +204,46 @@ fn untoml(value: Value) -> Value {
     }
 }
 
-/// Reads a file as UTF-8, reporting a failure as a diagnostic at 1:1.
+/// Reads a file as UTF-8, reporting a failure as a diagnostic: at 1:1 when the file cannot be read,
+/// at the first byte that is not UTF-8 otherwise.
 pub fn read(
     display: PathBuf,
     relative: PathBuf,
     full: &Path,
     diags: &mut Diagnostics,
 ) -> Option<SourceFile> {
-    match std::fs::read_to_string(full) {
-        Ok(text) => Some(SourceFile::new(display, relative, text)),
+    let bytes = match std::fs::read(full) {
+        Ok(bytes) => bytes,
         Err(error) => {
             diags.error(
                 &display,
                 Position::START,
                 format!("cannot read file: {error}"),
+            );
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(SourceFile::new(display, relative, text)),
+        Err(error) => {
+            let bytes = error.as_bytes();
+            let valid = error.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(bytes.get(..valid).unwrap_or_default());
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            let byte = bytes.get(valid).copied().unwrap_or_default();
+            diags.error(
+                &display,
+                Position { line, column },
+                format!(
+                    "the file is not UTF-8 text: byte 0x{byte:02X} cannot start or continue a character (save it as UTF-8)"
+                ),
             );
             None
         }

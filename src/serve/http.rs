@@ -301,6 +301,12 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
         if method != Method::POST {
             return Answer::message(405, format!("{path} takes POST"));
         }
+        if let Err(problem) = check_percent_encoding(name) {
+            return Answer::message(
+                400,
+                format!("the node name in {path} is not percent-encoded UTF-8: {problem}"),
+            );
+        }
         let name = percent_decode(name);
         let body = match read(shared, request).await {
             Ok(body) => body,
@@ -396,6 +402,37 @@ fn metrics(shared: &Shared) -> Answer {
     }
 }
 
+/// Whether `%XX` escapes are complete and decode to UTF-8 (`percent_decode` is lenient).
+fn check_percent_encoding(text: &str) -> Result<(), String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == b'%' {
+            let value = after
+                .get(..2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    let escape: String = text
+                        .get(text.len() - rest.len()..)
+                        .unwrap_or_default()
+                        .chars()
+                        .take(3)
+                        .collect();
+                    format!("`{escape}` is not a `%` and two hex digits")
+                })?;
+            bytes.push(value);
+            rest = after.get(2..).unwrap_or_default();
+        } else {
+            bytes.push(byte);
+            rest = after;
+        }
+    }
+    String::from_utf8(bytes)
+        .map(|_| ())
+        .map_err(|_| "its escapes decode to bytes that are not UTF-8".to_string())
+}
+
 /// The request body within the size limit and the read timeout, or the answer that refuses it.
 async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, Answer> {
     let (parts, body) = request.into_parts();
@@ -408,9 +445,9 @@ async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, An
                 format!("the request body exceeds the maximum of {MAX_BODY_BYTES} bytes"),
             )
         }),
-        Ok(Err(BodyError::Broken)) => Err(Answer {
+        Ok(Err(BodyError::Broken(reason))) => Err(Answer {
             close: true,
-            ..Answer::message(400, "the request body could not be read")
+            ..Answer::message(400, format!("the request body could not be read: {reason}"))
         }),
         Err(_) => Err(Answer {
             close: true,

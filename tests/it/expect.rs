@@ -29,9 +29,9 @@ pub fn nodectl(cwd: &Path, args: &[&str]) -> Run {
 }
 
 /// Like `nodectl`, with extra environment variables and text on standard input.
-pub fn nodectl_with(
+pub fn nodectl_with<A: AsRef<std::ffi::OsStr>>(
     cwd: &Path,
-    args: &[&str],
+    args: &[A],
     envs: &[(String, String)],
     stdin: Option<&str>,
 ) -> Run {
@@ -81,7 +81,7 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
 }
 
 /// Copies a case project into a temporary directory, replacing `@UPSTREAM@` by `upstream` (the
-/// address of a scripted upstream) in every file.
+/// address of a scripted upstream) in every text file; other files are copied byte for byte.
 pub fn copy_project(from: &Path, to: &Path, upstream: &str) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
     for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
@@ -89,9 +89,12 @@ pub fn copy_project(from: &Path, to: &Path, upstream: &str) {
         if entry.path().is_dir() {
             copy_project(&entry.path(), &target, upstream);
         } else {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            std::fs::write(&target, text.replace("@UPSTREAM@", upstream))
-                .unwrap_or_else(|e| panic!("{e}"));
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            let bytes = match String::from_utf8(bytes) {
+                Ok(text) => text.replace("@UPSTREAM@", upstream).into_bytes(),
+                Err(error) => error.into_bytes(),
+            };
+            std::fs::write(&target, bytes).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! user runs it, over data-driven cases in `tests/cases/<feature>/`, each checked by one `check`
 //! function against an expected-output file (`UPDATE_EXPECT=1` rewrites them).
 
+mod bad_input;
 mod cli;
 mod emulator;
 mod expect;
