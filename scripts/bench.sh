@@ -17,6 +17,12 @@ mkdir -p "$bench_dir"
 cargo build --release --quiet
 nodectl=$PWD/target/release/nodectl
 
+# What the figures were measured on, so that BENCHMARKS.md can say it.
+echo "bench_date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "bench_commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "bench_machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "bench_command: scripts/bench.sh $only (BENCH_RUNS=$runs)"
+
 # median wall time in milliseconds of `runs` runs of a command (stdout discarded).
 median_ms() {
     local times=()
@@ -344,5 +350,17 @@ if [ "$only" = all ] || [ "$only" = scale ]; then
         echo "scale_${nodes}_validate_peak_rss_mib: $(peak_mib "$nodectl" validate --dir "$project")"
         echo "scale_${nodes}_test_ms: $(median_ms "$nodectl" test --dir "$project")"
         echo "scale_${nodes}_test_peak_rss_mib: $(peak_mib "$nodectl" test --dir "$project")"
+        # plan against an org that already holds every node (applied once, untimed), content cache
+        # warm: the steady state of a GitOps pipeline. Includes the dry-run of every fixture.
+        export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
+        start_emulator --rate-limit 0
+        export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache-scale-$nodes
+        rm -rf "$NODECTL_CACHE_DIR"
+        "$nodectl" apply --dir "$project" --auto-approve --max-rps 5000 --skip-dry-run >/dev/null 2>&1 || true
+        "$nodectl" plan --dir "$project" --max-rps 5000 >/dev/null
+        echo "scale_${nodes}_plan_warm_no_change_ms: $(median_ms "$nodectl" plan --dir "$project" --max-rps 5000)"
+        echo "scale_${nodes}_plan_peak_rss_mib: $(peak_mib "$nodectl" plan --dir "$project" --max-rps 5000)"
+        stop_emulator
+        unset NODECTL_API_BASE NODECTL_CACHE_DIR
     done
 fi
