@@ -14,7 +14,8 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
-fn write(value: &Value, out: &mut String) {
+/// Appends the canonical text of a value to `out`.
+pub fn write(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
@@ -24,7 +25,7 @@ fn write(value: &Value, out: &mut String) {
                 if index > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                write_string(key, out);
                 out.push(':');
                 write(item, out);
             }
@@ -40,6 +41,22 @@ fn write(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::String(text) => write_string(text, out),
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A JSON string literal, escaped as serde_json escapes (without an intermediate allocation when
+/// nothing needs escaping, the common case).
+fn write_string(text: &str, out: &mut String) {
+    if text
+        .chars()
+        .all(|c| c != '"' && c != '\\' && !c.is_control())
+    {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(text.to_string()).to_string());
     }
 }

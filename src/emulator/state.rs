@@ -515,8 +515,8 @@ impl Org {
     }
 
     fn list_integrations(&self, query: &Query) -> Result<Reply, ApiError> {
-        let entities = self.integrations.iter().map(integration_view).collect();
-        let page = self.page(entities, query, "/api/v2/integrations")?;
+        let entities: Vec<_> = self.integrations.iter().collect();
+        let page = self.page(entities, integration_view, query, "/api/v2/integrations")?;
         Ok(Reply::json(200, page))
     }
 
@@ -559,24 +559,32 @@ impl Org {
             .filter(|a| secure.is_none_or(|s| a.secure == s))
             .filter(|a| ids.as_ref().is_none_or(|ids| ids.contains(&a.id.as_str())))
             .collect();
-        matching
-            .sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
+        // The key computed once per action (a 10,000-action org lowercases 10,000 names, not
+        // 2 × n log n of them).
+        matching.sort_by_cached_key(|a| (a.name.to_lowercase(), a.id.clone()));
         let view = View {
             draft: drafts,
             contract: false,
             config: include_config,
         };
-        let entities = matching.into_iter().map(|a| action_json(a, view)).collect();
         let path = if drafts {
             format!("{ACTIONS_PATH}/drafts")
         } else {
             ACTIONS_PATH.to_string()
         };
-        Ok(Reply::json(200, self.page(entities, query, &path)?))
+        let page = self.page(matching, |a| action_json(a, view), query, &path)?;
+        Ok(Reply::json(200, page))
     }
 
-    /// One page of `entities` with Genesys's envelope and URIs.
-    fn page(&self, entities: Vec<Value>, query: &Query, path: &str) -> Result<Value, ApiError> {
+    /// One page of `entities` with Genesys's envelope and URIs; only the page's entities are turned
+    /// into JSON (`view`), so that paging through n entities costs O(n), not O(n²).
+    fn page<T>(
+        &self,
+        entities: Vec<T>,
+        view: impl Fn(T) -> Value,
+        query: &Query,
+        path: &str,
+    ) -> Result<Value, ApiError> {
         let asked = positive_param(query, "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
         // *unverified*: Genesys's maximum is undocumented; a larger pageSize is clamped (the
         // envelope says which size was served), so clients must page by the envelope.
@@ -589,6 +597,7 @@ impl Org {
             .into_iter()
             .skip(start)
             .take(usize::try_from(size).unwrap_or(usize::MAX))
+            .map(view)
             .collect();
         let others: String = query
             .0

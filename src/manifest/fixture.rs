@@ -319,13 +319,17 @@ fn resolve_exchange(
                         .map(Path::to_path_buf)
                         .unwrap_or_default();
                     let joined = fixture_dir.join(relative);
+                    // Only on an error: locating re-parses the file.
+                    let body_file_at = || {
+                        file.locate(
+                            &seg_path!["exchange", index, "response", "body_file"],
+                            Target::Value,
+                        )
+                    };
                     if !stays_inside(&joined) {
                         diags.error(
                             &file.display,
-                            file.locate(
-                                &seg_path!["exchange", index, "response", "body_file"],
-                                Target::Value,
-                            ),
+                            body_file_at(),
                             format!(
                                 "exchange {number}: body_file `{relative}` is outside the project; keep response bodies beside the fixtures (they are committed with them)"
                             ),
@@ -337,10 +341,7 @@ fn resolve_exchange(
                         Err(error) => {
                             diags.error(
                                 &file.display,
-                                file.locate(
-                                    &seg_path!["exchange", index, "response", "body_file"],
-                                    Target::Value,
-                                ),
+                                body_file_at(),
                                 format!(
                                     "exchange {number}: cannot read body_file `{relative}`: {error}"
                                 ),

@@ -5,7 +5,7 @@
 
 pub mod diff;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -210,6 +210,20 @@ pub fn compute(input: &PlanInput) -> Plan {
         )
         .collect();
 
+    // The remote actions by (integration, name) — the first of a name wins, as Genesys lists them —
+    // and by name alone: matching stays linear in the number of nodes and actions.
+    let mut by_integration_and_name: HashMap<(&str, &str), &RemoteState> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<&RemoteState>> = HashMap::new();
+    for remote in &input.remote {
+        by_integration_and_name
+            .entry((remote.integration_id.as_str(), remote.content.name.as_str()))
+            .or_insert(remote);
+        by_name
+            .entry(remote.content.name.as_str())
+            .or_default()
+            .push(remote);
+    }
+
     // Which remote action each node claims; an action claimed twice is a collision.
     let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
     let mut seen_names: BTreeMap<(&str, &str), &str> = BTreeMap::new();
@@ -228,10 +242,9 @@ pub fn compute(input: &PlanInput) -> Plan {
             continue;
         }
         let in_integration = |name: &str| {
-            input
-                .remote
-                .iter()
-                .find(|r| r.integration_id == desired.integration_id && r.content.name == name)
+            by_integration_and_name
+                .get(&(desired.integration_id.as_str(), name))
+                .copied()
         };
         let current = in_integration(&node.key.name);
         let previous: Vec<&RemoteState> = node
@@ -275,13 +288,15 @@ pub fn compute(input: &PlanInput) -> Plan {
                 let names: Vec<&str> = std::iter::once(node.key.name.as_str())
                     .chain(node.previous_names.iter().map(String::as_str))
                     .collect();
-                let elsewhere: Vec<&RemoteState> = input
-                    .remote
+                // By id: a name listed twice (current and previous) finds its action once.
+                let elsewhere: Vec<&RemoteState> = names
                     .iter()
-                    .filter(|r| {
-                        r.integration_id != desired.integration_id
-                            && names.contains(&r.content.name.as_str())
-                    })
+                    .filter_map(|name| by_name.get(name))
+                    .flatten()
+                    .filter(|r| r.integration_id != desired.integration_id)
+                    .map(|r| (r.id.as_str(), *r))
+                    .collect::<BTreeMap<&str, &RemoteState>>()
+                    .into_values()
                     .collect();
                 for other in input
                     .unmanaged
@@ -499,26 +514,83 @@ fn safety_refusals(
     refusals
 }
 
-/// SHA-256 of the canonical JSON (RFC 8785) of what the plan would do.
+/// SHA-256 of the canonical JSON (RFC 8785) of what the plan would do:
+/// `{"changes":[…],"env":…,"flags":…,"format_version":…,"integration_ids":…}` (keys in canonical
+/// order). The text is hashed as it is written, one change at a time, so that a 10,000-node plan
+/// never holds its whole canonical form in memory.
 pub fn checksum(plan: &Plan) -> String {
-    let changes: Vec<serde_json::Value> = plan
-        .changes
+    let mut hasher = Sha256::new();
+    let mut text = String::new();
+    let mut hash_value = |hasher: &mut Sha256, value: &serde_json::Value| {
+        text.clear();
+        crate::canonical::write(value, &mut text);
+        hasher.update(text.as_bytes());
+    };
+    hasher.update(b"{\"changes\":[");
+    for (index, c) in plan.changes.iter().enumerate() {
+        if index > 0 {
+            hasher.update(b",");
+        }
+        let change = serde_json::json!({
+            "key": c.key, "change": c.change, "strategy": c.strategy, "id": c.id,
+            "version": c.version, "before": c.before, "after": c.after,
+        });
+        hash_value(&mut hasher, &change);
+    }
+    hasher.update(b"],\"env\":");
+    hash_value(&mut hasher, &serde_json::json!(plan.env));
+    hasher.update(b",\"flags\":");
+    hash_value(&mut hasher, &serde_json::json!(plan.flags));
+    hasher.update(b",\"format_version\":");
+    hash_value(&mut hasher, &serde_json::json!(plan.format_version));
+    hasher.update(b",\"integration_ids\":");
+    hash_value(&mut hasher, &serde_json::json!(plan.integration_ids));
+    hasher.update(b"}");
+    let hex: String = hasher
+        .finalize()
         .iter()
-        .map(|c| {
-            serde_json::json!({
-                "key": c.key, "change": c.change, "strategy": c.strategy, "id": c.id,
-                "version": c.version, "before": c.before, "after": c.after,
-            })
-        })
+        .map(|b| format!("{b:02x}"))
         .collect();
-    let basis = serde_json::json!({
-        "format_version": plan.format_version,
-        "env": plan.env,
-        "integration_ids": plan.integration_ids,
-        "flags": plan.flags,
-        "changes": changes,
-    });
-    let digest = Sha256::digest(crate::canonical::to_string(&basis).as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checksum as it was first written: the whole basis as one value, then its canonical
+    /// text. The streaming form must hash the same bytes, so that saved plans stay valid.
+    fn checksum_in_one_piece(plan: &Plan) -> String {
+        let changes: Vec<serde_json::Value> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "key": c.key, "change": c.change, "strategy": c.strategy, "id": c.id,
+                    "version": c.version, "before": c.before, "after": c.after,
+                })
+            })
+            .collect();
+        let basis = serde_json::json!({
+            "format_version": plan.format_version,
+            "env": plan.env,
+            "integration_ids": plan.integration_ids,
+            "flags": plan.flags,
+            "changes": changes,
+        });
+        let digest = Sha256::digest(crate::canonical::to_string(&basis).as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    #[test]
+    fn the_streamed_checksum_hashes_the_canonical_text_of_the_whole_plan() {
+        let text = include_str!("../../tests/cases/plan_checksum/example-plan.json");
+        let plan: Plan = match serde_json::from_str(text) {
+            Ok(plan) => plan,
+            Err(error) => panic!("the example plan does not parse: {error}"),
+        };
+        assert_eq!(checksum(&plan), checksum_in_one_piece(&plan));
+        assert_eq!(checksum(&plan), plan.checksum);
+    }
 }
