@@ -149,6 +149,13 @@ impl Shared {
 /// Loads the project, compiles its nodes, binds and serves.
 pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle, ServeError> {
     options.check()?;
+    // The files as they are *before* the first load: a change made while or after it loads is
+    // then seen by the first poll (a fingerprint taken later could already include it, and the
+    // change would never be reloaded).
+    let fingerprint = match &options.watch {
+        Some(dir) => Some(super::watch::scan(dir.clone()).await),
+        None => None,
+    };
     let first = loader.clone();
     let snapshot = tokio::task::spawn_blocking(move || first())
         .await
@@ -181,14 +188,20 @@ pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle,
         options,
     });
     let (stop, stopped) = watch::channel(false);
-    let watcher = shared.options.watch.clone().map(|dir| {
-        tokio::spawn(super::watch::run(
-            shared.clone(),
-            dir,
-            shared.options.watch_interval,
-            stopped.clone(),
-        ))
-    });
+    let watcher = shared
+        .options
+        .watch
+        .clone()
+        .zip(fingerprint)
+        .map(|(dir, fingerprint)| {
+            tokio::spawn(super::watch::run(
+                shared.clone(),
+                dir,
+                fingerprint,
+                shared.options.watch_interval,
+                stopped.clone(),
+            ))
+        });
     let server = tokio::spawn(serve(listener, shared.clone(), stopped));
     tracing::info!(target: "nodectl::serve", %base_url, "serving");
     Ok(ServeHandle {

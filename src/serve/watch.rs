@@ -11,15 +11,16 @@ use tokio::sync::watch;
 
 use super::http::Shared;
 
-type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+pub(super) type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
+/// Polls until stopped; `last` is the fingerprint the serving set was loaded from (or older).
 pub(super) async fn run(
     shared: Arc<Shared>,
     dir: PathBuf,
+    mut last: Fingerprint,
     interval: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut last = scan(dir.clone()).await;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -46,7 +47,7 @@ pub(super) async fn run(
     }
 }
 
-async fn scan(dir: PathBuf) -> Fingerprint {
+pub(super) async fn scan(dir: PathBuf) -> Fingerprint {
     tokio::task::spawn_blocking(move || {
         let mut found = Vec::new();
         walk(&dir, &mut found);
