@@ -29,6 +29,7 @@ use crate::emulator::state::{ApiError, Body, Executable, Reply};
 use crate::emulator::{BodyError, read_body};
 use crate::fixture::replay::ReplayTransport;
 use crate::model::ErrorKind;
+use crate::runtime::redact::Redactor;
 use crate::runtime::{
     AttemptOutcome, CompiledNode, ExecContext, ExecError, Execution, Runtime, SystemClock,
     VirtualClock,
@@ -579,10 +580,18 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         };
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
-        replay(node, &fixture.exchanges, &input, &context).await
+        let execution = replay(node, &fixture.exchanges, &input, &context).await;
+        (execution, fixture.credentials.clone())
     } else {
-        shared.runtime.execute(node, &input, &set.context).await
+        let execution = shared.runtime.execute(node, &input, &set.context).await;
+        (execution, set.context.credentials.clone())
     };
+    let (mut execution, credentials) = execution;
+    // The output goes to whoever called: it must not hand them a credential an upstream echoed
+    // (they never had it) or, for a secure node, the input — as `nodectl run` prints it.
+    if let Ok(output) = &mut execution.result {
+        Redactor::for_execution(&credentials, node.node.secure.then_some(&input)).value(output);
+    }
     let elapsed = started.elapsed();
     let attempts = execution.attempts.len() as u64;
     let observation = Observation {
@@ -811,6 +820,17 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             .await
         }
     };
+    let mut reply = reply;
+    // As in `simulate`: no echoed credential or secure input in what the caller gets back.
+    if let Body::Json(value) = &mut reply.body {
+        let secure_input = executable
+            .action
+            .secure
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten();
+        Redactor::for_execution(&executable.integration.credentials, secure_input.as_ref())
+            .value(value);
+    }
     let outcome = match (&reply.body, reply.status) {
         (Body::Json(value), 200)
             if mode == Mode::Test && value.get("success") != Some(&Value::Bool(true)) =>

@@ -1,8 +1,10 @@
 //! Secret hygiene (design README, invariant 6): a project whose OAuth client secret, credential value
 //! and secure input are unique marker strings is driven through `run`, `record`, `test` (with
-//! `--junit`), `plan --out` and `apply --output json` at `-vv` with JSON logs, against a `nodectl
-//! emulator` process and a scripted upstream that echo the secrets back. No marker may appear in any
-//! stdout, stderr, plan file, JUnit file, recorded fixture or the emulator's own output.
+//! `--junit`), `validate`, `plan --out`, `apply --output json`, `export --fixtures` and a `serve`
+//! session (`/simulate` with a trace, the Genesys-compatible `/test`, `/metrics`) at `-vv` with JSON
+//! logs, against a `nodectl emulator` process and a scripted upstream that echo the secrets back. No
+//! marker may appear in any stdout, stderr, plan file, JUnit file, recorded fixture, exported
+//! manifest, serve answer or log, or the emulator's own output.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -18,7 +20,7 @@ const SECURE_INPUT: &str = "MARKER-secure-input-5d8e";
 fn no_secret_reaches_any_output_or_file() {
     let echo = format!(r#"{{"status": "current", "echo": "{CREDENTIAL} {SECURE_INPUT}"}}"#);
     let upstream = Upstream::start(
-        (0..4)
+        (0..8)
             .map(|_| Reply {
                 status: 200,
                 body: echo.clone(),
@@ -122,6 +124,7 @@ fn no_secret_reaches_any_output_or_file() {
         verbose(&["plan", "--out", "plan.json", "--output", "json"]),
         verbose(&["apply", "--auto-approve", "--output", "json"]),
         verbose(&["plan", "--output", "markdown"]),
+        verbose(&["export", "--out", "exported", "--fixtures"]),
     ];
     let mut seen = String::new();
     for (number, args) in commands.iter().enumerate() {
@@ -141,7 +144,15 @@ fn no_secret_reaches_any_output_or_file() {
             run.transcript()
         ));
     }
-    for file in ["fixtures/payment/recorded.toml", "junit.xml", "plan.json"] {
+    seen.push_str(&serve_session(dir, &envs, &input));
+    for file in [
+        "fixtures/payment/recorded.toml",
+        "junit.xml",
+        "plan.json",
+        "exported/nodes/payment-status.toml",
+        "exported/fixtures/payment-status/example.toml",
+        "exported/nodectl.toml",
+    ] {
         let text = std::fs::read_to_string(dir.join(file))
             .unwrap_or_else(|e| panic!("{file} was not written: {e}"));
         seen.push_str(&format!("=== {file}\n{text}"));
@@ -186,9 +197,93 @@ fn no_secret_reaches_any_output_or_file() {
     );
 }
 
+/// `nodectl serve` at `-vv` over the project: the node simulated with a trace, run through the
+/// Genesys-compatible `/test`, and the metrics; then SIGTERM. Everything it answered and logged.
+fn serve_session(dir: &std::path::Path, envs: &[(String, String)], input: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args([
+            "-vv",
+            "--log-format",
+            "json",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir)
+        .envs(envs.iter().cloned())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout);
+    let mut first = String::new();
+    let _ = lines.read_line(&mut first);
+    let base = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "serve printed {first}"
+    );
+    let address = base.trim_start_matches("http://").to_string();
+    let mut seen = format!("=== serve\n{first}");
+    for (method, path, body) in [
+        ("POST", "/simulate/node/Payment%20Status?trace=true", input),
+        ("POST", "/simulate/node/Payment%20Status", input),
+        (
+            "POST",
+            "/api/v2/integrations/actions/Payment%20Status/test",
+            input,
+        ),
+        ("GET", "/metrics", ""),
+    ] {
+        let answer = raw_http(&address, method, path, body);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "serve answered {method} {path} with:\n{answer}"
+        );
+        seen.push_str(&format!("--- {method} {path}\n{answer}\n"));
+    }
+    // SIGTERM (a graceful stop), then everything it wrote.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let mut rest = String::new();
+    let _ = lines.read_to_string(&mut rest);
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut rest);
+    }
+    seen.push_str(&rest);
+    assert!(
+        seen.contains("\"success\":true"),
+        "serve did not run the node:\n{seen}"
+    );
+    seen
+}
+
+/// One HTTP/1.1 exchange over a plain TCP stream; the whole answer as text.
+fn raw_http(address: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::Write;
+    let mut stream =
+        std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
 fn excerpt_around(text: &str, needle: &str) -> String {
     let at = text.find(needle).unwrap_or(0);
-    let mut start = at.saturating_sub(400);
+    let mut start = at.saturating_sub(1200);
     while !text.is_char_boundary(start) {
         start -= 1;
     }
