@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::expect::{Failures, cases, nodectl_with};
+use crate::expect::{Failures, cases, http_request, nodectl_with};
 
 pub(crate) const CLIENT_ID: &str = "scenario-client";
 pub(crate) const CLIENT_SECRET: &str = "scenario-secret";
@@ -219,46 +219,24 @@ pub(crate) fn ureq_like(
     body: Option<(&str, &str)>,
     basic: bool,
 ) -> (u16, String) {
-    use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream =
-        std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     if basic {
         let credentials =
             nodectl::vtl::tools::base64(format!("{CLIENT_ID}:{CLIENT_SECRET}").as_bytes());
-        request.push_str(&format!("Authorization: Basic {credentials}\r\n"));
+        headers.push(("Authorization".to_string(), format!("Basic {credentials}")));
     }
     if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        headers.push(("Authorization".to_string(), format!("Bearer {token}")));
     }
-    let (content_type, text) = body.unwrap_or(("application/json", ""));
-    if body.is_some() {
-        request.push_str(&format!(
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-            text.len()
-        ));
+    if let Some((content_type, _)) = body {
+        headers.push(("Content-Type".to_string(), content_type.to_string()));
     }
-    request.push_str("\r\n");
-    request.push_str(text);
-    let _ = stream.write_all(request.as_bytes());
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, dechunk(&body))
+    let (status, answer) = http_request(host, method, &path, &headers, body.map(|(_, text)| text));
+    (status, dechunk(&answer))
 }
 
 /// Undoes chunked transfer encoding when the server used it.

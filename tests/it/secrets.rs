@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use crate::expect::{nodectl_with, root};
+use crate::expect::{http_request, nodectl_with, root};
 use crate::upstream::{Reply, Upstream};
 
 const CLIENT_SECRET: &str = "MARKER-client-secret-7f3a";
@@ -243,10 +243,11 @@ fn serve_session(dir: &std::path::Path, envs: &[(String, String)], input: &str) 
         ),
         ("GET", "/metrics", ""),
     ] {
-        let answer = raw_http(&address, method, path, body);
-        assert!(
-            answer.starts_with("HTTP/1.1 200"),
-            "serve answered {method} {path} with:\n{answer}"
+        let json = [("Content-Type".to_string(), "application/json".to_string())];
+        let (status, answer) = http_request(&address, method, path, &json, Some(body));
+        assert_eq!(
+            status, 200,
+            "serve answered {method} {path} with {status}:\n{answer}"
         );
         seen.push_str(&format!("--- {method} {path}\n{answer}\n"));
     }
@@ -264,21 +265,6 @@ fn serve_session(dir: &std::path::Path, envs: &[(String, String)], input: &str) 
         "serve did not run the node:\n{seen}"
     );
     seen
-}
-
-/// One HTTP/1.1 exchange over a plain TCP stream; the whole answer as text.
-fn raw_http(address: &str, method: &str, path: &str, body: &str) -> String {
-    use std::io::Write;
-    let mut stream =
-        std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(request.as_bytes());
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
 }
 
 fn excerpt_around(text: &str, needle: &str) -> String {

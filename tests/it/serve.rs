@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use nodectl::serve::{self, ServeHandle, ServeOptions};
 
-use crate::expect::{Failures, root};
+use crate::expect::{Failures, http_request, root};
 use crate::upstream::{Reply, Upstream, refused_base};
 
 /// An in-process server and the tokio runtime it runs on.
@@ -51,7 +51,7 @@ impl Server {
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        request(&self.addr, method, path, &[], body)
+        http_request(&self.addr, method, path, &[], body)
     }
 
     fn reloads(&self) -> (u64, u64) {
@@ -65,42 +65,6 @@ impl Drop for Server {
             self.runtime.block_on(handle.shutdown());
         }
     }
-}
-
-/// One HTTP/1.1 request (`Connection: close`): the status and the body.
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let body = body.unwrap_or("");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn json(body: &str) -> serde_json::Value {
@@ -176,7 +140,7 @@ fn check(case_file: &Path, failures: &mut Failures) {
     let mut transcript = String::new();
     let mut answers = String::new();
     for sent in &case.request {
-        let (status, body) = request(
+        let (status, body) = http_request(
             &server.addr,
             &sent.method,
             &sent.path,
@@ -278,7 +242,7 @@ fn fifty_concurrent_identical_requests_make_one_upstream_call() {
         .map(|_| {
             let addr = server.addr.clone();
             std::thread::spawn(move || {
-                request(
+                http_request(
                     &addr,
                     "POST",
                     "/simulate/node/Lookup%20Customer",
@@ -394,16 +358,16 @@ fn a_non_loopback_address_needs_a_token_and_every_request_carries_it() {
         .to_string();
     let addr = format!("127.0.0.1:{port}");
     let bearer = |t: &str| vec![("Authorization".to_string(), format!("Bearer {t}"))];
-    assert_eq!(request(&addr, "GET", "/healthz", &[], None).0, 401);
+    assert_eq!(http_request(&addr, "GET", "/healthz", &[], None).0, 401);
     assert_eq!(
-        request(&addr, "GET", "/healthz", &bearer("wrong"), None).0,
+        http_request(&addr, "GET", "/healthz", &bearer("wrong"), None).0,
         401
     );
     assert_eq!(
-        request(&addr, "GET", "/metrics", &bearer("t0ken"), None).0,
+        http_request(&addr, "GET", "/metrics", &bearer("t0ken"), None).0,
         200
     );
-    let (status, body) = request(&addr, "GET", "/healthz", &bearer("t0ken"), None);
+    let (status, body) = http_request(&addr, "GET", "/healthz", &bearer("t0ken"), None);
     assert_eq!(status, 200, "{body}");
 
     let run = crate::expect::nodectl(
@@ -546,7 +510,7 @@ fn the_binary_prints_its_address_and_drains_requests_on_sigterm() {
     let in_flight = {
         let addr = addr.clone();
         std::thread::spawn(move || {
-            request(
+            http_request(
                 &addr,
                 "POST",
                 "/simulate/node/Lookup%20Customer",
