@@ -78,6 +78,24 @@ pub struct StoredAction {
 }
 
 impl StoredAction {
+    /// The fields an action's PATCH and a draft's PATCH both take: those given replace the stored.
+    fn update_fields(
+        &mut self,
+        name: Option<String>,
+        category: Option<String>,
+        config: Option<ActionConfig>,
+    ) {
+        if let Some(name) = name {
+            self.name = name;
+        }
+        if let Some(category) = category {
+            self.category = category;
+        }
+        if let Some(config) = config {
+            self.config = stored_config(config);
+        }
+    }
+
     /// The request template text (Genesys's default when none was given).
     pub fn request_template(&self) -> &str {
         self.config
@@ -745,15 +763,7 @@ impl Org {
             return Err(ApiError::version_conflict());
         }
         let mut next = current.clone();
-        if let Some(name) = update.name {
-            next.name = name;
-        }
-        if let Some(category) = update.category {
-            next.category = category;
-        }
-        if let Some(config) = update.config {
-            next.config = stored_config(config);
-        }
+        next.update_fields(update.name, update.category, update.config);
         next.version = current.version + 1;
         let mut problems = self.problems(&next);
         problems.extend(self.duplicate_name(&next));
@@ -822,15 +832,7 @@ impl Org {
             return Err(ApiError::version_conflict());
         }
         let mut next = current.clone();
-        if let Some(name) = update.name {
-            next.name = name;
-        }
-        if let Some(category) = update.category {
-            next.category = category;
-        }
-        if let Some(config) = update.config {
-            next.config = stored_config(config);
-        }
+        next.update_fields(update.name, update.category, update.config);
         if let Some(contract) = update.contract {
             next.contract = stored_contract(contract);
         }
