@@ -272,17 +272,32 @@ impl Query {
 
 /// `%XX` decoding of a path segment; malformed escapes stay as they are.
 pub fn percent_decode(text: &str) -> String {
-    decode(text, false)
+    let (bytes, _) = decode(text, false);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `%XX` decoding that refuses what `percent_decode` lets through: an escape that is not `%` and
+/// two hex digits, or escapes that decode to bytes that are not UTF-8 (for names a user typed).
+pub fn percent_decode_strict(text: &str) -> Result<String, String> {
+    let (bytes, malformed) = decode(text, false);
+    if let Some(escape) = malformed {
+        return Err(format!("`{escape}` is not a `%` and two hex digits"));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| "its escapes decode to bytes that are not UTF-8".to_string())
 }
 
 /// Form decoding: `%XX` and `+` as a space.
 pub fn form_decode(text: &str) -> String {
-    decode(text, true)
+    let (bytes, _) = decode(text, true);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn decode(text: &str, plus_is_space: bool) -> String {
+/// The decoded bytes, and the first malformed escape (kept as it is in the bytes), if any.
+fn decode(text: &str, plus_is_space: bool) -> (Vec<u8>, Option<String>) {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
+    let mut malformed = None;
     let mut index = 0;
     while let Some(&byte) = bytes.get(index) {
         match byte {
@@ -297,6 +312,10 @@ fn decode(text: &str, plus_is_space: bool) -> String {
                         index += 3;
                     }
                     None => {
+                        if malformed.is_none() {
+                            let escape = text.get(index..).unwrap_or_default().chars().take(3);
+                            malformed = Some(escape.collect());
+                        }
                         out.push(byte);
                         index += 1;
                     }
@@ -312,7 +331,7 @@ fn decode(text: &str, plus_is_space: bool) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    (out, malformed)
 }
 
 /// `%XX`-encodes everything but RFC 3986's unreserved characters (for the listing URIs).

@@ -24,7 +24,7 @@ use super::set::NodeSet;
 use super::{Loader, MAX_BODY_BYTES, ServeError, ServeOptions};
 use crate::emulator::exec::{self, Mode};
 use crate::emulator::rng::SplitMix64;
-use crate::emulator::route::{Route, percent_decode};
+use crate::emulator::route::{Route, percent_decode_strict};
 use crate::emulator::state::{ApiError, Body, Executable, Reply};
 use crate::emulator::{BodyError, read_body};
 use crate::fixture::replay::ReplayTransport;
@@ -315,13 +315,15 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
         if method != Method::POST {
             return Answer::message(405, format!("{path} takes POST"));
         }
-        if let Err(problem) = check_percent_encoding(name) {
-            return Answer::message(
-                400,
-                format!("the node name in {path} is not percent-encoded UTF-8: {problem}"),
-            );
-        }
-        let name = percent_decode(name);
+        let name = match percent_decode_strict(name) {
+            Ok(name) => name,
+            Err(problem) => {
+                return Answer::message(
+                    400,
+                    format!("the node name in {path} is not percent-encoded UTF-8: {problem}"),
+                );
+            }
+        };
         let body = match read(shared, request).await {
             Ok(body) => body,
             Err(answer) => return answer,
@@ -414,37 +416,6 @@ fn metrics(shared: &Shared) -> Answer {
         body: shared.metrics.render().into_bytes(),
         close: false,
     }
-}
-
-/// Whether `%XX` escapes are complete and decode to UTF-8 (`percent_decode` is lenient).
-fn check_percent_encoding(text: &str) -> Result<(), String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&byte, after)) = rest.split_first() {
-        if byte == b'%' {
-            let value = after
-                .get(..2)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    let escape: String = text
-                        .get(text.len() - rest.len()..)
-                        .unwrap_or_default()
-                        .chars()
-                        .take(3)
-                        .collect();
-                    format!("`{escape}` is not a `%` and two hex digits")
-                })?;
-            bytes.push(value);
-            rest = after.get(2..).unwrap_or_default();
-        } else {
-            bytes.push(byte);
-            rest = after;
-        }
-    }
-    String::from_utf8(bytes)
-        .map(|_| ())
-        .map_err(|_| "its escapes decode to bytes that are not UTF-8".to_string())
 }
 
 /// The request body within the size limit and the read timeout, or the answer that refuses it.
@@ -581,16 +552,17 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
         let execution = replay(node, &fixture.exchanges, &input, &context).await;
-        (execution, fixture.credentials.clone())
+        (execution, &fixture.credentials)
     } else {
         let execution = shared.runtime.execute(node, &input, &set.context).await;
-        (execution, set.context.credentials.clone())
+        (execution, &set.context.credentials)
     };
+    // The credentials the execution ran with (borrowed: this is the hot path).
     let (mut execution, credentials) = execution;
     // The output goes to whoever called: it must not hand them a credential an upstream echoed
     // (they never had it) or, for a secure node, the input — as `nodectl run` prints it.
     if let Ok(output) = &mut execution.result {
-        Redactor::for_execution(&credentials, node.node.secure.then_some(&input)).value(output);
+        Redactor::for_execution(credentials, node.node.secure.then_some(&input)).value(output);
     }
     let elapsed = started.elapsed();
     let attempts = execution.attempts.len() as u64;
