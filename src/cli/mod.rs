@@ -250,16 +250,10 @@ fn load_project(
         output.eline(crate::report::diagnostic(diagnostic));
     }
     if loaded.diagnostics.has_errors() {
-        let warnings = loaded.diagnostics.warning_count();
-        let mut summary = crate::report::diagnostics_summary(loaded.diagnostics.error_count(), 0);
-        summary = summary.replace(", 0 warnings", "");
-        if warnings > 0 {
-            summary.push_str(&format!(
-                " (and {warnings} warning{}: `nodectl validate` shows them)",
-                if warnings == 1 { "" } else { "s" }
-            ));
-        }
-        output.eline(summary);
+        output.eline(crate::report::load_failure_summary(
+            loaded.diagnostics.error_count(),
+            loaded.diagnostics.warning_count(),
+        ));
         return Err(Exit::Invalid);
     }
     loaded.project.ok_or(Exit::Invalid)

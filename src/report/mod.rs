@@ -30,21 +30,36 @@ pub fn diagnostic(d: &Diagnostic) -> String {
 
 /// `N errors, M warnings`, the last line of `validate`.
 pub fn diagnostics_summary(errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("{n} {word}")
-        } else {
-            format!("{n} {word}s")
-        }
-    };
     let text = format!(
         "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        counted(errors, "error"),
+        counted(warnings, "warning")
     );
     if errors > 0 {
         format!("{RED_BOLD}{text}{RESET}")
     } else {
         text
+    }
+}
+
+/// The summary of a command other than `validate` that stopped on invalid files: it shows only the
+/// errors, so the warnings are counted and left to `validate`.
+pub fn load_failure_summary(errors: usize, warnings: usize) -> String {
+    let text = format!("{RED_BOLD}{}{RESET}", counted(errors, "error"));
+    if warnings == 0 {
+        return text;
+    }
+    format!(
+        "{text} (and {}: `nodectl validate` shows them)",
+        counted(warnings, "warning")
+    )
+}
+
+/// `1 error`, `2 errors`.
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
