@@ -68,11 +68,7 @@ impl SourceFile {
     /// 1-based line and character column of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-        Position { line, column }
+        position_after(self.text.get(..offset).unwrap_or(""))
     }
 
     /// Parses the text as TOML. Every syntax error is reported (toml's recovering parser), and then
@@ -228,19 +224,12 @@ pub fn read(
         Err(error) => {
             let bytes = error.as_bytes();
             let valid = error.utf8_error().valid_up_to();
-            let before = String::from_utf8_lossy(bytes.get(..valid).unwrap_or_default());
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .count()
-                + 1;
+            // Everything before `valid` is UTF-8 by definition.
+            let before = bytes.get(..valid).and_then(|b| std::str::from_utf8(b).ok());
             let byte = bytes.get(valid).copied().unwrap_or_default();
             diags.error(
                 &display,
-                Position { line, column },
+                position_after(before.unwrap_or_default()),
                 format!(
                     "the file is not UTF-8 text: byte 0x{byte:02X} cannot start or continue a character (save it as UTF-8)"
                 ),
@@ -248,4 +237,12 @@ pub fn read(
             None
         }
     }
+}
+
+/// The 1-based line and character column just after `before` (the text up to a position).
+fn position_after(before: &str) -> Position {
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    Position { line, column }
 }
