@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use nodectl::emulator::rng::SplitMix64;
 use serde_json::Value;
 
 use crate::expect::{Failures, case_files, nodectl_with};
@@ -210,18 +211,6 @@ fn org_problems(state_file: &Path, updated: bool) -> Vec<String> {
     problems
 }
 
-/// A tiny seeded generator (xorshift64*) for the kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
-    }
-}
-
 struct Phase<'a> {
     dir: &'a Path,
     envs: &'a [(String, String)],
@@ -316,7 +305,8 @@ fn check(case: &Path) -> Result<String, String> {
         envs: &envs,
         state_file: &state_file,
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // The emulator's own seeded generator picks the kill points.
+    let mut rng = SplitMix64::new(8);
     let mut transcript = String::new();
     let mut logs = String::new();
     for (updated, args) in [
@@ -347,7 +337,7 @@ fn check(case: &Path) -> Result<String, String> {
             } else {
                 profile.kill_window_ms.create
             };
-            let delay = Duration::from_millis(100 + rng.below(window.max(1)));
+            let delay = Duration::from_millis(100 + rng.next_u64() % window.max(1));
             let (running, found) = phase.killed_apply(delay, &args);
             cut += usize::from(running);
             duplicated.extend(found);
