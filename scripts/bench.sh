@@ -151,7 +151,8 @@ if [ "$only" = all ] || [ "$only" = runtime ]; then
     taskset -c 0 cargo bench --quiet --bench runtime 2>/dev/null | grep -E '_per_second: '
 fi
 
-# An emulator process for the remote benchmarks; prints its base URL into $emulator_base.
+# An emulator process for the remote benchmarks (its base URL in $emulator_base), and nodectl
+# pointed at it (NODECTL_API_BASE and the client's credentials) until stop_emulator.
 start_emulator() {
     local log=$bench_dir/emulator.log
     "$nodectl" emulator --addr 127.0.0.1:0 --integration "Local Web Services" \
@@ -162,8 +163,9 @@ start_emulator() {
         [ -n "$emulator_base" ] && break
         sleep 0.1
     done
+    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret NODECTL_API_BASE=$emulator_base
 }
-stop_emulator() { kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; }
+stop_emulator() { kill "$emulator_pid" 2>/dev/null; wait "$emulator_pid" 2>/dev/null || true; unset NODECTL_API_BASE; }
 emulator_requests() { curl -s "$emulator_base/_emulator/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 emulator_status_count() { curl -s "$emulator_base/_emulator/stats" | python3 -c "import json,sys; r=json.load(sys.stdin)['routes']; print(sum(v.get('$1',0) for v in r.values()))"; }
 millis() { date +%s%3N; }
@@ -173,9 +175,8 @@ if [ "$only" = all ] || [ "$only" = apply ]; then
     # per minute: the rate sustained, 429s received, nodes failed.
     project=$bench_dir/validate-1000
     generate_project 1000 "$project"
-    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
     start_emulator --rate-limit 600
-    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache
+    export NODECTL_CACHE_DIR=$bench_dir/cache
     rm -rf "$NODECTL_CACHE_DIR"
     before=$(emulator_requests); start=$(millis)
     "$nodectl" apply --dir "$project" --auto-approve --max-rps 10 --skip-dry-run >"$bench_dir/apply.log" 2>&1 || true
@@ -187,7 +188,7 @@ if [ "$only" = all ] || [ "$only" = apply ]; then
     echo "apply_1000_creates_429s: $(emulator_status_count 429)"
     echo "apply_1000_creates_failed_nodes: $(grep -c '^  FAILED' "$bench_dir/apply.log" || true)"
     stop_emulator
-    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+    unset NODECTL_CACHE_DIR
 fi
 
 if [ "$only" = all ] || [ "$only" = plan ]; then
@@ -196,9 +197,8 @@ if [ "$only" = all ] || [ "$only" = plan ]; then
     # requests each costs (the snapshot's).
     project=$bench_dir/validate-1000
     generate_project 1000 "$project"
-    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
     start_emulator --rate-limit 0
-    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache
+    export NODECTL_CACHE_DIR=$bench_dir/cache
     "$nodectl" apply --dir "$project" --auto-approve --max-rps 1000 --skip-dry-run >/dev/null 2>&1 || true
     rm -rf "$NODECTL_CACHE_DIR"
     before=$(emulator_requests); start=$(millis)
@@ -212,7 +212,7 @@ if [ "$only" = all ] || [ "$only" = plan ]; then
     echo "plan_1000_warm_no_change_with_dry_run_ms: $warm"
     echo "plan_1000_warm_requests: $(( (after - before) / runs ))"
     stop_emulator
-    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+    unset NODECTL_CACHE_DIR
 fi
 
 if [ "$only" = all ] || [ "$only" = export ]; then
@@ -220,14 +220,12 @@ if [ "$only" = all ] || [ "$only" = export ]; then
     # minute) at the env's default 4 requests/s costs no more requests than a full (cold) snapshot.
     project=$bench_dir/validate-1000
     generate_project 1000 "$project"
-    export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
     rm -f "$bench_dir/export-org.json"
     start_emulator --rate-limit 0 --state "$bench_dir/export-org.json"
-    export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/export-cache
+    export NODECTL_CACHE_DIR=$bench_dir/export-cache
     "$nodectl" apply --dir "$project" --auto-approve --max-rps 1000 --skip-dry-run >/dev/null 2>&1 || true
     stop_emulator
     start_emulator --state "$bench_dir/export-org.json"
-    export NODECTL_API_BASE=$emulator_base
     rm -rf "$NODECTL_CACHE_DIR" "$bench_dir/exported"
     before=$(emulator_requests); start=$(millis)
     "$nodectl" export --dir "$project" --out "$bench_dir/exported" >"$bench_dir/export.log" 2>&1
@@ -236,7 +234,7 @@ if [ "$only" = all ] || [ "$only" = export ]; then
     echo "export_1000_requests: $((after - before)) (a cold snapshot: token + integrations + 11 listing pages + 3 per action = 3013)"
     echo "export_1000_429s: $(emulator_status_count 429)"
     stop_emulator
-    unset NODECTL_API_BASE NODECTL_CACHE_DIR
+    unset NODECTL_CACHE_DIR
 fi
 
 if [ "$only" = all ] || [ "$only" = serve ]; then
@@ -352,15 +350,14 @@ if [ "$only" = all ] || [ "$only" = scale ]; then
         echo "scale_${nodes}_test_peak_rss_mib: $(peak_mib "$nodectl" test --dir "$project")"
         # plan against an org that already holds every node (applied once, untimed), content cache
         # warm: the steady state of a GitOps pipeline. Includes the dry-run of every fixture.
-        export GENESYSCLOUD_OAUTHCLIENT_ID=bench GENESYSCLOUD_OAUTHCLIENT_SECRET=bench-secret
         start_emulator --rate-limit 0
-        export NODECTL_API_BASE=$emulator_base NODECTL_CACHE_DIR=$bench_dir/cache-scale-$nodes
+        export NODECTL_CACHE_DIR=$bench_dir/cache-scale-$nodes
         rm -rf "$NODECTL_CACHE_DIR"
         "$nodectl" apply --dir "$project" --auto-approve --max-rps 5000 --skip-dry-run >/dev/null 2>&1 || true
         "$nodectl" plan --dir "$project" --max-rps 5000 >/dev/null
         echo "scale_${nodes}_plan_warm_no_change_ms: $(median_ms "$nodectl" plan --dir "$project" --max-rps 5000)"
         echo "scale_${nodes}_plan_peak_rss_mib: $(peak_mib "$nodectl" plan --dir "$project" --max-rps 5000)"
         stop_emulator
-        unset NODECTL_API_BASE NODECTL_CACHE_DIR
+        unset NODECTL_CACHE_DIR
     done
 fi
