@@ -32,7 +32,14 @@ pub fn error_text(error: &reqwest::Error) -> String {
     if let Some(url) = error.url() {
         text = text.replace(url.as_str(), "<url>");
     }
-    let mut source = std::error::Error::source(error);
+    text + &causes(error)
+}
+
+/// The chain of an error's causes, each after `: ` (HTTP libraries put the useful part, such as
+/// "connection refused" or "invalid chunk size", in a cause).
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

@@ -544,13 +544,7 @@ pub(crate) enum BodyError {
 
 /// A body read error with its cause (hyper's own text is only "error reading a body").
 fn broken(error: &hyper::Error) -> BodyError {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    BodyError::Broken(text)
+    BodyError::Broken(format!("{error}{}", crate::net::causes(error)))
 }
 
 /// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413; a
