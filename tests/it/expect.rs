@@ -208,3 +208,20 @@ pub fn http_request(
         .unwrap_or_default();
     (status, body)
 }
+
+/// Starts nodectl in `cwd` in the background, its output discarded (for runs a test kills or races).
+pub fn spawn_nodectl<S: AsRef<std::ffi::OsStr>>(
+    cwd: &Path,
+    args: &[S],
+    envs: &[(String, String)],
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args(args)
+        .current_dir(cwd)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start nodectl: {e}"))
+}

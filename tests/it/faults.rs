@@ -22,13 +22,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nodectl::emulator::rng::SplitMix64;
 use serde_json::Value;
 
-use crate::expect::{Failures, case_files, nodectl_with};
+use crate::expect::{Failures, case_files, nodectl_with, spawn_nodectl};
 use crate::scenarios::{CLIENT_ID, CLIENT_SECRET, start_emulator, ureq_like};
 
 const NODES: usize = 200;
@@ -221,15 +220,7 @@ impl Phase<'_> {
     /// `apply` killed after `delay`: whether it was still running (the kill cut it), and the names
     /// the org holds more than once afterwards.
     fn killed_apply(&self, delay: Duration, args: &[&str]) -> (bool, Vec<String>) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
-            .args(args)
-            .current_dir(self.dir)
-            .envs(self.envs.iter().cloned())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = spawn_nodectl(self.dir, args, self.envs);
         std::thread::sleep(delay);
         let running = matches!(child.try_wait(), Ok(None));
         let _ = child.kill();

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::expect::{Failures, cases, http_request, nodectl_with};
+use crate::expect::{Failures, cases, http_request, nodectl_with, spawn_nodectl};
 
 pub(crate) const CLIENT_ID: &str = "scenario-client";
 pub(crate) const CLIENT_SECRET: &str = "scenario-secret";
@@ -333,15 +333,7 @@ fn check(case: &Path, failures: &mut Failures) {
             transcript.push_str(&format!("=== nodectl {}\n", args.join(" ")));
             match step.kill_after_ms {
                 Some(ms) => {
-                    let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
-                        .args(&args)
-                        .current_dir(dir)
-                        .envs(envs.iter().cloned())
-                        .env("NO_COLOR", "1")
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .unwrap_or_else(|e| panic!("{e}"));
+                    let mut child = spawn_nodectl(dir, &args, &envs);
                     std::thread::sleep(std::time::Duration::from_millis(ms));
                     let _ = child.kill();
                     let _ = child.wait();
@@ -365,17 +357,7 @@ fn check(case: &Path, failures: &mut Failures) {
         if let Some(commands) = &step.race {
             let children: Vec<Child> = commands
                 .iter()
-                .map(|args| {
-                    Command::new(env!("CARGO_BIN_EXE_nodectl"))
-                        .args(args)
-                        .current_dir(dir)
-                        .envs(envs.iter().cloned())
-                        .env("NO_COLOR", "1")
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .unwrap_or_else(|e| panic!("{e}"))
-                })
+                .map(|args| spawn_nodectl(dir, args, &envs))
                 .collect();
             let mut codes: Vec<i32> = children
                 .into_iter()
