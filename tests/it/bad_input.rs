@@ -78,8 +78,8 @@ struct Case {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Edit {
-    file: String,
+pub(crate) struct Edit {
+    pub(crate) file: String,
     #[serde(default)]
     set: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
@@ -107,14 +107,14 @@ fn backtrace_env() -> Vec<(String, String)> {
         .collect()
 }
 
-fn read_case(dir: &Path) -> Case {
+pub(crate) fn read_case(dir: &Path) -> Case {
     let path = dir.join("case.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// What must never show in a user's output, whatever the input.
-fn crash_signs(text: &str) -> Vec<&'static str> {
+pub(crate) fn crash_signs(text: &str) -> Vec<&'static str> {
     ["panicked", "stack backtrace", "RUST_BACKTRACE"]
         .into_iter()
         .filter(|sign| text.contains(sign))
@@ -197,7 +197,7 @@ fn run_command(case_dir: &Path, case: &Case, failures: &mut Failures) -> String 
 }
 
 /// `hex:666f` is the bytes 0x66 0x6f (an argument that need not be UTF-8); anything else as is.
-fn os_arg(arg: &str) -> OsString {
+pub(crate) fn os_arg(arg: &str) -> OsString {
     use std::os::unix::ffi::OsStringExt;
     match arg.strip_prefix("hex:") {
         Some(hex) => OsString::from_vec(
@@ -211,7 +211,7 @@ fn os_arg(arg: &str) -> OsString {
     }
 }
 
-fn edit_file(path: &Path, edit: &Edit) {
+pub(crate) fn edit_file(path: &Path, edit: &Edit) {
     let mut text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot edit {}: {e}", path.display()));
     if !edit.set.is_empty() || !edit.remove.is_empty() {
@@ -251,7 +251,7 @@ fn edit_file(path: &Path, edit: &Edit) {
 
 /// Stable text: the temporary directory, ports, context ids and (as plans name the emulator's
 /// random integration ids) plan checksums vary from run to run; a zero checksum is a case's own.
-fn normalize(text: &str, work: &Path) -> String {
+pub(crate) fn normalize(text: &str, work: &Path) -> String {
     let text = text.replace(&work.display().to_string(), "<tmp>");
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap_or_else(|e| panic!("{e}"));
     let checksum = regex::Regex::new(r"sha256:[0-9a-f]{64}").unwrap_or_else(|e| panic!("{e}"));
@@ -267,7 +267,7 @@ fn normalize(text: &str, work: &Path) -> String {
 }
 
 /// A `nodectl serve` or `nodectl emulator` process, its address and what it wrote to stderr.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: String,
     work: tempfile::TempDir,
@@ -346,7 +346,7 @@ impl Server {
         }
     }
 
-    fn serve() -> Server {
+    pub(crate) fn serve() -> Server {
         let mut server = Server::start(
             &[
                 "serve",
@@ -363,7 +363,7 @@ impl Server {
         server
     }
 
-    fn emulator() -> Server {
+    pub(crate) fn emulator() -> Server {
         let mut server = Server::start(
             &[
                 "emulator",
@@ -581,9 +581,14 @@ fn command_category(category: &str) {
 }
 
 /// Every case of an HTTP category against one server, which must still answer afterwards.
-fn http_category(category: &str, mut server: Server, health: &[&str]) {
+fn http_category(category: &str, server: Server, health: &[&str]) {
+    http_cases(&format!("bad_input/{category}"), server, health);
+}
+
+/// Every case of `tests/cases/<group>` against one server, which must still answer afterwards.
+pub(crate) fn http_cases(group: &str, mut server: Server, health: &[&str]) {
     let mut failures = Failures::default();
-    let all = cases(&format!("bad_input/{category}"));
+    let all = cases(group);
     for case in &all {
         check(case, &Target::Http(&server), &mut failures);
     }
@@ -591,7 +596,7 @@ fn http_category(category: &str, mut server: Server, health: &[&str]) {
         head: health.iter().map(|h| h.to_string()).collect(),
         ..Case::default()
     };
-    let category_dir = root().join("tests/cases/bad_input").join(category);
+    let category_dir = root().join("tests/cases").join(group);
     let answer = send_request(&category_dir, &probe, &server, &mut failures);
     if !server.alive() || !answer.starts_with("HTTP/1.1 200") {
         failures.add(
@@ -599,7 +604,7 @@ fn http_category(category: &str, mut server: Server, health: &[&str]) {
             format!("the server did not stay up after the cases:\n{answer}"),
         );
     }
-    failures.finish(&format!("bad_input/{category}"), all.len());
+    failures.finish(group, all.len());
 }
 
 #[test]
