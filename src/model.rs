@@ -349,15 +349,47 @@ pub const REGIONS: [(&str, &str); 18] = [
     ("eusc-de-east-1", "edee1.eusc-pure.cloud"),
 ];
 
-/// The domain of a region name, or the text itself when it is a domain (contains a `.`).
-pub fn region_domain(region: &str) -> Option<&str> {
-    if region.contains('.') {
-        return Some(region);
-    }
+/// The domain of a region: its name (`eu-west-1`) or its domain (`mypurecloud.ie`), both only from
+/// the fixed table — a project file never chooses a host of its own (docs/security.md).
+pub fn region_domain(region: &str) -> Option<&'static str> {
     REGIONS
         .iter()
-        .find(|(name, _)| *name == region)
+        .find(|(name, domain)| *name == region || *domain == region)
         .map(|(_, domain)| *domain)
+}
+
+/// The host of an `http(s)://host[:port][/path]` URL, lower-cased, without brackets; `None` when
+/// the text is not such a URL. Userinfo (`user@host`) is refused: it hides the real host.
+pub fn url_host(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return None;
+    }
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    (!host.is_empty()).then(|| (scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// `localhost`, `127.x.y.z` or `::1`: a host on this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `host` is the API or login host of a Genesys region of the fixed table.
+pub fn is_genesys_host(host: &str) -> bool {
+    REGIONS.iter().any(|(_, domain)| {
+        host.strip_prefix("api.")
+            .or_else(|| host.strip_prefix("login."))
+            == Some(domain)
+    })
 }
 
 /// Whether `text` is a UUID in its canonical 8-4-4-4-12 hexadecimal form.

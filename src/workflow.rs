@@ -91,9 +91,8 @@ pub async fn connect(
     max_rps: Option<f64>,
 ) -> Result<Connection, WorkflowError> {
     let project_dir = &project.config.dir;
-    let override_base = std::env::var("NODECTL_API_BASE")
-        .ok()
-        .filter(|b| !b.is_empty());
+    let override_base =
+        crate::manifest::project::pipeline_api_base().map_err(WorkflowError::Setting)?;
     let (api_base, credentials, emulator) = match (&env.target, override_base) {
         (_, Some(base)) => (base, credentials_from_environment(env)?, None),
         (Target::Emulator, None) => {

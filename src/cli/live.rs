@@ -94,8 +94,8 @@ pub fn prepare(args: LiveArgs, output: &mut Output) -> Result<Prepared, Exit> {
     let credentials = credentials::load(&project.config.dir, env, source.as_ref())
         .map_err(|e| usage(output, e.to_string()))?;
     let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
-    context.api_base = std::env::var("NODECTL_API_BASE")
-        .ok()
+    context.api_base = crate::manifest::project::pipeline_api_base()
+        .map_err(|e| usage(output, e))?
         .or_else(|| env.target.api_base().map(str::to_string));
     let transport = LiveTransport::new().map_err(|e| {
         output.error(e.to_string());

@@ -333,6 +333,14 @@ impl RawFile {
     }
 }
 
+/// Whether `nodectl.toml` has an `[env.NAME]` table, valid or not.
+fn env_declared(project_file: &SourceFile, name: &str) -> bool {
+    toml::from_str::<toml::Table>(&project_file.text)
+        .ok()
+        .and_then(|table| table.get("env")?.as_table()?.get(name).cloned())
+        .is_some()
+}
+
 fn scope_envs(
     config: &ProjectConfig,
     project_file: &SourceFile,
@@ -343,6 +351,8 @@ fn scope_envs(
     match scope {
         EnvScope::All => names.iter().map(|n| n.to_string()).collect(),
         EnvScope::One(Some(name)) if config.envs.contains_key(name) => vec![name.clone()],
+        // Declared but refused: its own errors say why; "not defined" would mislead.
+        EnvScope::One(Some(name)) if env_declared(project_file, name) => Vec::new(),
         EnvScope::One(Some(name)) => {
             diags.error(
                 &project_file.display,

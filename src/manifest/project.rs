@@ -9,8 +9,8 @@ use super::format::{EnvSection, ProjectFile};
 use super::shape::{FileKind, did_you_mean};
 use super::source::{SourceFile, Target};
 use crate::model::{
-    Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_uuid,
-    region_domain,
+    Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_genesys_host,
+    is_loopback_host, is_uuid, region_domain, url_host,
 };
 use crate::seg_path;
 
@@ -162,7 +162,7 @@ fn resolve_env(
                     .map(|n| format!("did you mean `{n}`?"))
                     .unwrap_or_else(|| {
                         format!(
-                            "known regions: {}; or give a domain such as mypurecloud.ie",
+                            "known regions: {}; or one of their domains, such as mypurecloud.ie. A project file names only Genesys's own regions: another API host is the pipeline's choice (NODECTL_API_BASE)",
                             names.join(", ")
                         )
                     });
@@ -258,16 +258,22 @@ fn resolve_env(
             format!("env `{name}`: org_id `{org_id}` is not a UUID"),
         );
     }
-    for key in ["client_id_env", "client_secret_env"] {
-        let value = if key == "client_id_env" {
-            &section.client_id_env
-        } else {
-            &section.client_secret_env
-        };
+    for (key, value, default) in [
+        (
+            "client_id_env",
+            &section.client_id_env,
+            DEFAULT_CLIENT_ID_ENV,
+        ),
+        (
+            "client_secret_env",
+            &section.client_secret_env,
+            DEFAULT_CLIENT_SECRET_ENV,
+        ),
+    ] {
         if let Some(var) = value
-            && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            && !is_credential_variable(var, default)
         {
-            diags.error(&file.display, at_value(key), format!("env `{name}`: `{key}` must name an environment variable (letters, digits, `_`), found `{var}`"));
+            diags.error(&file.display, at_value(key), format!("env `{name}`: `{key}` = `{var}` is not allowed: a project file may only choose among the variables `{default}` and `{default}_<SUFFIX>` (upper-case letters, digits, `_`), so that it cannot make nodectl read and send another secret of the job"));
         }
     }
 
@@ -313,26 +319,65 @@ pub fn integration_problem(text: &str) -> Option<String> {
     }
 }
 
-/// `https://host[:port][/path]`; `http://` only for a loopback host.
-fn check_api_base(base: &str) -> Result<(), String> {
-    let (scheme, rest) = base
-        .split_once("://")
-        .ok_or_else(|| format!("`{base}` is not an absolute URL (https://…)"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = if let Some(bracketed) = authority.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or("")
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    if host.is_empty() {
-        return Err(format!("`{base}` has no host"));
+/// Whether a project may name `var` as the variable holding its OAuth client id or secret: the
+/// default (`GENESYSCLOUD_OAUTHCLIENT_ID` / `_SECRET`) or the default plus `_<SUFFIX>`
+/// (`GENESYSCLOUD_OAUTHCLIENT_ID_PROD`). The rule is narrow on purpose (docs/security.md): were any
+/// name allowed, a pull request could have the job's checkout token or cloud key sent as the client
+/// secret.
+pub fn is_credential_variable(var: &str, default: &str) -> bool {
+    match var.strip_prefix(default) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix('_').is_some_and(|suffix| {
+            !suffix.is_empty()
+                && suffix
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }),
+        None => false,
     }
-    match scheme {
-        "https" => Ok(()),
-        "http" if host == "localhost" || host == "::1" || host.starts_with("127.") => Ok(()),
-        "http" => Err(format!(
-            "`{base}` uses http:// for a host that is not loopback; use https://"
+}
+
+/// An `api_base` a project file may name: a loopback emulator (`http://127.0.0.1:9781`), or the API
+/// host of a Genesys region of the fixed table. Any other host would receive the job's OAuth client
+/// credentials on the word of a pull request; the pipeline chooses it with `NODECTL_API_BASE`.
+fn check_api_base(base: &str) -> Result<(), String> {
+    let (scheme, host) = url_host(base).ok_or_else(|| {
+        format!("`{base}` is not an absolute http(s) URL with a host (and no `user@`)")
+    })?;
+    match scheme.as_str() {
+        "https" | "http" if is_loopback_host(&host) => Ok(()),
+        "https" if is_genesys_host(&host) && host.starts_with("api.") => Ok(()),
+        "http" if is_genesys_host(&host) => Err(format!("`{base}` uses http://; use https://")),
+        "https" | "http" => Err(format!(
+            "`{base}` is neither a loopback emulator nor a Genesys region's API host (https://api.<region domain>): a project file cannot send the job's credentials to another host; the pipeline chooses such an API base with NODECTL_API_BASE"
         )),
         other => Err(format!("`{base}` has scheme `{other}`; use https://")),
+    }
+}
+
+/// The variable through which the pipeline — never a file of the project — points nodectl at
+/// another API host (a gateway, a proxy, an emulator elsewhere).
+pub const API_BASE_VARIABLE: &str = "NODECTL_API_BASE";
+
+/// The pipeline's API base from `NODECTL_API_BASE`, if set: `https://…`, or `http://` for a
+/// loopback host. Any host is allowed (the pipeline owner chose it), but not a URL that hides its
+/// host behind `user@`.
+pub fn pipeline_api_base() -> Result<Option<String>, String> {
+    let Some(base) = std::env::var(API_BASE_VARIABLE)
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let base = base.trim().trim_end_matches('/').to_string();
+    match url_host(&base) {
+        Some((scheme, _)) if scheme == "https" => Ok(Some(base)),
+        Some((scheme, host)) if scheme == "http" && is_loopback_host(&host) => Ok(Some(base)),
+        Some(_) => Err(format!(
+            "{API_BASE_VARIABLE}=`{base}`: use https:// (http:// only for a loopback host)"
+        )),
+        None => Err(format!(
+            "{API_BASE_VARIABLE}=`{base}` is not an absolute http(s) URL with a host (and no `user@`)"
+        )),
     }
 }

@@ -230,8 +230,7 @@ pub fn load_project(dir: Option<PathBuf>, env: Option<String>) -> Result<Snapsho
     let credentials =
         credentials::load(&project.config.dir, env, None).map_err(|e| e.to_string())?;
     let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
-    context.api_base = std::env::var("NODECTL_API_BASE")
-        .ok()
+    context.api_base = crate::manifest::project::pipeline_api_base()?
         .or_else(|| env.target.api_base().map(str::to_string));
     let nodes = project.nodes.get(&env_name).cloned().unwrap_or_default();
     Ok(Snapshot {
