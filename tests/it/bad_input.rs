@@ -107,7 +107,7 @@ fn backtrace_env() -> Vec<(String, String)> {
         .collect()
 }
 
-pub(crate) fn read_case(dir: &Path) -> Case {
+fn read_case(dir: &Path) -> Case {
     let path = dir.join("case.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
