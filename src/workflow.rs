@@ -138,9 +138,18 @@ pub async fn connect(
         options.timeout = timeout;
     }
     let client = Client::new(options)?;
-    let cache = ContentCache::for_project(project_dir);
+    // The cache is keyed by the org's identity: the API base, or the embedded emulator's state file
+    // (its address changes with every run).
+    let identity = match (&emulator, &env.target) {
+        (Some(_), _) => format!(
+            "emulator:{}",
+            emulator_state_file(project_dir, &env.name).display()
+        ),
+        _ => api_base.clone(),
+    };
+    let cache = ContentCache::for_org(&identity);
     Ok(Connection {
-        remote: Remote::new(client, Some(cache)),
+        remote: Remote::new(client, cache),
         emulator,
     })
 }

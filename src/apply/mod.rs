@@ -68,10 +68,13 @@ impl Outcome {
 }
 
 /// Applies the plan; `on_done` hears about each change as it finishes (progress).
+/// `protected` are the names that must never be deleted (`[safety] protect` and nodes marked
+/// `protect`), checked again against the org just before each delete.
 pub async fn apply(
     remote: &Remote,
     plan: &Plan,
     options: ApplyOptions,
+    protected: &[String],
     on_done: &(dyn Fn(&NodeOutcome) + Sync),
 ) -> Outcome {
     let writes: Vec<&Change> = plan
@@ -98,13 +101,18 @@ pub async fn apply(
     let blocked = outcomes
         .iter()
         .any(|o| matches!(o.status, Status::Failed | Status::Refused));
-    let mut deletes: Vec<(String, ChangeKind, String)> = plan
+    let mut deletes: Vec<PlannedDelete> = plan
         .changes
         .iter()
         .filter(|c| c.change == ChangeKind::Delete)
         .filter_map(|c| {
-            c.id.clone()
-                .map(|id| (c.key.name.clone(), ChangeKind::Delete, id))
+            Some(PlannedDelete {
+                node: c.key.name.clone(),
+                id: c.id.clone()?,
+                name: c.before.as_ref().map_or(&c.key.name, |b| &b.name).clone(),
+                integration_id: c.key.integration_id.clone(),
+                version: c.version,
+            })
         })
         .collect();
     // The old action of a successful replace goes in the delete phase too.
@@ -119,29 +127,35 @@ pub async fn apply(
                 && o.status == Status::Applied
         });
         if let (true, Some(old)) = (replaced_ok, &change.replaces) {
-            deletes.push((
-                format!("{} (old action)", change.key.name),
-                ChangeKind::Delete,
-                old.id.clone(),
-            ));
+            deletes.push(PlannedDelete {
+                node: format!("{} (old action)", change.key.name),
+                id: old.id.clone(),
+                name: change
+                    .before
+                    .as_ref()
+                    .map_or(&change.key.name, |b| &b.name)
+                    .clone(),
+                integration_id: old.integration_id.clone(),
+                version: Some(old.version),
+            });
         }
     }
-    for (name, change, id) in deletes {
+    let written: Vec<String> = outcomes.iter().filter_map(|o| o.id.clone()).collect();
+    let written_ids: std::collections::BTreeSet<&str> =
+        written.iter().map(String::as_str).collect();
+    for planned in &deletes {
         let outcome = if blocked {
             NodeOutcome {
-                node: name,
-                change,
+                node: planned.node.clone(),
+                change: ChangeKind::Delete,
                 status: Status::Skipped,
-                id: Some(id),
+                id: Some(planned.id.clone()),
                 version: None,
                 attempts: 0,
                 error: Some("not deleted: an earlier change failed".to_string()),
             }
         } else {
-            match remote.delete(&id).await {
-                Ok(()) => done(&name, change, Status::Applied, Some(id), None),
-                Err(error) => failed(&name, change, Some(id), &error),
-            }
+            guarded_delete(remote, planned, &written_ids, protected).await
         };
         on_done(&outcome);
         outcomes.push(outcome);
@@ -199,12 +213,15 @@ async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) ->
             .create(&post_input(after, &change.key.integration_id))
             .await
         {
-            Ok(action) => done(
+            Ok(created) if created.adopted => {
+                adopt_or_report_overtaken(remote, change, created.action).await
+            }
+            Ok(created) => done(
                 name,
                 change.change,
                 Status::Applied,
-                Some(action.id),
-                Some(action.version),
+                Some(created.action.id),
+                Some(created.action.version),
             ),
             Err(error) => failed(name, change.change, None, &error),
         },
@@ -300,6 +317,136 @@ async fn update_by_patch(
             }
             Err(error) => return failed(name, change.change, Some(id.to_string()), &error),
         }
+    }
+}
+
+/// A create found the name already taken: adopted when the org's action holds exactly the desired
+/// content (our own earlier attempt whose answer was lost, or a racing apply of the same manifests);
+/// otherwise another writer overtook this run, which says so and fails rather than report success
+/// over content it did not write.
+async fn adopt_or_report_overtaken(
+    remote: &Remote,
+    change: &Change,
+    existing: crate::genesys::dto::Action,
+) -> NodeOutcome {
+    let name = change.key.name.as_str();
+    let current = match remote.read_fresh(&existing.id).await {
+        Ok(current) => current,
+        Err(error) => return failed(name, change.change, Some(existing.id), &error),
+    };
+    match resolve_conflict(&current, change) {
+        Conflict::AlreadyDone => done(
+            name,
+            change.change,
+            Status::Applied,
+            Some(current.id),
+            Some(current.version),
+        ),
+        Conflict::VersionMoved | Conflict::ChangedElsewhere => NodeOutcome {
+            error: Some(format!(
+                "overtaken: another writer created `{}` (id {}, version {}) with other content while this apply ran; nothing was overwritten — run plan again to see the difference",
+                current.name, current.id, current.version
+            )),
+            ..done(
+                name,
+                change.change,
+                Status::Failed,
+                Some(current.id),
+                Some(current.version),
+            )
+        },
+    }
+}
+
+/// One delete as the plan saw it, checked against the org just before it is sent.
+struct PlannedDelete {
+    node: String,
+    id: String,
+    name: String,
+    integration_id: String,
+    version: Option<i64>,
+}
+
+/// Deletes an action only if it is still what the plan said: the same name in the same
+/// integration at the planned version, not protected, and not an action this very run created or
+/// adopted. Anything else is refused (exit 5) and named — the plan was computed from a view of the
+/// org that no longer holds (or, through a poisoned cache, never held).
+async fn guarded_delete(
+    remote: &Remote,
+    planned: &PlannedDelete,
+    written_ids: &std::collections::BTreeSet<&str>,
+    protected: &[String],
+) -> NodeOutcome {
+    let refuse = |why: String| NodeOutcome {
+        error: Some(format!("not deleted: {why}")),
+        ..done(
+            &planned.node,
+            ChangeKind::Delete,
+            Status::Refused,
+            Some(planned.id.clone()),
+            planned.version,
+        )
+    };
+    if written_ids.contains(planned.id.as_str()) {
+        return refuse(format!(
+            "this apply created or adopted action {} a moment ago",
+            planned.id
+        ));
+    }
+    let current = match remote.action(&planned.id).await {
+        Ok(Some(current)) => current,
+        Ok(None) => {
+            return done(
+                &planned.node,
+                ChangeKind::Delete,
+                Status::Unchanged,
+                Some(planned.id.clone()),
+                None,
+            );
+        }
+        Err(error) => {
+            return failed(
+                &planned.node,
+                ChangeKind::Delete,
+                Some(planned.id.clone()),
+                &error,
+            );
+        }
+    };
+    if let Some(rule) = protected
+        .iter()
+        .find(|p| p.to_lowercase() == current.name.to_lowercase())
+    {
+        return refuse(format!("`{}` is protected (`{rule}`)", current.name));
+    }
+    if current.name != planned.name || current.integration_id != planned.integration_id {
+        return refuse(format!(
+            "action {} is now `{}` in integration {}, not `{}` in {} as planned; run plan again",
+            planned.id, current.name, current.integration_id, planned.name, planned.integration_id
+        ));
+    }
+    if let Some(version) = planned.version
+        && current.version != version
+    {
+        return refuse(format!(
+            "`{}` changed since the plan (version {version} → {}); run plan again",
+            current.name, current.version
+        ));
+    }
+    match remote.delete(&planned.id).await {
+        Ok(()) => done(
+            &planned.node,
+            ChangeKind::Delete,
+            Status::Applied,
+            Some(planned.id.clone()),
+            None,
+        ),
+        Err(error) => failed(
+            &planned.node,
+            ChangeKind::Delete,
+            Some(planned.id.clone()),
+            &error,
+        ),
     }
 }
 

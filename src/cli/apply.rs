@@ -318,10 +318,12 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
         parallelism: options.parallelism.unwrap_or(4),
         force: flags.force,
     };
+    let protected = protected_names(&project, &env);
     let outcome = runtime.block_on(apply::apply(
         &connection.remote,
         &plan,
         apply_options,
+        &protected,
         &on_done,
     ));
     close(output, connection);
@@ -341,4 +343,24 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
         exits.push(Exit::Refused);
     }
     Exit::combine(&exits)
+}
+
+/// The names apply re-checks every delete against: `[safety] protect` and the env's nodes marked
+/// `protect = true`.
+fn protected_names(project: &crate::manifest::Project, env: &crate::model::Env) -> Vec<String> {
+    let marked = project
+        .nodes
+        .get(&env.name)
+        .into_iter()
+        .flatten()
+        .filter(|node| node.protect)
+        .map(|node| node.key.name.clone());
+    project
+        .config
+        .safety
+        .protect
+        .iter()
+        .cloned()
+        .chain(marked)
+        .collect()
 }

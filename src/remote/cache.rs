@@ -1,15 +1,37 @@
 //! The content cache: a managed action's complete content keyed by `(id, version)`, one JSON file
-//! each under `NODECTL_CACHE_DIR` (default `.nodectl/cache/`). `version` increases on every change,
-//! so an entry never goes stale; it is only an optimisation — delete the directory and the next
-//! snapshot is the same, at 3 requests per action. A broken entry is ignored and rewritten.
+//! each. `version` increases on every change, so an entry never goes stale; it is only an
+//! optimisation — delete the directory and the next snapshot is the same, at 3 requests per action.
+//!
+//! The cache is *not trusted* (docs/security.md, "What the org is believed to hold"): its files may
+//! come from a pull request or a poisoned CI cache. So it lives outside the checkout by default
+//! (`$NODECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/nodectl`, else `~/.cache/nodectl`), one folder per
+//! API host so that two orgs never share entries, and an entry is used only when its own checksum
+//! holds and it agrees with the live listing on everything the listing shows (id, version, name,
+//! integration, category, `secure`, and the configuration apart from the two template texts). A
+//! broken or disagreeing entry is ignored (logged) and rewritten from the org.
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
 use super::RemoteAction;
+use crate::genesys::dto::{Action, ActionConfig};
+
+/// The variable through which the pipeline chooses where the cache lives (e.g. a folder its CI
+/// cache step restores).
+pub const CACHE_DIR_VARIABLE: &str = "NODECTL_CACHE_DIR";
 
 #[derive(Debug, Clone)]
 pub struct ContentCache {
     dir: PathBuf,
+}
+
+/// One file of the cache: the action and the SHA-256 of its canonical JSON.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    checksum: String,
+    action: RemoteAction,
 }
 
 impl ContentCache {
@@ -18,12 +40,23 @@ impl ContentCache {
         ContentCache { dir: dir.into() }
     }
 
-    /// `$NODECTL_CACHE_DIR`, else `<project>/.nodectl/cache`.
-    pub fn for_project(project_dir: &Path) -> ContentCache {
-        match std::env::var_os("NODECTL_CACHE_DIR") {
-            Some(dir) => ContentCache::new(dir),
-            None => ContentCache::new(project_dir.join(".nodectl").join("cache")),
-        }
+    /// The cache of one org, named by `identity` (its API base URL, or the embedded emulator's state
+    /// file): a folder under the cache root named by a hash of the identity. `None` when no cache
+    /// root can be found (no `NODECTL_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`): plans then read the
+    /// org completely.
+    pub fn for_org(identity: &str) -> Option<ContentCache> {
+        let root = cache_root()?;
+        let digest = Sha256::digest(identity.as_bytes());
+        let folder: String = digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Some(ContentCache::new(root.join(folder)))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn path(&self, id: &str, version: i64) -> Option<PathBuf> {
@@ -35,18 +68,45 @@ impl ContentCache {
         safe.then(|| self.dir.join(format!("{id}@{version}.json")))
     }
 
-    pub fn get(&self, id: &str, version: i64) -> Option<RemoteAction> {
-        let text = std::fs::read_to_string(self.path(id, version)?).ok()?;
-        let action: RemoteAction = serde_json::from_str(&text).ok()?;
-        (action.id == id && action.version == version).then_some(action)
+    /// The cached content of `listed`, if an entry exists, its checksum holds, and it agrees with
+    /// the listing.
+    pub fn get(&self, listed: &Action) -> Option<RemoteAction> {
+        let path = self.path(&listed.id, listed.version)?;
+        let text = std::fs::read_to_string(&path).ok()?;
+        let entry: Entry = match serde_json::from_str(&text) {
+            Ok(entry) => entry,
+            Err(error) => {
+                tracing::debug!(path = %path.display(), %error, "ignoring an unreadable cache entry");
+                return None;
+            }
+        };
+        if checksum(&entry.action).as_deref() != Some(entry.checksum.as_str()) {
+            tracing::warn!(path = %path.display(), "ignoring a cache entry whose checksum does not hold");
+            return None;
+        }
+        match disagreement(&entry.action, listed) {
+            None => Some(entry.action),
+            Some(field) => {
+                tracing::warn!(path = %path.display(), field, "ignoring a cache entry that disagrees with the org's listing");
+                None
+            }
+        }
     }
 
-    /// Stores an entry atomically (temporary file, then rename). Failures only cost a re-read later.
+    /// Stores an entry atomically (temporary file, then rename, never through a symlink). Failures
+    /// only cost a re-read later.
     pub fn put(&self, action: &RemoteAction) {
         let Some(path) = self.path(&action.id, action.version) else {
             return;
         };
-        let Ok(text) = serde_json::to_string(action) else {
+        let Some(checksum) = checksum(action) else {
+            return;
+        };
+        let entry = Entry {
+            checksum,
+            action: action.clone(),
+        };
+        let Ok(text) = serde_json::to_string(&entry) else {
             return;
         };
         if std::fs::create_dir_all(&self.dir).is_err() {
@@ -57,4 +117,73 @@ impl ContentCache {
             let _ = std::fs::remove_file(&temporary);
         }
     }
+}
+
+/// `$NODECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/nodectl`, else `$HOME/.cache/nodectl`.
+fn cache_root() -> Option<PathBuf> {
+    let from = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    from(CACHE_DIR_VARIABLE)
+        .or_else(|| from("XDG_CACHE_HOME").map(|d| d.join("nodectl")))
+        .or_else(|| from("HOME").map(|d| d.join(".cache").join("nodectl")))
+}
+
+/// `sha256:<hex>` of the action's canonical JSON.
+fn checksum(action: &RemoteAction) -> Option<String> {
+    let value = serde_json::to_value(action).ok()?;
+    let digest = Sha256::digest(crate::canonical::to_string(&value).as_bytes());
+    Some(format!(
+        "sha256:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
+}
+
+/// The first field on which a cached action and the live listing disagree.
+fn disagreement(cached: &RemoteAction, listed: &Action) -> Option<&'static str> {
+    if cached.id != listed.id {
+        return Some("id");
+    }
+    if cached.version != listed.version {
+        return Some("version");
+    }
+    if cached.name != listed.name {
+        return Some("name");
+    }
+    if cached.integration_id != listed.integration_id {
+        return Some("integrationId");
+    }
+    if cached.secure != listed.secure {
+        return Some("secure");
+    }
+    if listed
+        .category
+        .as_ref()
+        .is_some_and(|category| *category != cached.category)
+    {
+        return Some("category");
+    }
+    match &listed.config {
+        Some(config) if !same_listed_config(&cached.config, config) => Some("config"),
+        _ => None,
+    }
+}
+
+/// The configuration as a listing shows it: the cached one has the template texts filled in where
+/// the listing has only their URIs, so those are left out of the comparison.
+fn same_listed_config(cached: &ActionConfig, listed: &ActionConfig) -> bool {
+    let strip = |config: &ActionConfig| {
+        let mut config = config.clone();
+        config.request.request_template = None;
+        config.request.request_template_uri = None;
+        config.response.success_template = None;
+        config.response.success_template_uri = None;
+        config
+    };
+    strip(cached) == strip(listed)
 }

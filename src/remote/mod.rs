@@ -38,6 +38,14 @@ pub enum RemoteError {
     },
 }
 
+/// What a create returns: the action, and whether it already existed under that name (our own
+/// earlier attempt whose answer was lost, or another writer's) and was adopted instead of made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub action: Action,
+    pub adopted: bool,
+}
+
 /// A managed integration, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedIntegration {
@@ -170,9 +178,7 @@ impl Remote {
                 });
             }
         }
-        let reads = to_read
-            .iter()
-            .map(|action| self.read_complete(&action.id, action.version));
+        let reads = to_read.iter().map(|action| self.read_complete(action));
         // All at once: the client's semaphore and token bucket bound what really runs.
         let mut actions: Vec<RemoteAction> = futures_util::future::join_all(reads)
             .await
@@ -188,13 +194,13 @@ impl Remote {
         })
     }
 
-    /// An action's complete content at `version`: the cached copy, or the action with its contract
-    /// plus both template files (3 requests), then cached.
-    pub async fn read_complete(&self, id: &str, version: i64) -> Result<RemoteAction, RemoteError> {
-        if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(id, version)) {
+    /// A listed action's complete content: the cached copy when it agrees with the listing, or the
+    /// action with its contract plus both template files (3 requests), then cached.
+    pub async fn read_complete(&self, listed: &Action) -> Result<RemoteAction, RemoteError> {
+        if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(listed)) {
             return Ok(cached);
         }
-        let action = self.read_fresh(id).await?;
+        let action = self.read_fresh(&listed.id).await?;
         if let Some(cache) = &self.cache {
             cache.put(&action);
         }
@@ -236,6 +242,16 @@ impl Remote {
         })
     }
 
+    /// The published action as the org holds it now (no contract, no templates), `None` when it
+    /// does not exist: what apply checks a delete against just before sending it.
+    pub async fn action(&self, id: &str) -> Result<Option<Action>, RemoteError> {
+        match self.client.get::<Action>(&format!("{ACTIONS}/{id}")).await {
+            Ok(action) => Ok(Some(action)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// Looks an action up by exact name in one integration (the listing's `name` filter is partial).
     pub async fn find_by_name(
         &self,
@@ -255,7 +271,7 @@ impl Remote {
     /// Creates an action, idempotently: after an ambiguous failure (timeout, dropped connection,
     /// 5xx) the name is looked up (3 tries over 5 s) before posting again, so a retried create never
     /// makes a duplicate.
-    pub async fn create(&self, input: &PostActionInput) -> Result<Action, RemoteError> {
+    pub async fn create(&self, input: &PostActionInput) -> Result<Created, RemoteError> {
         let mut last_error = None;
         for _ in 0..3 {
             match self
@@ -263,7 +279,12 @@ impl Remote {
                 .send_json::<_, Action>(Verb::Post, ACTIONS, input)
                 .await
             {
-                Ok(action) => return Ok(action),
+                Ok(action) => {
+                    return Ok(Created {
+                        action,
+                        adopted: false,
+                    });
+                }
                 Err(error) if error.is_ambiguous() => {
                     tracing::debug!(%error, name = %input.name, "create failed ambiguously; looking the name up");
                     for wait in [
@@ -275,7 +296,10 @@ impl Remote {
                             .find_by_name(&input.integration_id, &input.name)
                             .await?
                         {
-                            return Ok(existing);
+                            return Ok(Created {
+                                action: existing,
+                                adopted: true,
+                            });
                         }
                         tokio::time::sleep(wait).await;
                     }
@@ -292,7 +316,10 @@ impl Remote {
                         .await?
                     {
                         tracing::debug!(name = %input.name, id = %existing.id, "create found the name taken; adopting the existing action");
-                        return Ok(existing);
+                        return Ok(Created {
+                            action: existing,
+                            adopted: true,
+                        });
                     }
                     return Err(error.into());
                 }

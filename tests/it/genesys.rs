@@ -92,7 +92,8 @@ async fn every_write_operation() -> Result<(), String> {
     let created = remote
         .create(&post_input(&content("Lookup"), &integration))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .action;
     if created.version != 1 {
         return Err(format!("created at version {}", created.version));
     }
