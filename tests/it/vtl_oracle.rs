@@ -1,16 +1,20 @@
-//! Differential test against the real Apache Velocity engine (the velocity-oracle tool).
+//! Differential test against the real Apache Velocity engine (the harness in `tests/oracle/`).
 //!
-//! Generates a few thousand templates over the subset where Velocity 1.7 (the oracle) and 2.1+
-//! (nodectl's target) agree — it avoids the known, intended differences listed in the oracle README:
-//! `#if` on empty/zero values, whitespace gobbling around directives at line starts or before line
-//! ends, strict success templates, plus Velocity-2-only syntax and Genesys-only tools — renders them
-//! with both engines and compares. Fails with instructions when the oracle is not installed.
+//! Generates a few thousand templates over the subset where Velocity 1.7 (the oracle: Debian's
+//! package) and 2.1+ (nodectl's target) agree — it avoids the known, intended differences listed in
+//! `tests/oracle/VelocityOracle.java`: `#if` on empty/zero values, whitespace gobbling around
+//! directives at line starts or before line ends, strict success templates, plus Velocity-2-only
+//! syntax and Genesys-only tools — renders them with both engines and compares. The harness is built
+//! into `target/velocity-oracle/` by `tests/oracle/build.sh` (which `scripts/test.sh` runs, and this
+//! test too when the build is missing or stale); without a JDK and Debian's Velocity jars this test
+//! fails with instructions rather than passing without comparing anything.
 //!
-//! `VELOCITY_ORACLE` overrides the oracle script path; `DIFF_CASES` the number of templates;
-//! `DIFF_SEED` the seed.
+//! `VELOCITY_ORACLE` names another oracle command instead (run with the cases file as its argument,
+//! printing the results as the harness does); `DIFF_CASES` the number of templates; `DIFF_SEED` the
+//! seed.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nodectl::vtl::{Mode, parse, render};
@@ -771,29 +775,49 @@ fn normalize_doubles(s: &str) -> String {
     .into_owned()
 }
 
-/// The oracle script beside the repository (`../shared/tools/velocity-oracle/run`), or
-/// `$VELOCITY_ORACLE`. Its Debian packages are installed by `scripts/test.sh`; without them this test
-/// fails with instructions rather than passing without comparing anything.
-fn oracle_path() -> PathBuf {
-    let script = std::env::var("VELOCITY_ORACLE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/velocity-oracle/run")
-        });
-    let jars = ["velocity.jar", "velocity-tools.jar", "jackson-databind.jar"]
-        .iter()
-        .all(|jar| PathBuf::from("/usr/share/java").join(jar).exists());
+/// The command that renders `cases` with Velocity: `$VELOCITY_ORACLE`, or the repository's harness
+/// (`tests/oracle/VelocityOracle.java`) as built into `target/velocity-oracle/` by
+/// `tests/oracle/build.sh`. The build script is run here first: it does nothing when the build is up
+/// to date and compiles it when javac and the jars are present; otherwise this fails, naming
+/// `scripts/test.sh`, which installs them.
+fn oracle_command(cases: &Path) -> Command {
+    if let Ok(script) = std::env::var("VELOCITY_ORACLE") {
+        let mut cmd = Command::new(script);
+        cmd.arg(cases);
+        return cmd;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let out_dir = target
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target>/tmp")
+        .join("velocity-oracle");
+    let missing = "the Velocity oracle harness (tests/oracle/VelocityOracle.java) is not built and \
+        cannot be built here: run scripts/test.sh, which installs a JDK and Debian's Velocity packages \
+        (apt-get install -y default-jdk-headless velocity libvelocity-tools-java \
+        libjackson2-databind-java) and builds it into target/velocity-oracle/";
+    let build = Command::new("bash")
+        .arg(root.join("tests/oracle/build.sh"))
+        .arg(&out_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{missing}\n(running tests/oracle/build.sh: {e})"));
     assert!(
-        script.exists() && jars,
-        "the Velocity oracle is not installed ({}): run scripts/test.sh, or apt-get install -y velocity libvelocity-tools-java libjackson2-databind-java",
-        script.display()
+        build.status.success(),
+        "{missing}\n{}",
+        String::from_utf8_lossy(&build.stderr)
     );
-    script
+    let classpath = std::fs::read_to_string(out_dir.join("classpath"))
+        .unwrap_or_else(|e| panic!("{missing}\n({}/classpath: {e})", out_dir.display()));
+    let mut cmd = Command::new("java");
+    cmd.arg("-cp")
+        .arg(classpath.trim_end())
+        .arg("VelocityOracle")
+        .arg(cases);
+    cmd
 }
 
 #[test]
 fn differential_against_velocity() {
-    let oracle = oracle_path();
     let n: usize = std::env::var("DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -824,10 +848,9 @@ fn differential_against_velocity() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let file = dir.join("differential-cases.json");
     std::fs::write(&file, serde_json::to_string(&cases).unwrap()).unwrap();
-    let out = Command::new(&oracle)
-        .arg(&file)
-        .output()
-        .expect("run oracle");
+    let out = oracle_command(&file).output().unwrap_or_else(|e| {
+        panic!("running the Velocity oracle (java; scripts/test.sh installs a JDK): {e}")
+    });
     assert!(
         out.status.success(),
         "oracle failed: {}",
