@@ -415,3 +415,110 @@ fn class(name: &str) {
 fn untrusted_credentials() {
     class("credentials");
 }
+
+/// Every cache entry under `dir`, rewritten so that its action claims another name — with a
+/// checksum that holds, as an attacker who can write the cache would make it.
+fn poison_cache_entries(dir: &Path) -> usize {
+    let mut poisoned = 0;
+    for (path, text) in files_under(dir) {
+        let Ok(mut entry) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let name = entry["action"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        entry["action"]["name"] = serde_json::Value::String(format!("Retired {name}"));
+        let digest = {
+            use sha2::Digest;
+            sha2::Sha256::digest(nodectl::canonical::to_string(&entry["action"]).as_bytes())
+        };
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        entry["checksum"] = serde_json::Value::String(format!("sha256:{hex}"));
+        std::fs::write(&path, entry.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        poisoned += 1;
+    }
+    poisoned
+}
+
+/// The review's attack on the content cache: entries that rename the org's actions make `plan
+/// --prune` believe the protected `Lookup Customer` is an unmanaged leftover, and apply delete it.
+/// Committed under `.nodectl/cache/`, the files are not even read (the default cache lives outside
+/// the checkout); in a cache the pipeline chose, they disagree with the live listing and are read
+/// again from the org. Either way: no change, nothing deleted.
+#[test]
+fn poisoned_content_cache_changes_nothing() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = work.path().join("project");
+    copy_project(&root().join("tests/cases/untrusted/project"), &dir, "");
+    let project_file = dir.join("nodectl.toml");
+    let text = std::fs::read_to_string(&project_file).unwrap_or_default();
+    std::fs::write(
+        &project_file,
+        format!("{text}\n[safety]\nprotect = [\"Lookup Customer\"]\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let home = work.path().join("home");
+    let run = |args: &[&str], cache: Option<&Path>| {
+        let mut env = vec![("HOME".to_string(), home.display().to_string())];
+        if let Some(cache) = cache {
+            env.push(("NODECTL_CACHE_DIR".to_string(), cache.display().to_string()));
+        }
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        run_bounded(&dir, &args, &env, None, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("nodectl {args:?} hung"))
+    };
+    let applied = run(&["apply", "--auto-approve"], None);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let warm = run(&["plan"], None);
+    assert_eq!(warm.code, 0, "{}", warm.transcript());
+
+    // The default cache is outside the checkout: nothing was written under .nodectl/cache.
+    assert!(
+        !dir.join(".nodectl/cache").exists(),
+        "the cache was written inside the checkout"
+    );
+    let default_cache = home.join(".cache/nodectl");
+    assert_eq!(
+        poison_cache_entries(&default_cache),
+        4,
+        "expected 4 cache entries"
+    );
+
+    // 1. Poisoned entries in the default cache; 2. the same files committed in the checkout and
+    // named by the pipeline as its cache.
+    let committed = dir.join(".nodectl/cache");
+    copy_project(&default_cache, &committed, "");
+    for cache in [None, Some(committed.as_path())] {
+        let plan = run(&["plan", "--prune"], cache);
+        assert_eq!(plan.code, 0, "{}", plan.transcript());
+        assert!(
+            plan.stdout.contains("No changes") && !plan.stdout.contains("Retired"),
+            "the poisoned cache changed the plan:\n{}",
+            plan.transcript()
+        );
+        let apply = run(&["apply", "--prune", "--auto-approve"], cache);
+        assert_eq!(apply.code, 0, "{}", apply.transcript());
+        assert!(
+            !apply.stdout.contains("applied   delete"),
+            "{}",
+            apply.transcript()
+        );
+    }
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(".nodectl/emulator/local.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = state["actions"]
+        .as_object()
+        .into_iter()
+        .flat_map(|actions| actions.values())
+        .filter_map(|action| action["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Lookup Customer"),
+        "the protected action is gone: {names:?}"
+    );
+    // The four managed actions and the emulator's two built-in `static…` actions.
+    assert_eq!(names.len(), 6, "{names:?}");
+}
