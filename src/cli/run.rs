@@ -42,11 +42,7 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     };
     // The output is the product, but what reaches a terminal must not hold a credential (an
     // upstream may echo one) or, for a secure node, an input: both are redacted here too.
-    let redactor = crate::runtime::redact::Redactor::for_execution(
-        &prepared.context.credentials,
-        prepared.node.node.secure.then_some(&prepared.input),
-    );
-    redactor.value(&mut printed);
+    execution.redactor.value(&mut printed);
     output.line(serde_json::to_string_pretty(&printed).unwrap_or_default());
     if execution.success() {
         Exit::Success

@@ -105,6 +105,9 @@ pub struct Execution {
     /// Served from the cache (then there are no attempts).
     pub cached: bool,
     pub context_id: String,
+    /// The secrets of this execution and the values its templates derived from them: whatever
+    /// hands the output on (`run`'s stdout, `serve`'s answers, `record`'s fixtures) redacts with it.
+    pub redactor: Redactor,
 }
 
 impl Execution {
@@ -173,10 +176,11 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         input: &Value,
         context: &ExecContext,
     ) -> Execution {
-        let redactor =
-            Redactor::for_execution(&context.credentials, node.node.secure.then_some(input));
         let mut run = Run::default();
         let result = self.steps(node, input, context, &mut run).await;
+        let redactor =
+            Redactor::for_execution(&context.credentials, node.node.secure.then_some(input))
+                .with_derived(&run.derived);
         let result = result.map_err(|mut error| {
             error.message = redactor.text(&error.message);
             error
@@ -199,6 +203,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             waits_ms: run.waits_ms,
             cached: run.cached,
             context_id: context_id(self.clock.now_ms(), &node.node.key.name),
+            redactor,
         }
     }
 
@@ -214,22 +219,49 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         run.step(1, "validate input", &step1, |_| None)?;
 
         let template_context = request_context(input, context);
+        // The same context with every secret replaced by a probe: what renders differently with it
+        // is derived from a secret and is redacted wherever it shows (redact.rs).
+        let probe = redact::probe_context(&template_context, node.node.secure);
+        let mut tracked = |what: String, template: &compile::Compiled<vtl::Template>| {
+            let rendered = render_request(template, &template_context)?;
+            if let Some(probe) = &probe
+                && let Ok(probed) = render_request(template, probe)
+                && let Some(span) = redact::derived_span(&rendered, &probed)
+            {
+                run.derived.push((what, span.to_string()));
+            }
+            Ok::<String, ExecError>(rendered)
+        };
 
         // 2. resolve request url
-        let url =
-            render_request(&node.url, &template_context).and_then(|url| resolve_url(url, context));
+        let url = tracked("credentials-derived.url".to_string(), &node.url);
+        let headers: Result<Vec<(String, String)>, ExecError> = node
+            .headers
+            .iter()
+            .map(|(name, template)| {
+                tracked(format!("credentials-derived.header.{name}"), template)
+                    .map(|v| (name.clone(), v))
+            })
+            .collect();
+        let body = node
+            .node
+            .request
+            .method
+            .sends_body()
+            .then(|| tracked("credentials-derived.body".to_string(), &node.body));
+        if let Ok(headers) = &headers {
+            for (name, value) in headers {
+                if redact::is_credential_header(name) && !value.contains("<redacted:") {
+                    run.derived.push((format!("header.{name}"), value.clone()));
+                }
+            }
+        }
+        let url = url.and_then(|url| resolve_url(url, context));
         let url = run.step(2, "resolve request url", &url, |u| {
             Some(Value::String(u.clone()))
         })?;
 
         // 3. resolve request headers
-        let headers: Result<Vec<(String, String)>, ExecError> = node
-            .headers
-            .iter()
-            .map(|(name, template)| {
-                render_request(template, &template_context).map(|v| (name.clone(), v))
-            })
-            .collect();
         let mut headers = run.step(3, "resolve request headers", &headers, |h| {
             Some(Value::Object(
                 h.iter()
@@ -239,8 +271,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })?;
 
         // 4. resolve request body
-        let body = if node.node.request.method.sends_body() {
-            let rendered = render_request(&node.body, &template_context).and_then(|body| {
+        let body = if let Some(rendered) = body {
+            let rendered = rendered.and_then(|body| {
                 if crate::transport::header(&headers, "content-type").is_none() {
                     check_json_body(&body)?;
                     headers.push(("Content-Type".to_string(), "application/json".to_string()));
@@ -419,6 +451,8 @@ fn default_policy() -> RetryPolicy {
 /// The trace being built.
 #[derive(Default)]
 struct Run {
+    /// Values the request templates derived from secrets: `(name, value)`.
+    derived: Vec<(String, String)>,
     operations: Vec<Operation>,
     attempts: Vec<Attempt>,
     waits_ms: Vec<u64>,

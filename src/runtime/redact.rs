@@ -1,7 +1,12 @@
-//! Secret redaction (runtime.md, "Secrets"): every credential value and every string input of a
-//! `secure` node is replaced by `<redacted:NAME>` in its raw, URL-encoded, JSON-escaped and base64
-//! forms (including base64 of `user:pass` pairs, as Basic auth carries them) before a trace, log
-//! line, report, error body or recorded fixture leaves the runtime.
+//! Secret redaction (docs/security.md, "Redaction that follows the data"): every credential value
+//! and every string input of a `secure` node is replaced by `<redacted:NAME>` in its raw,
+//! URL-encoded, JSON-escaped and base64 forms (including base64 of `user:pass` pairs, as Basic auth
+//! carries them) before a trace, log line, report, error body or recorded fixture leaves the
+//! runtime. Values the request templates *derived* from those secrets (a Basic header built by
+//! `$encoding`, a signature, any concatenation) are found by rendering each template a second time
+//! with every secret replaced by a probe ([`probe_text`]): what differs between the two renderings
+//! depends on a secret, and is redacted as a whole ([`derived_span`]). The whole value of an
+//! `Authorization`-type header ([`is_credential_header`]) is redacted too.
 
 use serde_json::Value;
 
@@ -71,6 +76,20 @@ impl Redactor {
         Redactor::new(&secrets)
     }
 
+    /// This redactor plus values derived from the secrets during an execution, each `(name,
+    /// value)`; they are redacted in all their forms like the secrets themselves.
+    pub fn with_derived(mut self, derived: &[(String, String)]) -> Redactor {
+        if derived.is_empty() {
+            return self;
+        }
+        let extra = Redactor::new(derived);
+        self.forms.extend(extra.forms);
+        self.forms
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        self.forms.dedup_by(|a, b| a.0 == b.0);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.forms.is_empty()
     }
@@ -121,5 +140,122 @@ fn scalar_text(value: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// Headers whose whole value is a credential, whatever it was built from.
+pub fn is_credential_header(name: &str) -> bool {
+    const NAMES: [&str; 7] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+    ];
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// A stand-in for a secret that differs from it at every character (case-insensitively) and in
+/// length, so that anything a template computes from the secret — an encoding, a hash, a slice,
+/// its length — renders differently with the probe.
+pub fn probe_text(secret: &str) -> String {
+    let mut probe: String = secret
+        .chars()
+        .map(|c| {
+            ['Q', 'Z', 'X']
+                .into_iter()
+                .find(|p| !p.eq_ignore_ascii_case(&c))
+                .unwrap_or('Q')
+        })
+        .collect();
+    probe.push('Q');
+    probe
+}
+
+/// The part of `real` that depends on the secrets: `real` without the longest prefix and suffix it
+/// shares with `probed` (the same template rendered with probes). `None` when both are equal.
+pub fn derived_span<'a>(real: &'a str, probed: &str) -> Option<&'a str> {
+    if real == probed {
+        return None;
+    }
+    let prefix: usize = real
+        .chars()
+        .zip(probed.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let real_rest = real.get(prefix..).unwrap_or_default();
+    let probed_rest = probed.get(prefix..).unwrap_or_default();
+    let suffix: usize = real_rest
+        .chars()
+        .rev()
+        .zip(probed_rest.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    real_rest.get(..real_rest.len() - suffix)
+}
+
+/// The secrets of an execution replaced by probes in a template context: `credentials.*`, and
+/// every string input of a secure node (`input.*`, `input.rawRequest`). `None` when there is no
+/// real secret to protect (none, or only a recorded fixture's placeholders).
+pub fn probe_context(context: &Value, secure: bool) -> Option<Value> {
+    let mut probed = context.clone();
+    let mut changed = false;
+    let mut probe_scalars = |map: &mut serde_json::Map<String, Value>| {
+        for value in map.values_mut() {
+            if let Some(text) = scalar_text(value)
+                && text.chars().count() >= MIN_SECRET_LEN
+                && !is_placeholder(&text)
+            {
+                *value = Value::String(probe_text(&text));
+                changed = true;
+            }
+        }
+    };
+    if let Some(Value::Object(credentials)) = probed.get_mut("credentials") {
+        probe_scalars(credentials);
+    }
+    if secure && let Some(Value::Object(input)) = probed.get_mut("input") {
+        probe_scalars(input);
+    }
+    changed.then_some(probed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_derived_span_is_what_differs_between_the_renderings() {
+        assert_eq!(
+            derived_span("Basic dXNlcjpwYXNz", "Basic UVpRWjpRWlFa"),
+            Some("dXNlcjpwYXNz")
+        );
+        assert_eq!(derived_span("same", "same"), None);
+        assert_eq!(derived_span("k=abc&x=1", "k=QQQQ&x=1"), Some("abc"));
+    }
+
+    #[test]
+    fn a_probe_differs_everywhere() {
+        let probe = probe_text("qQzZ9");
+        assert_eq!(probe.chars().count(), 6);
+        for (a, b) in "qQzZ9".chars().zip(probe.chars()) {
+            assert!(!a.eq_ignore_ascii_case(&b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn derived_values_are_redacted_in_every_form() {
+        let redactor = Redactor::default().with_derived(&[(
+            "credentials-derived".to_string(),
+            "Basic dXNlcjpwYXNz".to_string(),
+        )]);
+        assert_eq!(
+            redactor.text("echo: Basic dXNlcjpwYXNz"),
+            "echo: <redacted:credentials-derived>"
+        );
     }
 }

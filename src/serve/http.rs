@@ -551,18 +551,15 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         };
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
-        let execution = replay(node, &fixture.exchanges, &input, &context).await;
-        (execution, &fixture.credentials)
+        replay(node, &fixture.exchanges, &input, &context).await
     } else {
-        let execution = shared.runtime.execute(node, &input, &set.context).await;
-        (execution, &set.context.credentials)
+        shared.runtime.execute(node, &input, &set.context).await
     };
-    // The credentials the execution ran with (borrowed: this is the hot path).
-    let (mut execution, credentials) = execution;
+    let mut execution = execution;
     // The output goes to whoever called: it must not hand them a credential an upstream echoed
     // (they never had it) or, for a secure node, the input — as `nodectl run` prints it.
     if let Ok(output) = &mut execution.result {
-        Redactor::for_execution(credentials, node.node.secure.then_some(&input)).value(output);
+        execution.redactor.value(output);
     }
     let elapsed = started.elapsed();
     let attempts = execution.attempts.len() as u64;

@@ -279,3 +279,99 @@ fn excerpt_around(text: &str, needle: &str) -> String {
     }
     text.get(start..end).unwrap_or_default().to_string()
 }
+
+/// Redaction follows the data (docs/security.md): a header the template builds from a credential
+/// through `$encoding`, string methods and concatenation with other text holds no form the plain
+/// redactor knows, yet neither it nor an upstream's echo of it may show in `run --trace`, a
+/// recorded fixture or a `serve` answer.
+#[test]
+fn a_value_derived_from_a_credential_is_redacted_as_a_whole() {
+    const TOKEN: &str = "tok-3e91-derived";
+    // What the template sends: "v1=" + base64(upper-cased token with `-` → `_` + ":ts").
+    let derived = nodectl::vtl::tools::base64("TOK_3E91_DERIVED:ts".as_bytes());
+    let upstream = Upstream::start(
+        (0..6)
+            .map(|_| Reply {
+                status: 200,
+                body: format!(r#"{{"status": "ok", "seen": "v1={derived}"}}"#),
+                ..Reply::default()
+            })
+            .collect(),
+    );
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodectl.toml"),
+        "[project]\nname = \"derived\"\n\n[env.local]\nemulator = true\nintegration = \"Local Web Services\"\ncredentials_file = \"creds.json\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodes/signed.toml"),
+        format!(
+            r#"name = "Signed Lookup"
+category = "Derived"
+
+[request]
+method = "GET"
+url = "{}/signed"
+headers = {{ X-Signature = '#set($t = $credentials.apiToken.toUpperCase().replace("-", "_"))v1=$encoding.base64("${{t}}:ts")' }}
+
+[response]
+translation_map = {{ seen = "$.seen" }}
+success_template = '{{"seen": ${{seen}}}}'
+
+[input_schema]
+type = "object"
+properties = {{}}
+
+[output_schema]
+type = "object"
+properties.seen = {{ type = "string" }}
+"#,
+            upstream.base
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("creds.json"),
+        format!(r#"{{"apiToken": "{TOKEN}"}}"#),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = String::new();
+    for args in [
+        vec!["run", "Signed Lookup", "--input", "{}", "--trace"],
+        vec![
+            "record",
+            "Signed Lookup",
+            "--input",
+            "{}",
+            "--out",
+            "fixtures/signed.toml",
+        ],
+    ] {
+        let run = nodectl_with(dir, &args, &[], None);
+        assert_eq!(run.code, 0, "{args:?}\n{}", run.transcript());
+        seen.push_str(&run.transcript());
+    }
+    seen.push_str(&std::fs::read_to_string(dir.join("fixtures/signed.toml")).unwrap_or_default());
+    let received: String = upstream
+        .received()
+        .iter()
+        .map(|r| format!("{:?}", r.headers))
+        .collect();
+    assert!(
+        received.contains(&derived),
+        "the upstream never saw the header: {received}"
+    );
+    assert!(
+        !seen.contains(&derived),
+        "`{derived}` leaked:\n{}",
+        excerpt_around(&seen, &derived)
+    );
+    assert!(!seen.contains(TOKEN), "the token leaked:\n{seen}");
+    assert!(
+        seen.contains("<redacted:credentials-derived.header.X-Signature>"),
+        "no placeholder for the derived value:\n{seen}"
+    );
+}
