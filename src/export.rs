@@ -6,6 +6,8 @@
 
 use std::collections::BTreeSet;
 
+use sha2::Digest;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -36,11 +38,26 @@ pub fn slug(name: &str) -> String {
     }
     let trimmed = out.trim_end_matches('-').to_string();
     if trimmed.is_empty() {
-        "action".to_string()
-    } else {
-        trimmed
+        return "action".to_string();
     }
+    if trimmed.len() <= MAX_SLUG_BYTES {
+        return trimmed;
+    }
+    // A long name (Genesys allows 256 characters, non-ASCII ones take up to 4 bytes each) would
+    // make a file name over the 255-byte limit of common file systems once `.input.json` is added:
+    // keep a readable head and a hash of the whole name, so that the slug stays stable and unique.
+    let mut cut = MAX_SLUG_BYTES - 9;
+    while !trimmed.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let head = trimmed.get(..cut).unwrap_or_default();
+    format!("{}-{hash}", head.trim_end_matches('-'))
 }
+
+/// The longest slug, in bytes (file names are `<slug>.toml`, `<slug>.input.json`, …).
+pub const MAX_SLUG_BYTES: usize = 80;
 
 /// Slugs for every action, unique (`-2`, `-3` … in name then id order) and stable for a given org.
 pub fn unique_slugs(actions: &[&RemoteAction]) -> Vec<String> {

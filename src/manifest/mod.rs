@@ -259,7 +259,11 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
             diags.warning(
                 &raw.file.display,
                 raw.file.locate(&[Seg::Key("name".into())], Target::Value),
-                format!("node `{name}` has no fixture: `nodectl test` cannot check it (add one under {}/)", config.fixtures_dir.display()),
+                format!(
+                    "node `{}` has no fixture: `nodectl test` cannot check it (add one under {}/)",
+                    name.escape_debug(),
+                    config.fixtures_dir.display()
+                ),
             );
         }
     }

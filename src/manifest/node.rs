@@ -53,6 +53,31 @@ pub fn resolve(
             "node name cannot be empty",
         );
     }
+    // A control character (a newline, an ANSI escape, a NUL) in a name would forge lines in the
+    // plan, the PR comment and the terminal: names are shown everywhere, so they must be plain text.
+    let names = std::iter::once((seg_path!["name"].to_vec(), &parsed.name)).chain(
+        parsed
+            .previous_names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| (seg_path!["previous_names", index].to_vec(), name)),
+    );
+    for (path, name) in names.chain(std::iter::once((
+        seg_path!["category"].to_vec(),
+        &parsed.category,
+    ))) {
+        if let Some(control) = name.chars().find(|c| c.is_control()) {
+            diags.error(
+                &file.display,
+                at_value(&path),
+                format!(
+                    "`{}` contains the control character U+{:04X}: names and categories must be plain text",
+                    name.escape_debug(),
+                    u32::from(control)
+                ),
+            );
+        }
+    }
     if parsed.category.trim().is_empty() {
         diags.error(
             &file.display,

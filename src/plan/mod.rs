@@ -328,6 +328,11 @@ pub fn compute(input: &PlanInput) -> Plan {
         }
     }
 
+    // Genesys compares data-action names case-insensitively within an integration: two nodes whose
+    // names differ only in case, or a new action whose name an existing one holds in another case,
+    // would be refused by the org halfway through an apply.
+    errors.extend(case_insensitive_collisions(input, &changes, &claimed));
+
     // Actions no node claims: deletes with --prune (never when targeting), replace leftovers always.
     if !targeted {
         let desired_names: BTreeSet<&str> = input
@@ -452,6 +457,62 @@ fn update_change(
         breaking,
         ..new_change(desired, kind, after)
     }
+}
+
+/// Names that Genesys would take for the same name (case-insensitively, in one integration): among
+/// the nodes, and between a new action and an existing one no node claims.
+fn case_insensitive_collisions(
+    input: &PlanInput,
+    changes: &[Change],
+    claimed: &BTreeMap<&str, &str>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut nodes: BTreeMap<(&str, String), &str> = BTreeMap::new();
+    for desired in &input.desired {
+        let name = desired.node.key.name.as_str();
+        let folded = (desired.integration_id.as_str(), name.to_lowercase());
+        if let Some(other) = nodes.insert(folded, name)
+            && other != name
+        {
+            problems.push(format!(
+                "`{other}` and `{name}` differ only in case: Genesys takes them for the same data-action name in one integration"
+            ));
+        }
+    }
+    let mut remote: HashMap<(&str, String), Vec<&RemoteState>> = HashMap::new();
+    for action in &input.remote {
+        remote
+            .entry((
+                action.integration_id.as_str(),
+                action.content.name.to_lowercase(),
+            ))
+            .or_default()
+            .push(action);
+    }
+    for change in changes
+        .iter()
+        .filter(|c| matches!(c.change, ChangeKind::Create | ChangeKind::Replace))
+    {
+        let folded = (
+            change.key.integration_id.as_str(),
+            change.key.name.to_lowercase(),
+        );
+        for existing in remote.get(&folded).into_iter().flatten() {
+            if existing.content.name != change.key.name
+                && !claimed.contains_key(existing.id.as_str())
+            {
+                problems.push(format!(
+                    "`{}` cannot be created: action `{}` ({}) holds that name in another case, and Genesys compares names case-insensitively; name the node `{}`, or list `{}` in its previous_names to rename it",
+                    change.key.name,
+                    existing.content.name,
+                    existing.id,
+                    existing.content.name,
+                    existing.content.name
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// The brakes: protected actions never deleted or replaced; breaking changes and too many changes

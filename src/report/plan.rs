@@ -236,13 +236,17 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
     }
     let mut tail = String::new();
     for warning in &plan.warnings {
-        let _ = writeln!(tail, "> ⚠️ {warning}\n");
+        let _ = writeln!(tail, "> ⚠️ {}\n", escape_inline(warning));
     }
     for error in &plan.errors {
-        let _ = writeln!(tail, "> ❌ {error}\n");
+        let _ = writeln!(tail, "> ❌ {}\n", escape_inline(error));
     }
     for refusal in &plan.refusals {
-        let _ = writeln!(tail, "> 🛑 **refused:** {}\n", refusal.reason);
+        let _ = writeln!(
+            tail,
+            "> 🛑 **refused:** {}\n",
+            escape_inline(&refusal.reason)
+        );
     }
     let _ = writeln!(tail, "`{}`", summary(plan, dry_run));
 
@@ -255,7 +259,7 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
         let mut block = format!(
             "<details><summary>{} <code>{}</code></summary>\n\n",
             change.change.as_str(),
-            escape_html(&change.key.name)
+            escape_inline(&change.key.name)
         );
         for field in &change.fields {
             let body = if field.is_long() {
@@ -269,13 +273,13 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
             };
             let _ = write!(
                 block,
-                "`{}`\n\n```diff\n{}```\n\n",
-                field.field,
+                "<code>{}</code>\n\n```diff\n{}```\n\n",
+                escape_inline(&field.field),
                 body.replace("```", "ʼʼʼ")
             );
         }
         for reason in &change.breaking {
-            let _ = writeln!(block, "**breaking:** {reason}\n");
+            let _ = writeln!(block, "**breaking:** {}\n", escape_inline(reason));
         }
         block.push_str("</details>\n\n");
         if head.len() + details.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
@@ -294,13 +298,31 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
 }
 
 fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    escape_inline(text)
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Text from manifests or the org (names, notes, messages) made inert for a pull-request comment:
+/// no HTML (`<`, `>`, `&` as entities), no Markdown emphasis, links, images, headings or code
+/// spans (ASCII punctuation backslash-escaped), no table breaks (`|`), no `@mentions` (`@` as an
+/// entity), no line breaks or other control characters.
+fn escape_inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("&#64;"),
+            c if c.is_control() => out.push(' '),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '=' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The outcome of an apply: a line per change, then the counts.

@@ -19,7 +19,7 @@
 //! (path under the work directory → text), `dirs`, `symlinks` (path → target, may leave the
 //! project), `write` (generated big files, as in bad_input), `edit` (of a file `setup` wrote, as in
 //! bad_input), `listener` (start the loopback listener; `@LISTENER@` in the project's text files is
-//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`. HTTP classes (`http-*`) are
+//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`, `list` (a folder whose file names end the transcript). HTTP classes (`http-*`) are
 //! bad_input's raw-request cases against a server started by the class's test.
 
 use std::collections::BTreeMap;
@@ -83,6 +83,9 @@ struct Case {
     forbidden: Vec<String>,
     #[serde(default)]
     timeout_s: Option<u64>,
+    /// A folder of the project whose file names (and byte lengths) end the transcript.
+    #[serde(default)]
+    list: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -397,6 +400,19 @@ fn check(case_dir: &Path, failures: &mut Failures) {
             normalize(first_line, work.path())
         ));
     }
+    if let Some(folder) = &case.list {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(folder))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        transcript.push_str(&format!("--- files in {folder}\n"));
+        for name in names {
+            transcript.push_str(&format!("{name} ({} bytes)\n", name.len()));
+        }
+    }
     failures.expect_file(case_dir, &case_dir.join("expected"), &transcript);
 }
 
@@ -521,4 +537,9 @@ fn poisoned_content_cache_changes_nothing() {
     );
     // The four managed actions and the emulator's two built-in `static…` actions.
     assert_eq!(names.len(), 6, "{names:?}");
+}
+
+#[test]
+fn untrusted_holes() {
+    class("holes");
 }
