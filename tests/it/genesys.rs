@@ -451,6 +451,181 @@ async fn listing_that_does_not_add_up() -> Result<(), String> {
     Ok(())
 }
 
+/// The plan of deleting every action of the org (`--prune`, no manifests), computed from a snapshot.
+async fn prune_everything(remote: &Remote) -> Result<nodectl::plan::Plan, String> {
+    let snapshot = remote
+        .snapshot(&[IntegrationRef::Name(INTEGRATION.to_string())])
+        .await
+        .map_err(|e| e.to_string())?;
+    let input = nodectl::plan::PlanInput {
+        env: "test".to_string(),
+        integrations: snapshot
+            .integrations
+            .iter()
+            .map(|i| (i.id.clone(), i.name.clone()))
+            .collect(),
+        desired: Vec::new(),
+        remote: snapshot
+            .actions
+            .iter()
+            .map(|a| nodectl::plan::RemoteState {
+                id: a.id.clone(),
+                version: a.version,
+                integration_id: a.integration_id.clone(),
+                content: a.content(),
+            })
+            .collect(),
+        unmanaged: Vec::new(),
+        safety: nodectl::model::Safety::default(),
+        flags: nodectl::plan::Flags {
+            prune: true,
+            allow_replace: false,
+            force: true,
+        },
+        only: Vec::new(),
+    };
+    Ok(nodectl::plan::compute(&input))
+}
+
+/// Apply checks each delete against the org just before sending it: an action changed since the
+/// plan, or protected (case-insensitively), is not deleted but refused and named; an unchanged one
+/// is deleted.
+async fn deletes_are_checked_against_the_org() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let remote = remote(&handle, None, |_| {});
+    let integration = integration_id(&handle);
+    let mut ids = Vec::new();
+    for name in ["Changed Meanwhile", "Protected One", "Plain Leftover"] {
+        let created = remote
+            .create(&post_input(&content(name), &integration))
+            .await
+            .map_err(|e| e.to_string())?;
+        ids.push(created.action.id);
+    }
+    let plan = prune_everything(&remote).await?;
+    // Someone changes the first action between plan and apply.
+    let changed = content("Changed Meanwhile");
+    remote
+        .patch(
+            &ids[0],
+            &UpdateActionInput {
+                category: Some("Moved".to_string()),
+                name: Some(changed.name.clone()),
+                config: Some(config_of(&changed)),
+                version: 1,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let outcome = nodectl::apply::apply(
+        &remote,
+        &plan,
+        nodectl::apply::ApplyOptions {
+            parallelism: 2,
+            force: false,
+        },
+        &["protected ONE".to_string()],
+        &|_| {},
+    )
+    .await;
+    let by_name = |name: &str| {
+        outcome
+            .nodes
+            .iter()
+            .find(|n| n.node == name)
+            .map(|n| (n.status, n.error.clone().unwrap_or_default()))
+    };
+    use nodectl::apply::Status;
+    match by_name("Changed Meanwhile") {
+        Some((Status::Refused, why)) if why.contains("changed since the plan (version 1 → 2)") => {
+        }
+        other => return Err(format!("changed action: {other:?}")),
+    }
+    match by_name("Protected One") {
+        Some((Status::Refused, why)) if why.contains("is protected") => {}
+        other => return Err(format!("protected action: {other:?}")),
+    }
+    match by_name("Plain Leftover") {
+        Some((Status::Applied, _)) => {}
+        other => return Err(format!("plain leftover: {other:?}")),
+    }
+    for (id, should_exist) in [(&ids[0], true), (&ids[1], true), (&ids[2], false)] {
+        let exists = remote
+            .action(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if exists != should_exist {
+            return Err(format!("{id}: exists = {exists}"));
+        }
+    }
+    Ok(())
+}
+
+/// A create that finds its name taken by an action with other content (another writer overtook
+/// this apply) fails and says so; it adopts only an action that already holds the desired content.
+async fn an_overtaken_create_fails() -> Result<(), String> {
+    let handle = emulator(EmulatorOptions::ephemeral()).await;
+    let remote = remote(&handle, None, |_| {});
+    let integration = integration_id(&handle);
+    // The plan: create `Contested` and `Identical` (the org is empty).
+    let mut plan = prune_everything(&remote).await?;
+    for name in ["Contested", "Identical"] {
+        plan.changes.push(nodectl::plan::Change {
+            key: nodectl::plan::ChangeKey {
+                integration_id: integration.clone(),
+                name: name.to_string(),
+            },
+            change: nodectl::plan::ChangeKind::Create,
+            strategy: None,
+            id: None,
+            version: None,
+            before: None,
+            after: Some(content(name)),
+            fields: Vec::new(),
+            breaking: Vec::new(),
+            replaces: None,
+            note: None,
+            secure: false,
+            not_dry_runnable: Vec::new(),
+        });
+    }
+    // Another writer creates both names first: `Contested` with other content.
+    let mut other = content("Contested");
+    other.url = "https://elsewhere.example.test/x".to_string();
+    for input in [content("Identical"), other] {
+        remote
+            .create(&post_input(&input, &integration))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let outcome = nodectl::apply::apply(
+        &remote,
+        &plan,
+        nodectl::apply::ApplyOptions {
+            parallelism: 2,
+            force: false,
+        },
+        &[],
+        &|_| {},
+    )
+    .await;
+    use nodectl::apply::Status;
+    for node in &outcome.nodes {
+        let error = node.error.clone().unwrap_or_default();
+        match (node.node.as_str(), node.status) {
+            ("Contested", Status::Failed)
+                if error.starts_with("overtaken: another writer created `Contested`") => {}
+            ("Identical", Status::Applied) => {}
+            _ => return Err(format!("{}: {:?} {error}", node.node, node.status)),
+        }
+    }
+    if outcome.nodes.len() != 2 {
+        return Err(format!("{} outcomes", outcome.nodes.len()));
+    }
+    Ok(())
+}
+
 fn check(name: &str, case: Case, failures: &mut Vec<String>) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -464,7 +639,13 @@ fn check(name: &str, case: Case, failures: &mut Vec<String>) {
 
 #[test]
 fn client_and_remote_against_the_emulator() {
-    let cases: [(&str, Case); 9] = [
+    let cases: [(&str, Case); 11] = [
+        ("deletes are checked against the org", || {
+            Box::pin(deletes_are_checked_against_the_org())
+        }),
+        ("an overtaken create fails", || {
+            Box::pin(an_overtaken_create_fails())
+        }),
         ("listing that does not add up", || {
             Box::pin(listing_that_does_not_add_up())
         }),
