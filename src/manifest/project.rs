@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Position};
 use super::format::{EnvSection, ProjectFile};
+use super::paths::{Area, ContainmentError};
 use super::shape::{FileKind, did_you_mean};
 use super::source::{SourceFile, Target};
 use crate::model::{
@@ -46,7 +47,7 @@ pub fn load(
 
     let mut envs = BTreeMap::new();
     for (name, section) in &parsed.env {
-        if let Some(env) = resolve_env(&file, name, section, diags) {
+        if let Some(env) = resolve_env(dir, &file, name, section, diags) {
             envs.insert(name.clone(), env);
         }
     }
@@ -107,6 +108,7 @@ pub fn env_hint(given: &str, env_names: &[&str]) -> String {
 }
 
 fn resolve_env(
+    dir: &Path,
     file: &SourceFile,
     name: &str,
     section: &EnvSection,
@@ -268,6 +270,19 @@ fn resolve_env(
             && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
             diags.error(&file.display, at_value(key), format!("env `{name}`: `{key}` must name an environment variable (letters, digits, `_`), found `{var}`"));
+        }
+    }
+
+    // The project names the file, so it must be the project's (or nodectl's own, under .nodectl/);
+    // a missing one is only an empty set of credentials, as at run time.
+    if let Some(named) = &section.credentials_file {
+        match super::paths::contain(dir, Path::new(named), Area::ProjectOrState) {
+            Ok(_) | Err(ContainmentError::Io(_)) => {}
+            Err(refused) => diags.error(
+                &file.display,
+                at_value("credentials_file"),
+                format!("env `{name}`: credentials_file `{named}` {refused}; not read"),
+            ),
         }
     }
 

@@ -35,13 +35,24 @@ impl ContentCache {
         safe.then(|| self.dir.join(format!("{id}@{version}.json")))
     }
 
+    /// The directory the entries are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn get(&self, id: &str, version: i64) -> Option<RemoteAction> {
-        let text = std::fs::read_to_string(self.path(id, version)?).ok()?;
+        let path = self.path(id, version)?;
+        // Entries are written by renaming, never as symlinks: a symlink was planted (a pull request
+        // may commit one to a file of the runner) and is not followed.
+        if !path.symlink_metadata().ok()?.file_type().is_file() {
+            return None;
+        }
+        let text = std::fs::read_to_string(path).ok()?;
         let action: RemoteAction = serde_json::from_str(&text).ok()?;
         (action.id == id && action.version == version).then_some(action)
     }
 
-    /// Stores an entry atomically (temporary file, then rename). Failures only cost a re-read later.
+    /// Stores an entry atomically (`fsx::write_atomic`). Failures only cost a re-read later.
     pub fn put(&self, action: &RemoteAction) {
         let Some(path) = self.path(&action.id, action.version) else {
             return;
@@ -49,12 +60,6 @@ impl ContentCache {
         let Ok(text) = serde_json::to_string(action) else {
             return;
         };
-        if std::fs::create_dir_all(&self.dir).is_err() {
-            return;
-        }
-        let temporary = path.with_extension(format!("json.tmp{}", std::process::id()));
-        if std::fs::write(&temporary, text).is_ok() && std::fs::rename(&temporary, &path).is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
+        let _ = crate::fsx::write_atomic(&path, text.as_bytes());
     }
 }
