@@ -122,6 +122,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     };
 
     let scope = scope_envs(&config, &project_file, &options.envs, &mut diags);
+    // A refused nodes directory leaves no names to check fixtures against (see `known_nodes`).
     let node_sources = read_dir_files(
         &dir,
         &display_root,
@@ -130,6 +131,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         Some((&project_file, "nodes")),
         &mut diags,
     );
+    let nodes_dir_refused = node_sources.is_none();
+    let node_sources = node_sources.unwrap_or_default();
     let fixture_sources = read_dir_files(
         &dir,
         &display_root,
@@ -137,7 +140,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         true,
         Some((&project_file, "fixtures")),
         &mut diags,
-    );
+    )
+    .unwrap_or_default();
 
     let node_file_count = node_sources.len();
     let nodes_raw: Vec<RawFile> = node_sources
@@ -218,11 +222,12 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     // Fixtures are checked against every node *file*'s (rendered) name, so that a node with errors of
     // its own does not also make its fixtures "unknown"; when a node file has no readable name at
     // all, "unknown node" cannot be told apart and is not reported.
-    let known_nodes: Option<BTreeSet<String>> = if nodes_raw.len() == node_file_count {
-        node_names.iter().cloned().collect()
-    } else {
-        None
-    };
+    let known_nodes: Option<BTreeSet<String>> =
+        if !nodes_dir_refused && nodes_raw.len() == node_file_count {
+            node_names.iter().cloned().collect()
+        } else {
+            None
+        };
     let known_nodes = known_nodes.as_ref();
     let mut fixtures = Vec::new();
     let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
@@ -312,7 +317,8 @@ fn check_without_project(dir: &Path, display_root: &Path, diags: &mut Diagnostic
         ("nodes", false, FileKind::Node),
         ("fixtures", true, FileKind::Fixture),
     ] {
-        for file in read_dir_files(dir, display_root, Path::new(sub), recursive, None, diags) {
+        let files = read_dir_files(dir, display_root, Path::new(sub), recursive, None, diags);
+        for file in files.into_iter().flatten() {
             // Unrendered tera strings are still strings, so the shape check holds for them too.
             let Some(raw) = RawFile::parse(file, diags) else {
                 continue;
@@ -382,6 +388,7 @@ fn scope_envs(
 /// The `.toml` files of a project directory, sorted (recursively for fixtures). The directory and
 /// each file must really be inside the project (`paths::contain`): a refused one is reported — at
 /// `named_at`, the key of nodectl.toml that names the directory, or at the file — and not read.
+/// `None` when the directory itself is refused.
 fn read_dir_files(
     project_dir: &Path,
     display_root: &Path,
@@ -389,11 +396,11 @@ fn read_dir_files(
     recursive: bool,
     named_at: Option<(&SourceFile, &str)>,
     diags: &mut Diagnostics,
-) -> Vec<SourceFile> {
+) -> Option<Vec<SourceFile>> {
     let real_dir = match paths::contain(project_dir, sub, Area::Project) {
         Ok(real) => real,
         // A missing directory holds no files (a project without fixtures yet).
-        Err(ContainmentError::Io(_)) => return Vec::new(),
+        Err(ContainmentError::Io(_)) => return Some(Vec::new()),
         Err(refused) => {
             let message = format!(
                 "the directory `{}` {refused}; its files are not read",
@@ -407,13 +414,13 @@ fn read_dir_files(
                 ),
                 None => diags.error(&display_path(display_root, sub), Position::START, message),
             }
-            return Vec::new();
+            return None;
         }
     };
     let mut relative_paths = Vec::new();
     collect_toml(&real_dir, Path::new(""), recursive, &mut relative_paths);
     relative_paths.sort();
-    relative_paths
+    let files = relative_paths
         .into_iter()
         .filter_map(|inside| {
             let relative = sub.join(inside);
@@ -438,7 +445,8 @@ fn read_dir_files(
                 }
             }
         })
-        .collect()
+        .collect();
+    Some(files)
 }
 
 fn collect_toml(project_dir: &Path, relative_dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {

@@ -19,8 +19,10 @@
 //! (path under the work directory → text), `dirs`, `symlinks` (path → target, may leave the
 //! project), `write` (generated big files, as in bad_input), `edit` (of a file `setup` wrote, as in
 //! bad_input), `listener` (start the loopback listener; `@LISTENER@` in the project's text files is
-//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`. HTTP classes (`http-*`) are
-//! bad_input's raw-request cases against a server started by the class's test.
+//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`, `unchanged` (paths relative to
+//! the project, which may lead outside it: each must hold the same bytes after the run as before,
+//! or still be absent; the transcript ends with one `--- unchanged` line each). HTTP classes
+//! (`http-*`) are bad_input's raw-request cases against a server started by the class's test.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -83,6 +85,8 @@ struct Case {
     forbidden: Vec<String>,
     #[serde(default)]
     timeout_s: Option<u64>,
+    #[serde(default)]
+    unchanged: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -328,6 +332,11 @@ fn check(case_dir: &Path, failures: &mut Failures) {
         .map(|(path, _)| path)
         .collect();
 
+    let kept: Vec<Option<Vec<u8>>> = case
+        .unchanged
+        .iter()
+        .map(|path| std::fs::read(dir.join(path)).ok())
+        .collect();
     let started = Instant::now();
     let Some(run) = run_bounded(&dir, &case.args, &env, case.stdin.as_deref(), timeout) else {
         failures.add(
@@ -397,6 +406,18 @@ fn check(case_dir: &Path, failures: &mut Failures) {
             normalize(first_line, work.path())
         ));
     }
+    for (path, before) in case.unchanged.iter().zip(&kept) {
+        let after = std::fs::read(dir.join(path)).ok();
+        if &after != before {
+            failures.add(case_dir, format!("nodectl changed `{path}`"));
+        }
+        let state = if before.is_some() {
+            "same bytes"
+        } else {
+            "still absent"
+        };
+        transcript.push_str(&format!("--- unchanged: {path} ({state})\n"));
+    }
     failures.expect_file(case_dir, &case_dir.join("expected"), &transcript);
 }
 
@@ -414,4 +435,9 @@ fn class(name: &str) {
 #[test]
 fn untrusted_credentials() {
     class("credentials");
+}
+
+#[test]
+fn untrusted_files() {
+    class("files");
 }
