@@ -36,12 +36,28 @@ pub fn load(
     diags: &mut Diagnostics,
 ) -> Option<(ProjectConfig, SourceFile)> {
     let relative = PathBuf::from(PROJECT_FILE);
-    let file = super::source::read(
-        super::display_path(display_root, &relative),
-        relative,
-        &dir.join(PROJECT_FILE),
-        diags,
-    )?;
+    let display = super::display_path(display_root, &relative);
+    // The project file itself may be committed as a symlink to a file of the runner.
+    let real = match super::paths::contain(dir, &relative, Area::Project) {
+        Ok(real) => real,
+        Err(ContainmentError::Io(error)) => {
+            diags.error(
+                &display,
+                Position::START,
+                format!("cannot read file: {error}"),
+            );
+            return None;
+        }
+        Err(refused) => {
+            diags.error(
+                &display,
+                Position::START,
+                format!("`{PROJECT_FILE}` {refused}; not read"),
+            );
+            return None;
+        }
+    };
+    let file = super::source::read(display, relative, &real, diags)?;
     let value = file.parse_toml(diags)?;
     let parsed: ProjectFile = super::shape::check(FileKind::Project, &file, &value, diags)?;
 
