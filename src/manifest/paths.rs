@@ -37,6 +37,11 @@ pub enum ContainmentError {
     ParentDir,
     #[error("leads through a symlink to outside the project")]
     SymlinkOutside,
+    /// Only for writes: missing directories are created, but never through a symlink.
+    #[error(
+        "leads through a symlink to a directory that does not exist (nodectl creates no directory through a symlink)"
+    )]
+    DanglingSymlink,
     #[error(
         "is inside .git/, which is git's and not part of the project (CI keeps its token there)"
     )]
@@ -107,10 +112,10 @@ pub fn check_write_target(project_dir: &Path, path: &Path) -> Result<PathBuf, Co
         match directory.canonicalize() {
             Ok(real) => break real,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                // A dangling symlink among the missing directories would be followed by
-                // `create_dir_all`: refuse it like one that resolves outside.
+                // `create_dir_all` would follow a dangling symlink among the missing directories
+                // to wherever it points.
                 if directory.symlink_metadata().is_ok() {
-                    return Err(ContainmentError::SymlinkOutside);
+                    return Err(ContainmentError::DanglingSymlink);
                 }
                 if !directory.pop() {
                     return Err(error.into());
@@ -338,7 +343,7 @@ mod tests {
         ));
         assert!(matches!(
             check(project.join("dangling/sub/out.xml")),
-            Err(ContainmentError::SymlinkOutside)
+            Err(ContainmentError::DanglingSymlink)
         ));
         assert!(matches!(
             check(project.join(".git/hooks/pre-commit")),
