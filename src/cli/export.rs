@@ -224,7 +224,10 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
         output.error(format!("cannot create `{}`: {error}", out_dir.display()));
         return Exit::Failure;
     }
-    for (path, _) in &files {
+    let mut places: Vec<&PathBuf> = files.iter().map(|(path, _)| path).collect();
+    // The org lists actions in no fixed order: the first refusal reported must not depend on it.
+    places.sort();
+    for path in places {
         if let Err(reason) = paths::check_write_target(&out_dir, path) {
             output.error(format!(
                 "cannot write `{}`: it {reason}; nothing written",
