@@ -21,6 +21,7 @@ pub mod cli;
 pub mod emulator;
 pub mod export;
 pub mod fixture;
+pub mod fsx;
 pub mod genesys;
 pub mod http_server;
 pub mod jsonpath;

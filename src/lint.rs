@@ -8,7 +8,7 @@
 //! to the same diagnostics.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::jsonpath::{self, JsonPathErrorKind};
 use crate::manifest::source::{Seg, SourceFile, Target};
@@ -65,16 +65,21 @@ struct Files {
 }
 
 impl Files {
-    fn get(&mut self, relative: &PathBuf) -> Option<&SourceFile> {
+    fn get(&mut self, relative: &Path) -> Option<&SourceFile> {
         let project_dir = &self.project_dir;
         let display_root = &self.display_root;
         self.loaded
-            .entry(relative.clone())
+            .entry(relative.to_path_buf())
             .or_insert_with(|| {
-                let text = std::fs::read_to_string(project_dir.join(relative)).ok()?;
+                // The loader read this file through the same containment check; a refused path
+                // (swapped since) is simply not shown.
+                let real =
+                    manifest::paths::contain(project_dir, relative, manifest::paths::Area::Project)
+                        .ok()?;
+                let text = std::fs::read_to_string(real).ok()?;
                 Some(SourceFile::new(
                     manifest::display_path(display_root, relative),
-                    relative.clone(),
+                    relative.to_path_buf(),
                     text,
                 ))
             })

@@ -13,6 +13,7 @@ use crate::emulator::{self, EmulatorHandle, EmulatorOptions};
 use crate::fixture::{self, TestRun};
 use crate::genesys::{Client, ClientOptions, Credentials};
 use crate::manifest::Project;
+use crate::manifest::paths::{self, Area, ContainmentError};
 use crate::model::{Env, IntegrationRef, Target};
 use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
 use crate::remote::{ContentCache, Remote, RemoteError, Snapshot};
@@ -32,6 +33,12 @@ pub enum WorkflowError {
     DryRun(std::io::Error),
     #[error("{0}")]
     Setting(String),
+    /// A file of nodectl's own under the project that a symlink leads elsewhere (docs/security.md).
+    #[error("`{path}` {reason}; nodectl does not use it")]
+    Contained {
+        path: PathBuf,
+        reason: ContainmentError,
+    },
 }
 
 /// A connection to an env's org; holds the embedded emulator while it is needed.
@@ -58,9 +65,27 @@ pub fn emulator_state_file(project_dir: &Path, env: &str) -> PathBuf {
         .join(format!("{env}.json"))
 }
 
-/// Adds `.nodectl/` to the project's `.gitignore` (creating it) when it is not there yet.
+/// Checks a file of nodectl's own under the project (`relative` to it) before it is read or written:
+/// the project may have committed it, or a directory on its way, as a symlink to elsewhere.
+fn check_own_file(project_dir: &Path, relative: &Path) -> Result<PathBuf, WorkflowError> {
+    let refused = |reason| WorkflowError::Contained {
+        path: relative.to_path_buf(),
+        reason,
+    };
+    match paths::contain(project_dir, relative, Area::ProjectOrState) {
+        Ok(_) => {}
+        Err(error) if error.is_not_found() => {}
+        Err(reason) => return Err(refused(reason)),
+    }
+    paths::check_write_target(project_dir, &project_dir.join(relative)).map_err(refused)
+}
+
+/// Adds `.nodectl/` to the project's `.gitignore` (creating it) when it is not there yet. A
+/// `.gitignore` that leads out of the project is left alone: neither read nor replaced.
 fn ignore_local_data(project_dir: &Path) {
-    let path = project_dir.join(".gitignore");
+    let Ok(path) = check_own_file(project_dir, Path::new(".gitignore")) else {
+        return;
+    };
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     if existing.lines().any(|l| {
         matches!(
@@ -75,11 +100,13 @@ fn ignore_local_data(project_dir: &Path) {
     } else {
         "\n"
     };
-    let _ = std::fs::write(
+    let _ = paths::write_inside(
+        project_dir,
         &path,
         format!(
             "{existing}{separator}# nodectl's local working data (emulator state, content cache)\n.nodectl/\n"
-        ),
+        )
+        .as_bytes(),
     );
 }
 
@@ -104,11 +131,20 @@ pub async fn connect(
                     IntegrationRef::Id(_) => None,
                 })
                 .collect();
-            std::fs::create_dir_all(project_dir.join(".nodectl").join("emulator"))
-                .map_err(|e| WorkflowError::Credentials(format!("cannot create .nodectl/: {e}")))?;
+            let state_file = check_own_file(
+                project_dir,
+                &Path::new(".nodectl")
+                    .join("emulator")
+                    .join(format!("{}.json", env.name)),
+            )?;
+            if let Some(directory) = state_file.parent() {
+                std::fs::create_dir_all(directory).map_err(|e| {
+                    WorkflowError::Credentials(format!("cannot create .nodectl/: {e}"))
+                })?;
+            }
             ignore_local_data(project_dir);
             let handle = emulator::start(EmulatorOptions {
-                state: Some(emulator_state_file(project_dir, &env.name)),
+                state: Some(state_file),
                 integration: names,
                 // The embedded org is the user's own: no platform rate limit to imitate.
                 rate_limit: 0,
@@ -148,6 +184,14 @@ pub async fn connect(
         _ => api_base.clone(),
     };
     let cache = ContentCache::for_org(&identity);
+    if let Some(cache) = &cache
+        && cache.dir().starts_with(project_dir)
+    {
+        // A cache the pipeline put inside the checkout (GitLab caches only there) must not lead
+        // out of it through a committed symlink. The entry name stands for any file of the folder.
+        let relative = cache.dir().strip_prefix(project_dir).unwrap_or(cache.dir());
+        check_own_file(project_dir, &relative.join("entry.json"))?;
+    }
     Ok(Connection {
         remote: Remote::new(client, cache),
         emulator,

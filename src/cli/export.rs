@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{Exit, Output, ProjectArgs};
 use crate::export;
-use crate::manifest::EnvScope;
+use crate::manifest::{EnvScope, paths};
 use crate::model::{IntegrationRef, Target};
 use crate::workflow;
 
@@ -218,12 +218,26 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
             project_file(&project.config.name, &env, &wanted),
         ));
     }
+    // Every place is checked before anything is written: a directory of the target project that
+    // is a symlink out of it refuses the export as a whole rather than half of it.
+    if let Err(error) = std::fs::create_dir_all(&out_dir) {
+        output.error(format!("cannot create `{}`: {error}", out_dir.display()));
+        return Exit::Failure;
+    }
+    let mut places: Vec<&PathBuf> = files.iter().map(|(path, _)| path).collect();
+    // The org lists actions in no fixed order: the first refusal reported must not depend on it.
+    places.sort();
+    for path in places {
+        if let Err(reason) = paths::check_write_target(&out_dir, path) {
+            output.error(format!(
+                "cannot write `{}`: it {reason}; nothing written",
+                path.display()
+            ));
+            return Exit::Failure;
+        }
+    }
     for (path, text) in &files {
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, text));
-        if let Err(error) = written {
+        if let Err(error) = paths::write_inside(&out_dir, path, text.as_bytes()) {
             output.error(format!("cannot write `{}`: {error}", path.display()));
             return Exit::Failure;
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{Exit, Output, ProjectArgs};
-use crate::manifest::EnvScope;
+use crate::manifest::{EnvScope, paths};
 use crate::plan::{Flags, Plan};
 use crate::report::plan::DryRunSummary;
 use crate::workflow;
@@ -214,7 +214,8 @@ pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
     }
     if let Some(path) = &args.out {
         let text = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
-        if let Err(error) = std::fs::write(path, text) {
+        // The plan may land in the checkout of a pull request: never through its symlinks.
+        if let Err(error) = paths::write_inside(&project.config.dir, path, text.as_bytes()) {
             output.error(format!(
                 "cannot write the plan to `{}`: {error}",
                 path.display()

@@ -8,6 +8,7 @@ use clap::Args;
 use super::live::{LiveArgs, prepare};
 use super::{Exit, Output};
 use crate::fixture::record;
+use crate::manifest::paths;
 use crate::runtime::Execution;
 use crate::runtime::error::kind_name;
 
@@ -48,7 +49,18 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         ));
         return Exit::Refused;
     }
-    // Before the live run, so that a bad --out does not throw a recording away.
+    // Before the live run, so that a bad --out does not throw a recording away; a directory on the
+    // way that leads out of the project is refused (the fixture belongs to the project).
+    let target = match paths::check_write_target(&project.config.dir, &target) {
+        Ok(target) => target,
+        Err(reason) => {
+            output.error(format!(
+                "--out {}: it {reason}; nothing recorded",
+                args.out.display()
+            ));
+            return Exit::Failure;
+        }
+    };
     if let Some(parent) = target.parent()
         && let Err(error) = std::fs::create_dir_all(parent)
     {
@@ -79,7 +91,8 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         }
         None => return Exit::Failure,
     };
-    if let Err(error) = std::fs::write(&target, &recorded.toml) {
+    if let Err(error) = paths::write_inside(&project.config.dir, &target, recorded.toml.as_bytes())
+    {
         output.error(format!("cannot write `{}`: {error}", args.out.display()));
         return Exit::Failure;
     }

@@ -1,11 +1,12 @@
 //! `nodectl schema`: the JSON Schema of the three file formats, derived from the format structs, for
 //! editors (taplo / Even Better TOML) and other tools.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
 use super::{Exit, Output};
+use crate::manifest::paths;
 use crate::manifest::shape::{FileKind, schema_for};
 
 #[derive(Debug, Args)]
@@ -62,13 +63,12 @@ pub fn run(args: SchemaArgs, output: &mut Output) -> Exit {
     let Some(dir) = args.out_dir else {
         return Exit::Usage;
     };
-    if let Err(error) = std::fs::create_dir_all(&dir) {
-        output.error(format!("cannot create `{}`: {error}", dir.display()));
-        return Exit::Failure;
-    }
     for kind in FileKind::ALL {
         let path = dir.join(file_name(kind));
-        if let Err(error) = std::fs::write(&path, pretty(kind) + "\n") {
+        // No project here: the current directory is the place a symlink must not lead out of.
+        if let Err(error) =
+            paths::write_inside(Path::new("."), &path, (pretty(kind) + "\n").as_bytes())
+        {
             output.error(format!("cannot write `{}`: {error}", path.display()));
             return Exit::Failure;
         }

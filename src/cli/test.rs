@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::{Exit, Output, ProjectArgs};
 use crate::fixture::{self, FixtureResult};
-use crate::manifest::{EnvScope, shape::did_you_mean};
+use crate::manifest::{EnvScope, paths, shape::did_you_mean};
 use crate::report;
 
 #[derive(Debug, Args)]
@@ -75,9 +75,13 @@ pub fn run(args: TestArgs, output: &mut Output) -> Exit {
         ),
     }
     if let Some(file) = &args.junit {
+        // The report may land in the checkout of a pull request: never through its symlinks.
         let written = report::test::junit(&run, &path_of)
             .map_err(|e| e.to_string())
-            .and_then(|xml| std::fs::write(file, xml).map_err(|e| e.to_string()));
+            .and_then(|xml| {
+                paths::write_inside(&project.config.dir, file, xml.as_bytes())
+                    .map_err(|e| e.to_string())
+            });
         if let Err(error) = written {
             output.error(format!(
                 "cannot write JUnit report `{}`: {error}",

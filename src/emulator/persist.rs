@@ -3,7 +3,6 @@
 //! the old or the new state, never a torn one. Snapshots carry the org's generation and an older
 //! one never overwrites a newer one, whichever task writes last.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::EmulatorError;
@@ -69,33 +68,11 @@ impl Persister {
     }
 }
 
-/// Temporary file in the same directory, fsync, rename over the target, fsync the directory.
+/// The state text and a final newline through `fsx::write_atomic` (temporary file in the same
+/// directory, fsync, rename over the target — never through a symlink —, fsync of the directory).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&directory)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state.json".to_string());
-    let temporary = directory.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result?;
-    // The rename is durable once the directory entry is: best effort where directories open.
-    if let Ok(dir) = std::fs::File::open(&directory) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    let mut text = Vec::with_capacity(bytes.len() + 1);
+    text.extend_from_slice(bytes);
+    text.push(b'\n');
+    crate::fsx::write_atomic(path, &text)
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use super::paths::{self, Area};
 use crate::model::Env;
 
 /// Where `--credentials` says to read from.
@@ -42,6 +43,11 @@ pub enum CredentialError {
         origin: String,
         source: std::io::Error,
     },
+    #[error("credentials file `{origin}` {reason}; not read")]
+    Refused {
+        origin: String,
+        reason: super::paths::ContainmentError,
+    },
     #[error("credentials from {origin} are not a JSON object of name → value: {message}")]
     NotAnObject { origin: String, message: String },
 }
@@ -72,7 +78,7 @@ pub fn load(
                     })?;
                 parse(&text, "standard input")
             }
-            CredentialSource::File(path) => read_file(path),
+            CredentialSource::File(path) => read_file(path, &path.display().to_string()),
         };
     }
     let variable = env_variable(&env.name);
@@ -82,16 +88,25 @@ pub fn load(
     let file = env.credentials_file.clone().unwrap_or_else(|| {
         PathBuf::from(".nodectl/credentials").join(format!("{}.json", env.name))
     });
-    let full = project_dir.join(&file);
-    if full.is_file() {
-        read_file(&full)
-    } else {
-        Ok(Map::new())
+    // The default file is nodectl's own, a named one the project's: either way it must really be
+    // inside the project (a pull request may commit either as a symlink to a file of the runner).
+    match paths::contain(project_dir, &file, Area::ProjectOrState) {
+        Ok(real) if real.is_file() => read_file(&real, &file.display().to_string()),
+        Ok(_) => Ok(Map::new()),
+        Err(error) if error.is_not_found() => Ok(Map::new()),
+        Err(paths::ContainmentError::Io(source)) => Err(CredentialError::Read {
+            origin: file.display().to_string(),
+            source,
+        }),
+        Err(reason) => Err(CredentialError::Refused {
+            origin: file.display().to_string(),
+            reason,
+        }),
     }
 }
 
-fn read_file(path: &Path) -> Result<Map<String, Value>, CredentialError> {
-    let origin = path.display().to_string();
+fn read_file(path: &Path, origin: &str) -> Result<Map<String, Value>, CredentialError> {
+    let origin = origin.to_string();
     let text = std::fs::read_to_string(path).map_err(|source| CredentialError::Read {
         origin: origin.clone(),
         source,

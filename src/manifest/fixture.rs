@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::diag::Diagnostics;
 use super::format::{ExchangeSection, FixtureFile};
+use super::paths::{self, Area, ContainmentError};
 use super::shape::did_you_mean;
 use super::source::{Seg, SourceFile, Target};
 use crate::model::{Env, Exchange, Expectation, ExpectedRequest, Fixture, RecordedResponse};
@@ -326,26 +327,21 @@ fn resolve_exchange(
                             Target::Value,
                         )
                     };
-                    if !stays_inside(&joined) {
-                        diags.error(
-                            &file.display,
-                            body_file_at(),
-                            format!(
-                                "exchange {number}: body_file `{relative}` is outside the project; keep response bodies beside the fixtures (they are committed with them)"
-                            ),
-                        );
-                        return None;
-                    }
-                    match std::fs::read_to_string(project_dir.join(joined)) {
+                    let cannot_read = |error: std::io::Error| {
+                        format!("exchange {number}: cannot read body_file `{relative}`: {error}")
+                    };
+                    // A refused path is never opened: the message says why, and nothing of the file.
+                    let read = match paths::contain(project_dir, &joined, Area::Project) {
+                        Ok(real) => std::fs::read_to_string(real).map_err(cannot_read),
+                        Err(ContainmentError::Io(error)) => Err(cannot_read(error)),
+                        Err(refused) => Err(format!(
+                            "exchange {number}: body_file `{relative}` {refused}; not read (keep response bodies beside the fixtures: they are committed with them)"
+                        )),
+                    };
+                    match read {
                         Ok(text) => text,
-                        Err(error) => {
-                            diags.error(
-                                &file.display,
-                                body_file_at(),
-                                format!(
-                                    "exchange {number}: cannot read body_file `{relative}`: {error}"
-                                ),
-                            );
+                        Err(message) => {
+                            diags.error(&file.display, body_file_at(), message);
                             return None;
                         }
                     }
@@ -387,21 +383,4 @@ fn is_rfc3339(text: &str) -> bool {
     Regex::new(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
         .map(|re| re.is_match(text))
         .unwrap_or(false)
-}
-
-/// Whether a path relative to the project stays inside it (no root, no `..` above its start).
-fn stays_inside(path: &Path) -> bool {
-    let mut depth = 0usize;
-    for component in path.components() {
-        match component {
-            std::path::Component::Normal(_) => depth += 1,
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return false,
-            },
-            std::path::Component::RootDir | std::path::Component::Prefix(_) => return false,
-        }
-    }
-    true
 }

@@ -12,6 +12,7 @@ pub mod diag;
 pub mod fixture;
 pub mod format;
 pub mod node;
+pub mod paths;
 pub mod project;
 pub mod render;
 pub mod shape;
@@ -26,11 +27,13 @@ use thiserror::Error;
 pub use diag::{Diagnostic, Diagnostics, Position, Severity};
 use format::{FixtureFile, NodeFile};
 use node::ContractCache;
+use paths::{Area, ContainmentError};
 use render::VarRenderer;
 use shape::FileKind;
 use source::{Seg, SourceFile, Target};
 
 use crate::model::{Env, Fixture, Node, ProjectConfig};
+use crate::seg_path;
 
 /// Which environments to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,9 +122,26 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     };
 
     let scope = scope_envs(&config, &project_file, &options.envs, &mut diags);
-    let node_sources = read_dir_files(&dir, &display_root, &config.nodes_dir, false, &mut diags);
-    let fixture_sources =
-        read_dir_files(&dir, &display_root, &config.fixtures_dir, true, &mut diags);
+    // A refused nodes directory leaves no names to check fixtures against (see `known_nodes`).
+    let node_sources = read_dir_files(
+        &dir,
+        &display_root,
+        &config.nodes_dir,
+        false,
+        Some((&project_file, "nodes")),
+        &mut diags,
+    );
+    let nodes_dir_refused = node_sources.is_none();
+    let node_sources = node_sources.unwrap_or_default();
+    let fixture_sources = read_dir_files(
+        &dir,
+        &display_root,
+        &config.fixtures_dir,
+        true,
+        Some((&project_file, "fixtures")),
+        &mut diags,
+    )
+    .unwrap_or_default();
 
     let node_file_count = node_sources.len();
     let nodes_raw: Vec<RawFile> = node_sources
@@ -202,11 +222,12 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     // Fixtures are checked against every node *file*'s (rendered) name, so that a node with errors of
     // its own does not also make its fixtures "unknown"; when a node file has no readable name at
     // all, "unknown node" cannot be told apart and is not reported.
-    let known_nodes: Option<BTreeSet<String>> = if nodes_raw.len() == node_file_count {
-        node_names.iter().cloned().collect()
-    } else {
-        None
-    };
+    let known_nodes: Option<BTreeSet<String>> =
+        if !nodes_dir_refused && nodes_raw.len() == node_file_count {
+            node_names.iter().cloned().collect()
+        } else {
+            None
+        };
     let known_nodes = known_nodes.as_ref();
     let mut fixtures = Vec::new();
     let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
@@ -300,7 +321,8 @@ fn check_without_project(dir: &Path, display_root: &Path, diags: &mut Diagnostic
         ("nodes", false, FileKind::Node),
         ("fixtures", true, FileKind::Fixture),
     ] {
-        for file in read_dir_files(dir, display_root, Path::new(sub), recursive, diags) {
+        let files = read_dir_files(dir, display_root, Path::new(sub), recursive, None, diags);
+        for file in files.into_iter().flatten() {
             // Unrendered tera strings are still strings, so the shape check holds for them too.
             let Some(raw) = RawFile::parse(file, diags) else {
                 continue;
@@ -377,28 +399,68 @@ fn scope_envs(
     }
 }
 
-/// The `.toml` files of a project directory, sorted (recursively for fixtures).
+/// The `.toml` files of a project directory, sorted (recursively for fixtures). The directory and
+/// each file must really be inside the project (`paths::contain`): a refused one is reported — at
+/// `named_at`, the key of nodectl.toml that names the directory, or at the file — and not read.
+/// `None` when the directory itself is refused.
 fn read_dir_files(
     project_dir: &Path,
     display_root: &Path,
     sub: &Path,
     recursive: bool,
+    named_at: Option<(&SourceFile, &str)>,
     diags: &mut Diagnostics,
-) -> Vec<SourceFile> {
+) -> Option<Vec<SourceFile>> {
+    let real_dir = match paths::contain(project_dir, sub, Area::Project) {
+        Ok(real) => real,
+        // A missing directory holds no files (a project without fixtures yet).
+        Err(ContainmentError::Io(_)) => return Some(Vec::new()),
+        Err(refused) => {
+            let message = format!(
+                "the directory `{}` {refused}; its files are not read",
+                sub.display()
+            );
+            match named_at {
+                Some((file, key)) => diags.error(
+                    &file.display,
+                    file.locate(&seg_path!["project", key], Target::Value),
+                    message,
+                ),
+                None => diags.error(&display_path(display_root, sub), Position::START, message),
+            }
+            return None;
+        }
+    };
     let mut relative_paths = Vec::new();
-    collect_toml(project_dir, sub, recursive, &mut relative_paths);
+    collect_toml(&real_dir, Path::new(""), recursive, &mut relative_paths);
     relative_paths.sort();
-    relative_paths
+    let files = relative_paths
         .into_iter()
-        .filter_map(|relative| {
-            source::read(
-                display_path(display_root, &relative),
-                relative.clone(),
-                &project_dir.join(&relative),
-                diags,
-            )
+        .filter_map(|inside| {
+            let relative = sub.join(inside);
+            let display = display_path(display_root, &relative);
+            match paths::contain(project_dir, &relative, Area::Project) {
+                Ok(real) => source::read(display, relative, &real, diags),
+                Err(ContainmentError::Io(error)) => {
+                    diags.error(
+                        &display,
+                        Position::START,
+                        format!("cannot read file: {error}"),
+                    );
+                    None
+                }
+                Err(refused) => {
+                    diags.error(
+                        &display,
+                        Position::START,
+                        format!("`{}` {refused}; not read", relative.display()),
+                    );
+                    None
+                }
+            }
         })
-        .collect()
+        .collect();
+    Some(files)
 }
 
 fn collect_toml(project_dir: &Path, relative_dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {

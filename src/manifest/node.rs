@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::contract::{self, SchemaProblem, Side};
 use super::diag::{Diagnostics, Position};
 use super::format::{LocalSection, NodeFile};
+use super::paths::{self, Area, ContainmentError};
 use super::source::{Seg, SourceFile, Target};
 use crate::model::{
     Backoff, CachePolicy, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, Env, IntegrationRef, LocalPolicy,
@@ -247,20 +248,24 @@ fn load_schema(
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
             let schema_relative = manifest_dir.join(relative);
-            let full = project_dir.join(&schema_relative);
             let at = file.locate(&seg_path![path_key], Target::Value);
-            let text = match std::fs::read_to_string(&full) {
+            let cannot_read = |error: std::io::Error| {
+                format!(
+                    "cannot read {} `{}`: {error}",
+                    side.key(),
+                    schema_relative.display()
+                )
+            };
+            // A refused path is never opened: the message says why, and nothing of the file.
+            let read = match paths::contain(project_dir, &schema_relative, Area::Project) {
+                Ok(real) => std::fs::read_to_string(real).map_err(cannot_read),
+                Err(ContainmentError::Io(error)) => Err(cannot_read(error)),
+                Err(refused) => Err(format!("{path_key} `{relative}` {refused}; not read")),
+            };
+            let text = match read {
                 Ok(text) => text,
-                Err(error) => {
-                    diags.error(
-                        &file.display,
-                        at,
-                        format!(
-                            "cannot read {} `{}`: {error}",
-                            side.key(),
-                            schema_relative.display()
-                        ),
-                    );
+                Err(message) => {
+                    diags.error(&file.display, at, message);
                     return None;
                 }
             };

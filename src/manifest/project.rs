@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Position};
 use super::format::{EnvSection, ProjectFile};
+use super::paths::{Area, ContainmentError};
 use super::shape::{FileKind, did_you_mean};
 use super::source::{SourceFile, Target};
 use crate::model::{
@@ -35,18 +36,34 @@ pub fn load(
     diags: &mut Diagnostics,
 ) -> Option<(ProjectConfig, SourceFile)> {
     let relative = PathBuf::from(PROJECT_FILE);
-    let file = super::source::read(
-        super::display_path(display_root, &relative),
-        relative,
-        &dir.join(PROJECT_FILE),
-        diags,
-    )?;
+    let display = super::display_path(display_root, &relative);
+    // The project file itself may be committed as a symlink to a file of the runner.
+    let real = match super::paths::contain(dir, &relative, Area::Project) {
+        Ok(real) => real,
+        Err(ContainmentError::Io(error)) => {
+            diags.error(
+                &display,
+                Position::START,
+                format!("cannot read file: {error}"),
+            );
+            return None;
+        }
+        Err(refused) => {
+            diags.error(
+                &display,
+                Position::START,
+                format!("`{PROJECT_FILE}` {refused}; not read"),
+            );
+            return None;
+        }
+    };
+    let file = super::source::read(display, relative, &real, diags)?;
     let value = file.parse_toml(diags)?;
     let parsed: ProjectFile = super::shape::check(FileKind::Project, &file, &value, diags)?;
 
     let mut envs = BTreeMap::new();
     for (name, section) in &parsed.env {
-        if let Some(env) = resolve_env(&file, name, section, diags) {
+        if let Some(env) = resolve_env(dir, &file, name, section, diags) {
             envs.insert(name.clone(), env);
         }
     }
@@ -107,6 +124,7 @@ pub fn env_hint(given: &str, env_names: &[&str]) -> String {
 }
 
 fn resolve_env(
+    dir: &Path,
     file: &SourceFile,
     name: &str,
     section: &EnvSection,
@@ -274,6 +292,19 @@ fn resolve_env(
             && !is_credential_variable(var, default)
         {
             diags.error(&file.display, at_value(key), format!("env `{name}`: `{key}` = `{var}` is not allowed: a project file may only choose among the variables `{default}` and `{default}_<SUFFIX>` (upper-case letters, digits, `_`), so that it cannot make nodectl read and send another secret of the job"));
+        }
+    }
+
+    // The project names the file, so it must be the project's (or nodectl's own, under .nodectl/);
+    // a missing one is only an empty set of credentials, as at run time.
+    if let Some(named) = &section.credentials_file {
+        match super::paths::contain(dir, Path::new(named), Area::ProjectOrState) {
+            Ok(_) | Err(ContainmentError::Io(_)) => {}
+            Err(refused) => diags.error(
+                &file.display,
+                at_value("credentials_file"),
+                format!("env `{name}`: credentials_file `{named}` {refused}; not read"),
+            ),
         }
     }
 

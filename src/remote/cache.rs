@@ -72,6 +72,11 @@ impl ContentCache {
     /// the listing.
     pub fn get(&self, listed: &Action) -> Option<RemoteAction> {
         let path = self.path(&listed.id, listed.version)?;
+        // Entries are written by renaming, never as symlinks: a symlink was planted (a pull request
+        // may commit one to a file of the runner) and is not followed.
+        if !path.symlink_metadata().ok()?.file_type().is_file() {
+            return None;
+        }
         let text = std::fs::read_to_string(&path).ok()?;
         let entry: Entry = match serde_json::from_str(&text) {
             Ok(entry) => entry,
@@ -93,8 +98,8 @@ impl ContentCache {
         }
     }
 
-    /// Stores an entry atomically (temporary file, then rename, never through a symlink). Failures
-    /// only cost a re-read later.
+    /// Stores an entry atomically (`fsx::write_atomic`: never through a symlink). Failures only
+    /// cost a re-read later.
     pub fn put(&self, action: &RemoteAction) {
         let Some(path) = self.path(&action.id, action.version) else {
             return;
@@ -109,13 +114,7 @@ impl ContentCache {
         let Ok(text) = serde_json::to_string(&entry) else {
             return;
         };
-        if std::fs::create_dir_all(&self.dir).is_err() {
-            return;
-        }
-        let temporary = path.with_extension(format!("json.tmp{}", std::process::id()));
-        if std::fs::write(&temporary, text).is_ok() && std::fs::rename(&temporary, &path).is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
+        let _ = crate::fsx::write_atomic(&path, text.as_bytes());
     }
 }
 

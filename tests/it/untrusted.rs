@@ -19,8 +19,11 @@
 //! (path under the work directory → text), `dirs`, `symlinks` (path → target, may leave the
 //! project), `write` (generated big files, as in bad_input), `edit` (of a file `setup` wrote, as in
 //! bad_input), `listener` (start the loopback listener; `@LISTENER@` in the project's text files is
-//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`, `list` (a folder whose file names end the transcript). HTTP classes (`http-*`) are
-//! bad_input's raw-request cases against a server started by the class's test.
+//! its `127.0.0.1:port`), `forbidden` (more markers), `timeout_s`, `unchanged` (paths relative to
+//! the project, which may lead outside it: each must hold the same bytes after the run as before,
+//! or still be absent; the transcript ends with one `--- unchanged` line each), `list` (a folder of
+//! the project whose file names end the transcript). HTTP classes (`http-*`) are bad_input's
+//! raw-request cases against a server started by the class's test.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -86,6 +89,8 @@ struct Case {
     /// A folder of the project whose file names (and byte lengths) end the transcript.
     #[serde(default)]
     list: Option<String>,
+    #[serde(default)]
+    unchanged: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -331,6 +336,11 @@ fn check(case_dir: &Path, failures: &mut Failures) {
         .map(|(path, _)| path)
         .collect();
 
+    let kept: Vec<Option<Vec<u8>>> = case
+        .unchanged
+        .iter()
+        .map(|path| std::fs::read(dir.join(path)).ok())
+        .collect();
     let started = Instant::now();
     let Some(run) = run_bounded(&dir, &case.args, &env, case.stdin.as_deref(), timeout) else {
         failures.add(
@@ -412,6 +422,18 @@ fn check(case_dir: &Path, failures: &mut Failures) {
         for name in names {
             transcript.push_str(&format!("{name} ({} bytes)\n", name.len()));
         }
+    }
+    for (path, before) in case.unchanged.iter().zip(&kept) {
+        let after = std::fs::read(dir.join(path)).ok();
+        if &after != before {
+            failures.add(case_dir, format!("nodectl changed `{path}`"));
+        }
+        let state = if before.is_some() {
+            "same bytes"
+        } else {
+            "still absent"
+        };
+        transcript.push_str(&format!("--- unchanged: {path} ({state})\n"));
     }
     failures.expect_file(case_dir, &case_dir.join("expected"), &transcript);
 }
@@ -542,4 +564,9 @@ fn poisoned_content_cache_changes_nothing() {
 #[test]
 fn untrusted_holes() {
     class("holes");
+}
+
+#[test]
+fn untrusted_files() {
+    class("files");
 }
