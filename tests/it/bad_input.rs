@@ -43,7 +43,7 @@ use crate::expect::{
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Case {
+pub(crate) struct Case {
     #[serde(default)]
     args: Vec<String>,
     #[serde(default)]

@@ -242,7 +242,7 @@ fn check(case_dir: &Path, failures: &mut Failures) {
         let _ = std::fs::remove_file(dir.join(name));
     }
     let listener = case.listener.then(Listener::start);
-    let mut put = |path: PathBuf, text: &str| {
+    let put = |path: PathBuf, text: &str| {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
         }
