@@ -693,7 +693,13 @@ fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, E
         .iter()
         .map(|(name, path)| {
             let path = path.as_ref().map_err(|p| ExecError::new(ErrorKind::Translation, p.message.clone()))?;
-            match path.evaluate(&document) {
+            let resolution = path.evaluate(&document).map_err(|budget| {
+                ExecError::new(
+                    ErrorKind::Translation,
+                    format!("translation_map.{name}: `{path}`: {budget}"),
+                )
+            })?;
+            match resolution {
                 Resolution::Value(value) => Ok((name.clone(), value.to_string())),
                 Resolution::NotFound => match node.defaults.get(name) {
                     Some(default) => Ok((name.clone(), default.clone())),
