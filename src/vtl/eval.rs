@@ -110,7 +110,8 @@ impl<'a> Renderer<'a> {
             return Err(self.err(
                 pos,
                 format!(
-                    "template budget exceeded: more than {MAX_STEPS} evaluation steps (loops or expressions too costly for one render)"
+                    "template budget exceeded: more than {MAX_STEPS} evaluation steps (loops or expressions too costly for one render){}",
+                    self.at(pos)
                 ),
             ));
         }
@@ -123,7 +124,8 @@ impl<'a> Renderer<'a> {
             return Err(self.err(
                 pos,
                 format!(
-                    "template budget exceeded: a string or the output grew past {MAX_STRING_BYTES} bytes"
+                    "template budget exceeded: a string or the output grew past {MAX_STRING_BYTES} bytes{}",
+                    self.at(pos)
                 ),
             ));
         }
@@ -139,7 +141,8 @@ impl<'a> Renderer<'a> {
                 return Err(self.err(
                     pos,
                     format!(
-                        "template budget exceeded: more than {MAX_BUILT_BYTES} bytes of strings built"
+                        "template budget exceeded: more than {MAX_BUILT_BYTES} bytes of strings built{}",
+                    self.at(pos)
                     ),
                 ));
             }
@@ -155,7 +158,8 @@ impl<'a> Renderer<'a> {
             return Err(self.err(
                 pos,
                 format!(
-                    "template budget exceeded: lists or maps nested deeper than {MAX_VALUE_DEPTH} levels"
+                    "template budget exceeded: lists or maps nested deeper than {MAX_VALUE_DEPTH} levels{}",
+                    self.at(pos)
                 ),
             ));
         }

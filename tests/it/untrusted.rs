@@ -415,3 +415,11 @@ fn class(name: &str) {
 fn untrusted_credentials() {
     class("credentials");
 }
+
+/// Hostile templates and paths (nested loops, doubling strings, huge output, deep scans, tera
+/// loops, `set` and amplifying filters) through `validate`, `test` and `plan`: each stops at a
+/// budget with a clear error at the file, line and node, well within the deadline.
+#[test]
+fn untrusted_budgets() {
+    class("budgets");
+}
