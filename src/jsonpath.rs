@@ -64,6 +64,10 @@ pub const MAX_NESTING: usize = 32;
 /// million nodes, so a path that needs more is a scan inside a scan (or worse).
 pub const MAX_EVAL_STEPS: u64 = 2_000_000;
 
+/// Steps of a quick evaluation ([`JsonPath::evaluate_within`]): a translation-map path over a
+/// typical response needs far fewer.
+pub const QUICK_EVAL_STEPS: u64 = 20_000;
+
 /// An evaluation that ran out of its [`MAX_EVAL_STEPS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -79,9 +83,9 @@ struct Budget {
 }
 
 impl Budget {
-    fn new() -> Budget {
+    fn new(steps: u64) -> Budget {
         Budget {
-            left: Cell::new(MAX_EVAL_STEPS),
+            left: Cell::new(steps),
             spent: Cell::new(false),
         }
     }
@@ -239,7 +243,14 @@ impl JsonPath {
     /// Evaluates the path against `doc` (which is also `$` inside filters); fails only when the
     /// evaluation would take more than [`MAX_EVAL_STEPS`].
     pub fn evaluate(&self, doc: &Value) -> Result<Resolution, BudgetExceeded> {
-        let budget = Budget::new();
+        self.evaluate_within(doc, MAX_EVAL_STEPS)
+    }
+
+    /// [`JsonPath::evaluate`] with a budget of `steps` (at most [`MAX_EVAL_STEPS`] make sense):
+    /// servers try [`QUICK_EVAL_STEPS`] inline and hand a path that needs more to a thread that
+    /// may block.
+    pub fn evaluate_within(&self, doc: &Value, steps: u64) -> Result<Resolution, BudgetExceeded> {
+        let budget = Budget::new(steps);
         let resolved = self.query.resolve(doc, doc, &budget);
         let value = match resolved.into_cow(&budget) {
             Some(v) => Resolution::Value(v.into_owned()),

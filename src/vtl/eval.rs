@@ -42,6 +42,11 @@ pub(crate) struct Renderer<'a> {
     built: u64,
     /// The position of the construct being evaluated, for budget errors in plain text.
     here: Pos,
+    /// This render's step and bytes-built budgets: the full ones, or a quick pass's.
+    max_steps: u64,
+    max_built: u64,
+    /// Set when a budget ran out, so that a quick pass knows to hand over to a full render.
+    pub(crate) ran_out: bool,
 }
 
 /// Steps for reading a string of `len` bytes: scanning 256 bytes costs about as much as a node.
@@ -89,7 +94,18 @@ fn byte_to_utf16(s: &str, byte: usize) -> usize {
 }
 
 impl<'a> Renderer<'a> {
+    /// A renderer with the full budgets.
     pub(crate) fn new(ctx: &'a Json, strict: bool) -> Renderer<'a> {
+        Renderer::with_budget(ctx, strict, MAX_STEPS, MAX_BUILT_BYTES)
+    }
+
+    /// A renderer that gives up after `max_steps` steps or `max_built` bytes of strings built.
+    pub(crate) fn with_budget(
+        ctx: &'a Json,
+        strict: bool,
+        max_steps: u64,
+        max_built: u64,
+    ) -> Renderer<'a> {
         Renderer {
             ctx,
             strict,
@@ -97,6 +113,9 @@ impl<'a> Renderer<'a> {
             steps: 0,
             built: 0,
             here: Pos { line: 1, col: 1 },
+            max_steps,
+            max_built,
+            ran_out: false,
         }
     }
 
@@ -106,7 +125,8 @@ impl<'a> Renderer<'a> {
     fn charge(&mut self, pos: Pos, n: u64) -> R<()> {
         self.here = pos;
         self.steps = self.steps.saturating_add(n);
-        if self.steps > MAX_STEPS {
+        if self.steps > self.max_steps {
+            self.ran_out = true;
             return Err(self.err(
                 pos,
                 format!(
@@ -137,7 +157,8 @@ impl<'a> Renderer<'a> {
         if let Value::OStr(s) = v {
             self.check_len(s.len(), pos)?;
             self.built = self.built.saturating_add(s.len() as u64);
-            if self.built > MAX_BUILT_BYTES {
+            if self.built > self.max_built {
+                self.ran_out = true;
                 return Err(self.err(
                     pos,
                     format!(

@@ -38,6 +38,12 @@ pub const MAX_BUILT_BYTES: u64 = 256 * 1024 * 1024;
 /// Deepest nesting of list and map literals a render may build (a `#set($a = [$a])` loop).
 pub const MAX_VALUE_DEPTH: usize = 64;
 
+/// Steps [`render_quick`] takes before it gives up: templates of data actions need far fewer.
+pub const QUICK_STEPS: u64 = 20_000;
+
+/// Bytes of strings [`render_quick`] builds before it gives up (1 MiB).
+pub const QUICK_BUILT_BYTES: u64 = 1024 * 1024;
+
 /// A parsed template, ready to render any number of times.
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -143,6 +149,33 @@ pub fn render(
             column: e.pos.col,
             message: e.msg,
         }),
+    }
+}
+
+/// [`render`] with the small budgets [`QUICK_STEPS`] and [`QUICK_BUILT_BYTES`]: the result of
+/// a cheap template, or `None` when the template needs more. Servers render inline with this and
+/// hand what returns `None` to a thread that may block for the full budgets, so that one costly
+/// template never holds up the tasks that answer other requests.
+pub fn render_quick(
+    template: &Template,
+    context: &serde_json::Value,
+    mode: Mode,
+) -> Option<Result<String, RenderError>> {
+    let mut out = String::with_capacity(template.source_len + template.source_len / 2 + 16);
+    let mut r = eval::Renderer::with_budget(
+        context,
+        mode == Mode::Success,
+        QUICK_STEPS,
+        QUICK_BUILT_BYTES,
+    );
+    match r.render(&template.nodes, &mut out) {
+        Ok(()) => Some(Ok(out)),
+        Err(_) if r.ran_out => None,
+        Err(e) => Some(Err(RenderError {
+            line: e.pos.line,
+            column: e.pos.col,
+            message: e.msg,
+        })),
     }
 }
 
