@@ -1440,4 +1440,47 @@ mod tests {
         assert_eq!(back.integrations, org.integrations);
         assert_eq!(back.actions, org.actions);
     }
+
+    #[test]
+    fn versions_do_not_wrap() {
+        let mut org = Org::new(1);
+        let body = action_body(&mut org, "A");
+        let reply = post(&mut org, "/api/v2/integrations/actions", body);
+        let Body::Json(action) = reply.body else {
+            panic!("not JSON")
+        };
+        let id = action["id"].as_str().unwrap_or_default().to_string();
+        if let Some(stored) = org.actions.get_mut(&id) {
+            stored.version = i64::MAX;
+        }
+        let route = Route::parse("PATCH", &format!("/api/v2/integrations/actions/{id}"));
+        let patch = json!({ "version": i64::MAX, "name": "B" });
+        let reply = org.handle(&route, &Query::default(), patch.to_string().as_bytes());
+        assert_eq!(reply.status, 409);
+        let Body::Error(error) = reply.body else {
+            panic!("not an error")
+        };
+        assert_eq!(error.code, "version.exhausted");
+        assert_eq!(org.actions[&id].version, i64::MAX);
+        assert_eq!(org.actions[&id].name, "A");
+    }
+
+    #[test]
+    fn a_state_file_whose_keys_disagree_with_the_ids_is_refused() {
+        let mut org = Org::new(1);
+        let body = action_body(&mut org, "A");
+        post(&mut org, "/api/v2/integrations/actions", body);
+        let text = org.to_json().unwrap_or_else(|e| panic!("{e}"));
+        let mut value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let actions = value["actions"].as_object_mut().map(std::mem::take);
+        let (_, record) = actions
+            .and_then(|a| a.into_iter().next())
+            .unwrap_or_else(|| panic!("no action"));
+        value["actions"] = json!({ "not-its-id": record });
+        let error = Org::from_json(&value.to_string()).unwrap_err();
+        assert!(
+            error.starts_with("actions: the record under key `not-its-id` has id `"),
+            "{error}"
+        );
+    }
 }
