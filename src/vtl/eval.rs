@@ -670,6 +670,10 @@ impl<'a> Renderer<'a> {
                     if call.id == Method::Contains {
                         cost = cost.saturating_add(v.list_len().unwrap_or(0) as u64);
                     }
+                    // `split` can make a part of every byte: pay for them before they are built.
+                    if call.id == Method::Split {
+                        cost = cost.saturating_add(v.as_str().map_or(0, str::len) as u64);
+                    }
                     self.charge(call.pos, cost.saturating_add(1))?;
                     let result = self.call(v, call, args, &r.literal)?;
                     self.built_string(&result, call.pos)?;
