@@ -1,5 +1,6 @@
 //! The emulator's HTTP server on hyper 1 + tokio: one task per connection (HTTP/1.1, keep-alive),
-//! graceful shutdown, and the order every request goes through — latency, body limit (413),
+//! graceful shutdown, and the order every request goes through — latency, body limit (413) and
+//! read timeouts (`--read-timeout` for the head, then for the body: 408, as `serve`),
 //! injected faults (before or, with `--fault-after-commit`, after a write is stored), OAuth or
 //! bearer check (401) and rate limit (429), the state machine or the runtime, persistence, slow
 //! answers — with `ININ-Correlation-Id` echoed and every request counted for `/_emulator/stats`.
