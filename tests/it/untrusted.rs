@@ -526,7 +526,6 @@ fn a_runaway_template_does_not_starve_the_emulator() {
         .map(|_| {
             let (addr, bearer, id) = (addr.clone(), bearer.clone(), id.clone());
             std::thread::spawn(move || {
-                let started = Instant::now();
                 let answer = request(
                     &addr,
                     "POST",
@@ -534,7 +533,7 @@ fn a_runaway_template_does_not_starve_the_emulator() {
                     &bearer,
                     "{}",
                 );
-                (answer, started.elapsed())
+                (answer, Instant::now())
             })
         })
         .collect();
@@ -571,13 +570,13 @@ fn a_runaway_template_does_not_starve_the_emulator() {
     let probes_done = Instant::now();
     let mut still_running = 0;
     for run in hostile {
-        let ((status, body), took) = run.join().unwrap_or_else(|_| panic!("hostile thread"));
+        let ((status, body), ended) = run.join().unwrap_or_else(|_| panic!("hostile thread"));
         assert!(status.contains(" 200 "), "{status}\n{body}");
         assert!(
             body.contains("template budget exceeded: more than 5000000 evaluation steps"),
             "{body}"
         );
-        if took > probes_done.elapsed() + Duration::from_millis(300) {
+        if ended > probes_done {
             still_running += 1;
         }
     }
