@@ -1,10 +1,12 @@
 //! The accept loop both HTTP servers share (the emulator and `serve`): hyper HTTP/1 connections with
 //! a header-read timeout, and on stop a graceful shutdown that lets in-flight requests finish for up
-//! to a grace period before the rest are closed.
+//! to a grace period before the rest are closed; and reading a request body within a size limit
+//! and a read timeout, so that a client sending its body slowly cannot hold a request open.
 
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
+use hyper::HeaderMap;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -79,4 +81,76 @@ pub async fn accept_until_stopped<F, Fut, E>(
         tracing::warn!(target: "nodectl::http", server, "connections still open after the grace period; closing them");
     }
     connections.shutdown().await;
+}
+
+/// A body over the limit is drained up to this size (so the client reads the 413), then cut.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Why a request body was not read.
+pub(crate) enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// The connection failed mid-body (malformed chunking, a body shorter than its length): why.
+    Broken(String),
+    /// The body did not arrive within the read timeout.
+    TimedOut,
+}
+
+/// A body read error with its cause (hyper's own text is only "error reading a body").
+fn broken(error: &hyper::Error) -> BodyError {
+    BodyError::Broken(format!("{error}{}", crate::net::causes(error)))
+}
+
+/// The whole body within `timeout`, or why not: `TooLarge` beyond `max_bytes` (drained so the
+/// client reads the 413; a declared length beyond the drain limit is refused at once), `TimedOut`
+/// when it is still incomplete after `timeout` (the caller answers 408 and closes).
+pub(crate) async fn read_body_within(
+    timeout: Duration,
+    body: Incoming,
+    headers: &HeaderMap,
+    max_bytes: usize,
+) -> Result<Vec<u8>, BodyError> {
+    tokio::time::timeout(timeout, read_body(body, headers, max_bytes))
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
+}
+
+async fn read_body(
+    mut body: Incoming,
+    headers: &HeaderMap,
+    max_bytes: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let declared = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut too_large = declared.is_some_and(|n| n > max_bytes);
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| broken(&e))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > max_bytes {
+            too_large = true;
+            collected = Vec::new();
+        }
+        if too_large {
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(collected)
+    }
 }

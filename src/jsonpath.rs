@@ -38,12 +38,18 @@
 //! - a filter on an object tests the object itself (Jayway), on an array each element;
 //! - slices use Jayway's arithmetic, including its handling of a negative start in `[a:b]`.
 //!
+//! Evaluation is bounded: every node a scan visits, every match, every filter test and every node
+//! copied into the result costs a step, and past [`MAX_EVAL_STEPS`] [`JsonPath::evaluate`] fails
+//! with [`BudgetExceeded`] (nested filters with deep scans, `$..[?(@..a)]`, are polynomial in the
+//! document's size with a degree that grows with the nesting).
+//!
 //! Deliberate differences from Jayway: a comparison with a missing `@.x` is always false (Jayway
 //! treats `!=` and `nin` against a missing property as true); `==` between a number and a string
 //! is false; `max()` of negative numbers is correct (Jayway starts from `Double.MIN_VALUE`); a
 //! scan followed by a filter tests objects only.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -53,6 +59,57 @@ use serde_json::{Map, Number, Value};
 
 /// Deepest nesting of filters, parentheses and JSON literals accepted by [`parse`].
 pub const MAX_NESTING: usize = 32;
+
+/// Steps one evaluation may take: a deep scan of a 512 000-byte response visits well under a
+/// million nodes, so a path that needs more is a scan inside a scan (or worse).
+pub const MAX_EVAL_STEPS: u64 = 2_000_000;
+
+/// Steps of a quick evaluation ([`JsonPath::evaluate_within`]): a translation-map path over a
+/// typical response needs far fewer.
+pub const QUICK_EVAL_STEPS: u64 = 20_000;
+
+/// An evaluation that ran out of its [`MAX_EVAL_STEPS`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "JSONPath budget exceeded: more than {MAX_EVAL_STEPS} evaluation steps (deep scans or filters too costly for this document)"
+)]
+pub struct BudgetExceeded;
+
+/// The steps left to one evaluation. Once spent, every further charge fails at once, so loops
+/// over nodes stop in a step each without every function returning a `Result`.
+struct Budget {
+    left: Cell<u64>,
+    spent: Cell<bool>,
+}
+
+impl Budget {
+    fn new(steps: u64) -> Budget {
+        Budget {
+            left: Cell::new(steps),
+            spent: Cell::new(false),
+        }
+    }
+
+    /// Takes `n` steps; false (for good) once the budget is spent.
+    fn take(&self, n: u64) -> bool {
+        match self.left.get().checked_sub(n) {
+            Some(left) if !self.spent.get() => {
+                self.left.set(left);
+                true
+            }
+            _ => {
+                self.spent.set(true);
+                false
+            }
+        }
+    }
+
+    /// Takes a step per node of `value`, which is about to be copied.
+    fn take_copy(&self, value: &Value) -> bool {
+        walk(value, self, |_| {});
+        !self.spent.get()
+    }
+}
 
 /// The two kinds of [`JsonPathError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -183,12 +240,26 @@ impl JsonPath {
         self.query.first_indefinite == self.query.segments.len()
     }
 
-    /// Evaluates the path against `doc` (which is also `$` inside filters).
-    pub fn evaluate(&self, doc: &Value) -> Resolution {
-        match self.query.resolve(doc, doc).into_cow() {
+    /// Evaluates the path against `doc` (which is also `$` inside filters); fails only when the
+    /// evaluation would take more than [`MAX_EVAL_STEPS`].
+    pub fn evaluate(&self, doc: &Value) -> Result<Resolution, BudgetExceeded> {
+        self.evaluate_within(doc, MAX_EVAL_STEPS)
+    }
+
+    /// [`JsonPath::evaluate`] with a budget of `steps` (at most [`MAX_EVAL_STEPS`] make sense):
+    /// servers try [`QUICK_EVAL_STEPS`] inline and hand a path that needs more to a thread that
+    /// may block.
+    pub fn evaluate_within(&self, doc: &Value, steps: u64) -> Result<Resolution, BudgetExceeded> {
+        let budget = Budget::new(steps);
+        let resolved = self.query.resolve(doc, doc, &budget);
+        let value = match resolved.into_cow(&budget) {
             Some(v) => Resolution::Value(v.into_owned()),
             None => Resolution::NotFound,
+        };
+        if budget.spent.get() {
+            return Err(BudgetExceeded);
         }
+        Ok(value)
     }
 
     /// The path text as given to [`parse`].
@@ -1264,11 +1335,17 @@ enum Resolved<'a> {
 }
 
 impl<'a> Resolved<'a> {
-    fn into_cow(self) -> Option<Cow<'a, Value>> {
+    fn into_cow(self, budget: &Budget) -> Option<Cow<'a, Value>> {
         match self {
             Resolved::Missing => None,
             Resolved::One(v) => Some(Cow::Borrowed(v)),
-            Resolved::Many(vs) => Some(Cow::Owned(Value::Array(vs.into_iter().cloned().collect()))),
+            Resolved::Many(vs) => {
+                // Matches overlap (`$..*` holds every subtree inside its parent): pay for the copy.
+                if !vs.iter().all(|v| budget.take_copy(v)) {
+                    return Some(Cow::Owned(Value::Null));
+                }
+                Some(Cow::Owned(Value::Array(vs.into_iter().cloned().collect())))
+            }
             Resolved::Owned(v) => Some(Cow::Owned(v)),
         }
     }
@@ -1281,7 +1358,7 @@ enum Selection<'a> {
 }
 
 impl Query {
-    fn resolve<'a>(&'a self, start: &'a Value, root: &'a Value) -> Resolved<'a> {
+    fn resolve<'a>(&'a self, start: &'a Value, root: &'a Value, budget: &Budget) -> Resolved<'a> {
         // A name union as the very last selector merges its keys (Jayway's "multi-property
         // merge", which it treats as definite).
         let (body, leaf_union) = match self.segments.split_last() {
@@ -1291,11 +1368,11 @@ impl Query {
             },
             _ => (self.segments.as_slice(), None),
         };
-        let Some(selection) = self.select(body, start, root) else {
+        let Some(selection) = self.select(body, start, root, budget) else {
             return Resolved::Missing;
         };
         if let Some((descendant, names)) = leaf_union {
-            return merge_union(selection, descendant, names);
+            return merge_union(selection, descendant, names, budget);
         }
         match (self.function, selection) {
             (Some(Function::Length), Selection::Many(matches))
@@ -1326,6 +1403,7 @@ impl Query {
         body: &'a [Segment],
         start: &'a Value,
         root: &'a Value,
+        budget: &Budget,
     ) -> Option<Selection<'a>> {
         if body.len() <= self.first_indefinite {
             // Only names and single indexes: walk without allocating.
@@ -1345,7 +1423,10 @@ impl Query {
             // Jayway throws PathNotFound only while everything upstream is definite.
             let strict = i <= self.first_indefinite;
             for &node in &current {
-                if !segment.apply(node, root, strict, &mut next) {
+                if !budget.take(1) {
+                    return None;
+                }
+                if !segment.apply(node, root, strict, &mut next, budget) {
                     return None;
                 }
             }
@@ -1359,11 +1440,18 @@ impl Query {
     }
 }
 
-fn merge_union<'a>(selection: Selection<'a>, descendant: bool, names: &[String]) -> Resolved<'a> {
+fn merge_union<'a>(
+    selection: Selection<'a>,
+    descendant: bool,
+    names: &[String],
+    budget: &Budget,
+) -> Resolved<'a> {
     let merge = |map: &Map<String, Value>| {
         let mut merged = Map::new();
         for name in names {
-            if let Some(v) = map.get(name) {
+            if let Some(v) = map.get(name)
+                && budget.take_copy(v)
+            {
                 merged.insert(name.clone(), v.clone());
             }
         }
@@ -1377,7 +1465,7 @@ fn merge_union<'a>(selection: Selection<'a>, descendant: bool, names: &[String])
             Selection::Many(vs) => vs,
         };
         for node in nodes {
-            walk(node, |n| {
+            walk(node, budget, |n| {
                 if let Value::Object(map) = n
                     && names.iter().all(|k| map.contains_key(k))
                 {
@@ -1399,10 +1487,14 @@ fn merge_union<'a>(selection: Selection<'a>, descendant: bool, names: &[String])
     }
 }
 
-/// Pre-order walk of `node` and everything below it, without recursion.
-fn walk<'a>(node: &'a Value, mut visit: impl FnMut(&'a Value)) {
+/// Pre-order walk of `node` and everything below it, without recursion, a step per node; stops
+/// when the budget is spent.
+fn walk<'a>(node: &'a Value, budget: &Budget, mut visit: impl FnMut(&'a Value)) {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
+        if !budget.take(1) {
+            return;
+        }
         visit(n);
         match n {
             Value::Array(items) => stack.extend(items.iter().rev()),
@@ -1468,9 +1560,12 @@ impl Segment {
         root: &'a Value,
         strict: bool,
         out: &mut Vec<&'a Value>,
+        budget: &Budget,
     ) -> bool {
         if self.descendant {
-            walk(node, |n| self.selector.scan_one(n, root, out));
+            walk(node, budget, |n| {
+                self.selector.scan_one(n, root, out, budget)
+            });
             return true;
         }
         match (&self.selector, node) {
@@ -1490,10 +1585,14 @@ impl Segment {
                 slice_into(items, *from, *to, out)
             }
             (Selector::Filter(expr), Value::Array(items)) => {
-                out.extend(items.iter().filter(|item| expr.test(item, root)));
+                out.extend(
+                    items
+                        .iter()
+                        .filter(|item| budget.take(1) && expr.test(item, root, budget)),
+                );
             }
             (Selector::Filter(expr), Value::Object(_)) => {
-                if expr.test(node, root) {
+                if expr.test(node, root, budget) {
                     out.push(node);
                 }
             }
@@ -1505,7 +1604,13 @@ impl Segment {
 
 impl Selector {
     /// The selector applied to one node visited by a deep scan (never fails).
-    fn scan_one<'a>(&'a self, node: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
+    fn scan_one<'a>(
+        &'a self,
+        node: &'a Value,
+        root: &'a Value,
+        out: &mut Vec<&'a Value>,
+        budget: &Budget,
+    ) {
         match (self, node) {
             (Selector::Name(name), Value::Object(map)) => out.extend(map.get(name)),
             (Selector::Names(names), Value::Object(map)) => {
@@ -1520,7 +1625,9 @@ impl Selector {
                 slice_into(items, *from, *to, out)
             }
             // Jayway's scan tests a filter against each object it visits.
-            (Selector::Filter(expr), Value::Object(_)) if expr.test(node, root) => out.push(node),
+            (Selector::Filter(expr), Value::Object(_)) if expr.test(node, root, budget) => {
+                out.push(node)
+            }
             _ => {}
         }
     }
@@ -1614,13 +1721,13 @@ impl Function {
 }
 
 impl PathOperand {
-    fn resolve<'a>(&'a self, current: &'a Value, root: &'a Value) -> Resolved<'a> {
+    fn resolve<'a>(&'a self, current: &'a Value, root: &'a Value, budget: &Budget) -> Resolved<'a> {
         let start = if self.from_root { root } else { current };
-        self.query.resolve(start, root)
+        self.query.resolve(start, root, budget)
     }
 
-    fn exists(&self, current: &Value, root: &Value) -> bool {
-        match self.resolve(current, root) {
+    fn exists(&self, current: &Value, root: &Value, budget: &Budget) -> bool {
+        match self.resolve(current, root, budget) {
             Resolved::Missing => false,
             Resolved::Many(matches) => !matches.is_empty(),
             Resolved::One(_) | Resolved::Owned(_) => true,
@@ -1629,9 +1736,9 @@ impl PathOperand {
 }
 
 impl Operand {
-    fn resolve<'a>(&'a self, current: &'a Value, root: &'a Value) -> Resolved<'a> {
+    fn resolve<'a>(&'a self, current: &'a Value, root: &'a Value, budget: &Budget) -> Resolved<'a> {
         match self {
-            Operand::Path(path) => path.resolve(current, root),
+            Operand::Path(path) => path.resolve(current, root, budget),
             Operand::Literal(v) => Resolved::One(v),
             Operand::Regex(_) => Resolved::Missing,
         }
@@ -1639,11 +1746,11 @@ impl Operand {
 }
 
 impl Expr {
-    fn test(&self, current: &Value, root: &Value) -> bool {
+    fn test(&self, current: &Value, root: &Value, budget: &Budget) -> bool {
         match self {
-            Expr::Or(terms) => terms.iter().any(|t| t.test(current, root)),
-            Expr::And(terms) => terms.iter().all(|t| t.test(current, root)),
-            Expr::Exists { path, negated } => path.exists(current, root) != *negated,
+            Expr::Or(terms) => terms.iter().any(|t| t.test(current, root, budget)),
+            Expr::And(terms) => terms.iter().all(|t| t.test(current, root, budget)),
+            Expr::Exists { path, negated } => path.exists(current, root, budget) != *negated,
             Expr::Compare {
                 left,
                 op: CmpOp::Match,
@@ -1651,16 +1758,16 @@ impl Expr {
             } => match (left, right) {
                 (Operand::Regex(_), Operand::Regex(_)) => false,
                 (Operand::Regex(re), other) | (other, Operand::Regex(re)) => other
-                    .resolve(current, root)
-                    .into_cow()
+                    .resolve(current, root, budget)
+                    .into_cow(budget)
                     .is_some_and(|v| regex_matches(re, &v)),
                 _ => false,
             },
             Expr::Compare { left, op, right } => {
-                let Some(l) = left.resolve(current, root).into_cow() else {
+                let Some(l) = left.resolve(current, root, budget).into_cow(budget) else {
                     return false;
                 };
-                let Some(r) = right.resolve(current, root).into_cow() else {
+                let Some(r) = right.resolve(current, root, budget).into_cow(budget) else {
                     return false;
                 };
                 compare(*op, &l, &r)
@@ -1803,7 +1910,7 @@ mod tests {
         let parsed = parse(&path).unwrap();
         assert_eq!(
             parsed.evaluate(&serde_json::json!({"a": 1})),
-            Resolution::NotFound
+            Ok(Resolution::NotFound)
         );
     }
 }

@@ -78,6 +78,9 @@ pub struct EmulatorArgs {
     /// Publish refuses a draft whose contract differs from the published action's.
     #[arg(long)]
     reject_contract_change: bool,
+    /// Seconds a client has to send a request's head, then its body, before a 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = emulator::DEFAULT_READ_TIMEOUT_S)]
+    read_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -124,6 +127,7 @@ impl EmulatorArgs {
             seed: self.seed,
             page_size_max: self.page_size_max,
             reject_contract_change: self.reject_contract_change,
+            read_timeout: self.read_timeout,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The emulator's HTTP server on hyper 1 + tokio: one task per connection (HTTP/1.1, keep-alive),
-//! graceful shutdown, and the order every request goes through — latency, body limit (413),
+//! graceful shutdown, and the order every request goes through — latency, body limit (413) and
+//! read timeouts (`--read-timeout` for the head, then for the body: 408, as `serve`),
 //! injected faults (before or, with `--fault-after-commit`, after a write is stored), OAuth or
 //! bearer check (401) and rate limit (429), the state machine or the runtime, persistence, slow
 //! answers — with `ININ-Correlation-Id` echoed and every request counted for `/_emulator/stats`.
@@ -8,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Request, Response, StatusCode};
@@ -25,6 +26,7 @@ use super::rng::SplitMix64;
 use super::route::{Query, Route};
 use super::state::{ApiError, Body, Org, OrgSettings, Reply};
 use super::{EmulatorError, EmulatorOptions, MAX_BODY_BYTES, StateSync};
+use crate::http_server::{BodyError, read_body_within};
 use crate::runtime::{Runtime, SystemClock};
 use crate::transport::live::LiveTransport;
 
@@ -32,8 +34,6 @@ use crate::transport::live::LiveTransport;
 const COALESCE: Duration = Duration::from_millis(200);
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// A body over the limit is drained up to this size (so the client reads the 413), then cut.
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// A running emulator. Dropping the handle also shuts it down (without waiting for it).
 #[derive(Debug)]
@@ -248,8 +248,7 @@ async fn serve(
 ) -> Result<(), EmulatorError> {
     let options = crate::http_server::ConnectionOptions {
         name: "emulator",
-        // hyper's default once a timer is set.
-        header_read_timeout: Duration::from_secs(30),
+        header_read_timeout: Duration::from_secs(shared.options.read_timeout),
         nodelay: false,
         shutdown_grace: SHUTDOWN_GRACE,
     };
@@ -385,25 +384,41 @@ async fn handle(
     let plan = lock(&shared.faults).draw();
     let query = Query::parse(request.uri().query().unwrap_or(""));
     let headers = request.headers().clone();
-    let body = match read_body(request.into_body(), &headers).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            let error = ApiError::new(
-                413,
-                "request.entity.too.large",
-                format!("The request body exceeds the maximum of {MAX_BODY_BYTES} bytes."),
-            );
-            return Outcome::Answer(Answer::error(error, context_id));
-        }
-        Err(BodyError::Broken(reason)) => {
-            let error = ApiError::new(
-                400,
-                "bad.request",
-                format!("The request body could not be read: {reason}."),
-            );
-            return Outcome::Answer(Answer::error(error, context_id));
-        }
-    };
+    let read_timeout = Duration::from_secs(options.read_timeout);
+    let body =
+        match read_body_within(read_timeout, request.into_body(), &headers, MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                let error = ApiError::new(
+                    413,
+                    "request.entity.too.large",
+                    format!("The request body exceeds the maximum of {MAX_BODY_BYTES} bytes."),
+                );
+                return Outcome::Answer(Answer::error(error, context_id));
+            }
+            Err(BodyError::Broken(reason)) => {
+                let error = ApiError::new(
+                    400,
+                    "bad.request",
+                    format!("The request body could not be read: {reason}."),
+                );
+                return Outcome::Answer(Answer::error(error, context_id));
+            }
+            Err(BodyError::TimedOut) => {
+                let error = ApiError::new(
+                    408,
+                    "request.timeout",
+                    format!(
+                        "The request body did not arrive within {} s.",
+                        options.read_timeout
+                    ),
+                );
+                // The rest of the body may still come: close rather than read it as the next request.
+                let mut answer = Answer::error(error, context_id);
+                answer.headers.push(("connection", "close".to_string()));
+                return Outcome::Answer(answer);
+            }
+        };
     let after_commit = options.fault_after_commit && route.is_write();
     if !after_commit && let Some(outcome) = injected(&plan, context_id).await {
         return outcome;
@@ -533,58 +548,6 @@ async fn persist_change(shared: &Shared) -> Result<(), EmulatorError> {
             shared.dirty.notify_one();
             Ok(())
         }
-    }
-}
-
-pub(crate) enum BodyError {
-    TooLarge,
-    /// The connection failed mid-body (malformed chunking, a body shorter than its length): why.
-    Broken(String),
-}
-
-/// A body read error with its cause (hyper's own text is only "error reading a body").
-fn broken(error: &hyper::Error) -> BodyError {
-    BodyError::Broken(format!("{error}{}", crate::net::causes(error)))
-}
-
-/// The whole body, or `TooLarge` beyond 512000 bytes (drained so the client reads the 413; a
-/// declared length beyond the drain limit is refused at once). Shared with `serve`.
-pub(crate) async fn read_body(
-    mut body: Incoming,
-    headers: &HeaderMap,
-) -> Result<Vec<u8>, BodyError> {
-    let declared = headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES);
-    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut collected = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| broken(&e))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > MAX_BODY_BYTES {
-            too_large = true;
-            collected = Vec::new();
-        }
-        if too_large {
-            if seen > DRAIN_LIMIT {
-                break;
-            }
-        } else {
-            collected.extend_from_slice(&data);
-        }
-    }
-    if too_large {
-        Err(BodyError::TooLarge)
-    } else {
-        Ok(collected)
     }
 }
 

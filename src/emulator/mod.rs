@@ -29,7 +29,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-pub(crate) use http::{BodyError, read_body};
 pub use http::{EmulatorHandle, start};
 
 /// The default address of `nodectl emulator`.
@@ -39,6 +38,8 @@ pub const DEFAULT_ADDR: SocketAddr =
 pub const DEFAULT_CLIENT_ID: &str = "nodectl-emulator";
 /// The client secret the emulator accepts unless told otherwise (a well-known value, not a secret).
 pub const DEFAULT_CLIENT_SECRET: &str = "nodectl-emulator-secret";
+/// Seconds the emulator waits for a request's head, then for its body (as `serve` does).
+pub const DEFAULT_READ_TIMEOUT_S: u64 = 10;
 /// Genesys's request body limit; beyond it the emulator answers 413.
 pub const MAX_BODY_BYTES: usize = 512_000;
 
@@ -89,6 +90,9 @@ pub struct EmulatorOptions {
     pub page_size_max: u64,
     /// Publish refuses a draft whose contract differs from the published action's.
     pub reject_contract_change: bool,
+    /// Seconds a client has to send its request head, and then its body, before a 408 (as
+    /// `serve`): a client trickling its body cannot hold a request open.
+    pub read_timeout: u64,
 }
 
 impl Default for EmulatorOptions {
@@ -112,6 +116,7 @@ impl Default for EmulatorOptions {
             seed: None,
             page_size_max: 100,
             reject_contract_change: false,
+            read_timeout: DEFAULT_READ_TIMEOUT_S,
         }
     }
 }
@@ -145,6 +150,17 @@ impl EmulatorOptions {
         }
         if self.token_ttl == 0 {
             problems.push("--token-ttl must be at least 1 second".to_string());
+        }
+        if self.read_timeout == 0 {
+            problems.push("--read-timeout must be at least 1 second".to_string());
+        }
+        // The default secret is printed and documented: anyone who can reach a non-loopback
+        // address could take tokens and change the org.
+        if !self.addr.ip().is_loopback() && self.client_secret == DEFAULT_CLIENT_SECRET {
+            problems.push(format!(
+                "--addr {} is not a loopback address: listening there needs an explicit client secret (--client-secret or NODECTL_EMULATOR_CLIENT_SECRET), because the default one is public",
+                self.addr
+            ));
         }
         if self.page_size_max == 0 {
             problems.push("--page-size-max must be at least 1".to_string());

@@ -159,6 +159,19 @@ pub struct Org {
     generation: u64,
 }
 
+/// The version after `current`; a 409 instead of wrapping (a state file can hold any version).
+fn next_version(current: i64) -> Result<i64, ApiError> {
+    current.checked_add(1).ok_or_else(|| {
+        ApiError::new(
+            409,
+            "version.exhausted",
+            format!(
+                "The version {current} cannot be incremented: the action has no versions left."
+            ),
+        )
+    })
+}
+
 /// Why a request failed: Genesys's `ErrorBody` without its `contextId` (the HTTP layer adds it).
 /// Boxed, so that results carrying it stay small; its parts are reached through `Deref`.
 #[derive(Debug, Clone, PartialEq)]
@@ -383,6 +396,18 @@ impl Org {
                 "state format {} is not supported (this nodectl writes format {STATE_FORMAT})",
                 org.format
             ));
+        }
+        // A record filed under another id would be served under one id and changed under the
+        // other: refuse the file rather than guess which is meant.
+        for (map, records) in [("actions", &org.actions), ("drafts", &org.drafts)] {
+            for (key, record) in records {
+                if *key != record.id {
+                    return Err(format!(
+                        "{map}: the record under key `{key}` has id `{}` (each key must be its record's id)",
+                        record.id
+                    ));
+                }
+            }
         }
         org.seed_built_ins();
         Ok(org)
@@ -764,7 +789,7 @@ impl Org {
         }
         let mut next = current.clone();
         next.update_fields(update.name, update.category, update.config);
-        next.version = current.version + 1;
+        next.version = next_version(current.version)?;
         let mut problems = self.problems(&next);
         problems.extend(self.duplicate_name(&next));
         if let Some(error) = ApiError::combined(problems) {
@@ -843,7 +868,7 @@ impl Org {
             self.check_integration(integration)?;
             next.integration_id = integration.to_string();
         }
-        next.version = current.version + 1;
+        next.version = next_version(current.version)?;
         let reply = Reply::json(200, action_json(&next, View::FULL_DRAFT));
         self.drafts.insert(id.to_string(), next);
         Ok(reply.changed())
@@ -879,7 +904,10 @@ impl Org {
         if let Some(error) = ApiError::combined(self.publish_problems(&draft)) {
             return Err(error);
         }
-        let version = self.actions.get(id).map_or(1, |p| p.version + 1);
+        let version = match self.actions.get(id) {
+            Some(published) => next_version(published.version)?,
+            None => 1,
+        };
         let action = StoredAction { version, ..draft };
         let reply = Reply::json(200, action_json(&action, View::FULL));
         self.actions.insert(id.to_string(), action);
@@ -1411,5 +1439,48 @@ mod tests {
         let back = Org::from_json(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.integrations, org.integrations);
         assert_eq!(back.actions, org.actions);
+    }
+
+    #[test]
+    fn versions_do_not_wrap() {
+        let mut org = Org::new(1);
+        let body = action_body(&mut org, "A");
+        let reply = post(&mut org, "/api/v2/integrations/actions", body);
+        let Body::Json(action) = reply.body else {
+            panic!("not JSON")
+        };
+        let id = action["id"].as_str().unwrap_or_default().to_string();
+        if let Some(stored) = org.actions.get_mut(&id) {
+            stored.version = i64::MAX;
+        }
+        let route = Route::parse("PATCH", &format!("/api/v2/integrations/actions/{id}"));
+        let patch = json!({ "version": i64::MAX, "name": "B" });
+        let reply = org.handle(&route, &Query::default(), patch.to_string().as_bytes());
+        assert_eq!(reply.status, 409);
+        let Body::Error(error) = reply.body else {
+            panic!("not an error")
+        };
+        assert_eq!(error.code, "version.exhausted");
+        assert_eq!(org.actions[&id].version, i64::MAX);
+        assert_eq!(org.actions[&id].name, "A");
+    }
+
+    #[test]
+    fn a_state_file_whose_keys_disagree_with_the_ids_is_refused() {
+        let mut org = Org::new(1);
+        let body = action_body(&mut org, "A");
+        post(&mut org, "/api/v2/integrations/actions", body);
+        let text = org.to_json().unwrap_or_else(|e| panic!("{e}"));
+        let mut value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let actions = value["actions"].as_object_mut().map(std::mem::take);
+        let (_, record) = actions
+            .and_then(|a| a.into_iter().next())
+            .unwrap_or_else(|| panic!("no action"));
+        value["actions"] = json!({ "not-its-id": record });
+        let error = Org::from_json(&value.to_string()).unwrap_err();
+        assert!(
+            error.starts_with("actions: the record under key `not-its-id` has id `"),
+            "{error}"
+        );
     }
 }

@@ -227,25 +227,25 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
                 head,
                 "| {} | {} | {} | {} |",
                 change.change.as_str(),
-                escape_cell(&name),
+                escape_inline(&name),
                 strategy,
-                escape_cell(change.note.as_deref().unwrap_or(""))
+                escape_message(change.note.as_deref().unwrap_or(""))
             );
         }
         head.push('\n');
     }
     let mut tail = String::new();
     for warning in &plan.warnings {
-        let _ = writeln!(tail, "> ⚠️ {}\n", escape_inline(warning));
+        let _ = writeln!(tail, "> ⚠️ {}\n", escape_message(warning));
     }
     for error in &plan.errors {
-        let _ = writeln!(tail, "> ❌ {}\n", escape_inline(error));
+        let _ = writeln!(tail, "> ❌ {}\n", escape_message(error));
     }
     for refusal in &plan.refusals {
         let _ = writeln!(
             tail,
             "> 🛑 **refused:** {}\n",
-            escape_inline(&refusal.reason)
+            escape_message(&refusal.reason)
         );
     }
     let _ = writeln!(tail, "`{}`", summary(plan, dry_run));
@@ -259,7 +259,7 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
         let mut block = format!(
             "<details><summary>{} <code>{}</code></summary>\n\n",
             change.change.as_str(),
-            escape_inline(&change.key.name)
+            escape_code(&change.key.name)
         );
         for field in &change.fields {
             let body = if field.is_long() {
@@ -274,12 +274,12 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
             let _ = write!(
                 block,
                 "<code>{}</code>\n\n```diff\n{}```\n\n",
-                escape_inline(&field.field),
+                escape_code(&field.field),
                 body.replace("```", "ʼʼʼ")
             );
         }
         for reason in &change.breaking {
-            let _ = writeln!(block, "**breaking:** {}\n", escape_inline(reason));
+            let _ = writeln!(block, "**breaking:** {}\n", escape_message(reason));
         }
         block.push_str("</details>\n\n");
         if head.len() + details.len() + block.len() + tail.len() + 200 > MARKDOWN_LIMIT {
@@ -297,14 +297,10 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
     format!("{head}{details}{tail}")
 }
 
-fn escape_cell(text: &str) -> String {
-    escape_inline(text)
-}
-
-/// Text from manifests or the org (names, notes, messages) made inert for a pull-request comment:
-/// no HTML (`<`, `>`, `&` as entities), no Markdown emphasis, links, images, headings or code
-/// spans (ASCII punctuation backslash-escaped), no table breaks (`|`), no `@mentions` (`@` as an
-/// entity), no line breaks or other control characters.
+/// Text from manifests or the org (names, notes) made inert for a pull-request comment: no HTML
+/// (`<`, `>`, `&` as entities), no emphasis, links, images or code spans (their punctuation
+/// backslash-escaped), no table breaks (`|`), no `@mentions` (`@` as an entity), no line breaks or
+/// other control characters.
 fn escape_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -314,12 +310,52 @@ fn escape_inline(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '@' => out.push_str("&#64;"),
             c if c.is_control() => out.push(' '),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '~' | '=' | ':' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text shown as code (`<code>…</code>`): every character Markdown or HTML could act on is an
+/// entity, so that nothing inside can end the span or format anything.
+fn escape_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' | '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push_str(&format!("&#{};", u32::from(c)));
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One of nodectl's messages, whose `quoted` parts (names, values) become `<code>` spans and the rest
+/// inert text: a name cannot inject anything, and the comment still reads as the terminal does.
+fn escape_message(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut out = String::with_capacity(text.len() + 16);
+    for (index, part) in parts.iter().enumerate() {
+        let last = index + 1 == parts.len();
+        if index % 2 == 1 && (paired || !last) {
+            out.push_str("<code>");
+            out.push_str(&escape_code(part));
+            out.push_str("</code>");
+        } else {
+            if index % 2 == 1 {
+                out.push_str("\\`");
+            }
+            out.push_str(&escape_inline(part));
         }
     }
     out

@@ -16,7 +16,7 @@ pub mod redact;
 pub mod retry;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub use compile::CompiledNode;
 pub use error::ExecError;
 use redact::Redactor;
 
-use crate::jsonpath::Resolution;
+use crate::jsonpath::{self, BudgetExceeded, JsonPath, Resolution};
 use crate::model::{ErrorKind, RetryPolicy};
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::vtl;
@@ -222,46 +222,49 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         // The same context with every secret replaced by a probe: what renders differently with it
         // is derived from a secret and is redacted wherever it shows (redact.rs).
         let probe = redact::probe_context(&template_context, node.node.secure);
-        let mut tracked = |what: String, template: &compile::Compiled<vtl::Template>| {
-            let rendered = render_request(template, &template_context)?;
-            if let Some(probe) = &probe
-                && let Ok(probed) = render_request(template, probe)
-                && let Some(span) = redact::derived_span(&rendered, &probed)
-            {
-                run.derived.push((what, span.to_string()));
-            }
-            Ok::<String, ExecError>(rendered)
-        };
 
         // 2. resolve request url
-        let url = tracked("credentials-derived.url".to_string(), &node.url);
-        let headers: Result<Vec<(String, String)>, ExecError> = node
-            .headers
-            .iter()
-            .map(|(name, template)| {
-                tracked(format!("credentials-derived.header.{name}"), template)
-                    .map(|v| (name.clone(), v))
-            })
-            .collect();
-        let body = node
-            .node
-            .request
-            .method
-            .sends_body()
-            .then(|| tracked("credentials-derived.body".to_string(), &node.body));
-        if let Ok(headers) = &headers {
-            for (name, value) in headers {
-                if redact::is_credential_header(name) && !value.contains("<redacted:") {
-                    run.derived.push((format!("header.{name}"), value.clone()));
-                }
-            }
-        }
-        let url = url.and_then(|url| resolve_url(url, context));
+        let url = render_tracked(
+            &node.url,
+            &template_context,
+            probe.as_ref(),
+            "credentials-derived.url",
+            &mut run.derived,
+        )
+        .await
+        .and_then(|url| resolve_url(url, context));
         let url = run.step(2, "resolve request url", &url, |u| {
             Some(Value::String(u.clone()))
         })?;
 
         // 3. resolve request headers
+        let mut headers = Ok(Vec::with_capacity(node.headers.len()));
+        for (name, template) in &node.headers {
+            let what = format!("credentials-derived.header.{name}");
+            match render_tracked(
+                template,
+                &template_context,
+                probe.as_ref(),
+                &what,
+                &mut run.derived,
+            )
+            .await
+            {
+                Ok(value) => {
+                    // The whole value of an Authorization-type header is a credential.
+                    if redact::is_credential_header(name) && !value.contains("<redacted:") {
+                        run.derived.push((format!("header.{name}"), value.clone()));
+                    }
+                    if let Ok(rendered) = &mut headers {
+                        rendered.push((name.clone(), value));
+                    }
+                }
+                Err(error) => {
+                    headers = Err(error);
+                    break;
+                }
+            }
+        }
         let mut headers = run.step(3, "resolve request headers", &headers, |h| {
             Some(Value::Object(
                 h.iter()
@@ -271,8 +274,16 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })?;
 
         // 4. resolve request body
-        let body = if let Some(rendered) = body {
-            let rendered = rendered.and_then(|body| {
+        let body = if node.node.request.method.sends_body() {
+            let rendered = render_tracked(
+                &node.body,
+                &template_context,
+                probe.as_ref(),
+                "credentials-derived.body",
+                &mut run.derived,
+            )
+            .await
+            .and_then(|body| {
                 if crate::transport::header(&headers, "content-type").is_none() {
                     check_json_body(&body)?;
                     headers.push(("Content-Type".to_string(), "application/json".to_string()));
@@ -346,7 +357,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })?;
 
         // 6. resolve translation map
-        let variables = translate(node, &response.body);
+        let variables = translate(node, &response.body).await;
         let variables = run.step(6, "resolve translation map", &variables, |vars| {
             Some(Value::Object(
                 vars.iter()
@@ -356,7 +367,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })?;
 
         // 7. resolve success template
-        let output = success_output(node, &response.body, variables, input, context);
+        let output = success_output(node, &response.body, variables, input, context).await;
         let output = run.step(7, "resolve success template", &output, |o| Some(o.clone()))?;
 
         // 8. validate output
@@ -601,15 +612,97 @@ fn unexecutable(problem: &compile::Unexecutable, otherwise: ErrorKind) -> ExecEr
     ExecError::new(kind, problem.message.clone())
 }
 
-fn render_request(
+/// Renders a request template; with `probe` (the context with every secret replaced by a probe,
+/// redact.rs) it renders it again, and what differs between the two depends on a secret: it is
+/// recorded in `derived` as `(what, value)`, to be redacted wherever it shows.
+async fn render_tracked(
+    template: &compile::Compiled<vtl::Template>,
+    context: &Value,
+    probe: Option<&Value>,
+    what: &str,
+    derived: &mut Vec<(String, String)>,
+) -> Result<String, ExecError> {
+    let rendered = render_request(template, context).await?;
+    if let Some(probe) = probe
+        && let Ok(probed) = render_request(template, probe).await
+        && let Some(span) = redact::derived_span(&rendered, &probed)
+    {
+        derived.push((what.to_string(), span.to_string()));
+    }
+    Ok(rendered)
+}
+
+async fn render_request(
     template: &compile::Compiled<vtl::Template>,
     context: &Value,
 ) -> Result<String, ExecError> {
     let template = template
         .as_ref()
         .map_err(|p| unexecutable(p, ErrorKind::TemplateRequest))?;
-    vtl::render(template, context, vtl::Mode::Request)
+    render_template(template, context, vtl::Mode::Request)
+        .await
         .map_err(|e| ExecError::new(ErrorKind::TemplateRequest, e.to_string()))
+}
+
+/// How many costly renders and path evaluations run at once (one per core): each is bounded by
+/// the vtl and jsonpath budgets, and this bounds how many of them share the machine.
+fn costly_work_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs CPU-bound `work` on tokio's blocking pool, behind [`costly_work_permits`], so that the
+/// async workers go on answering other requests (serve's and the emulator's token endpoint,
+/// listings) meanwhile. Outside a tokio runtime it runs right here. `None` if the work was lost
+/// (the runtime shutting down).
+async fn offload<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Some(work());
+    }
+    let _permit = costly_work_permits().acquire().await.ok();
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Renders inline while the template stays within the quick budgets (what every ordinary
+/// template does); a costly one is rendered again with the full budgets off the async workers.
+async fn render_template(
+    template: &vtl::Template,
+    context: &Value,
+    mode: vtl::Mode,
+) -> Result<String, vtl::RenderError> {
+    if let Some(done) = vtl::render_quick(template, context, mode) {
+        return done;
+    }
+    let (template, context) = (template.clone(), context.clone());
+    offload(move || vtl::render(&template, &context, mode))
+        .await
+        .unwrap_or_else(|| {
+            Err(vtl::RenderError {
+                line: 1,
+                column: 1,
+                message: "the render was abandoned (the server is shutting down)".to_string(),
+            })
+        })
+}
+
+/// Evaluates inline within the quick budget; a costly path is evaluated again with the full
+/// budget off the async workers.
+async fn evaluate_path(
+    path: &JsonPath,
+    document: &Arc<Value>,
+) -> Result<Resolution, BudgetExceeded> {
+    match path.evaluate_within(document, jsonpath::QUICK_EVAL_STEPS) {
+        Err(BudgetExceeded) => {
+            let (path, document) = (path.clone(), Arc::clone(document));
+            offload(move || path.evaluate(&document))
+                .await
+                .unwrap_or(Err(BudgetExceeded))
+        }
+        done => done,
+    }
 }
 
 /// An absolute http(s) URL as is; a `/…` URL against the env's API base.
@@ -710,7 +803,7 @@ fn excerpt(body: &str) -> String {
 }
 
 /// Step 6: each translation-map variable as JSON text (runtime.md, "Translation map").
-fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, ExecError> {
+async fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, ExecError> {
     if node.translation.is_empty() {
         return Ok(Vec::new());
     }
@@ -723,26 +816,39 @@ fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, E
             ),
         )
     })?;
-    node.translation
-        .iter()
-        .map(|(name, path)| {
-            let path = path.as_ref().map_err(|p| ExecError::new(ErrorKind::Translation, p.message.clone()))?;
-            match path.evaluate(&document) {
-                Resolution::Value(value) => Ok((name.clone(), value.to_string())),
-                Resolution::NotFound => match node.defaults.get(name) {
-                    Some(default) => Ok((name.clone(), default.clone())),
-                    None => Err(ExecError::new(
+    let document = Arc::new(document);
+    let mut variables = Vec::with_capacity(node.translation.len());
+    for (name, path) in &node.translation {
+        let path = path
+            .as_ref()
+            .map_err(|p| ExecError::new(ErrorKind::Translation, p.message.clone()))?;
+        let resolution = evaluate_path(path, &document).await.map_err(|budget| {
+            ExecError::new(
+                ErrorKind::Translation,
+                format!("translation_map.{name}: `{path}`: {budget}"),
+            )
+        })?;
+        let variable = match resolution {
+            Resolution::Value(value) => (name.clone(), value.to_string()),
+            Resolution::NotFound => match node.defaults.get(name) {
+                Some(default) => (name.clone(), default.clone()),
+                None => {
+                    return Err(ExecError::new(
                         ErrorKind::Translation,
-                        format!("translation_map.{name}: `{path}` matched nothing in the response and there is no default"),
-                    )),
-                },
-            }
-        })
-        .collect()
+                        format!(
+                            "translation_map.{name}: `{path}` matched nothing in the response and there is no default"
+                        ),
+                    ));
+                }
+            },
+        };
+        variables.push(variable);
+    }
+    Ok(variables)
 }
 
 /// Step 7: the success template over the translation variables, parsed as JSON.
-fn success_output(
+async fn success_output(
     node: &CompiledNode,
     body: &str,
     variables: Vec<(String, String)>,
@@ -771,7 +877,8 @@ fn success_output(
             scope.entry(key).or_insert(value);
         }
     }
-    let rendered = vtl::render(template, &Value::Object(scope), vtl::Mode::Success)
+    let rendered = render_template(template, &Value::Object(scope), vtl::Mode::Success)
+        .await
         .map_err(|e| ExecError::new(ErrorKind::TemplateSuccess, e.message))?;
     if rendered.trim().is_empty() {
         return Ok(Value::Object(Map::new()));

@@ -26,8 +26,8 @@ use crate::emulator::exec::{self, Mode};
 use crate::emulator::rng::SplitMix64;
 use crate::emulator::route::{Route, percent_decode_strict};
 use crate::emulator::state::{ApiError, Body, Executable, Reply};
-use crate::emulator::{BodyError, read_body};
 use crate::fixture::replay::ReplayTransport;
+use crate::http_server::{BodyError, read_body_within};
 use crate::model::ErrorKind;
 use crate::runtime::redact::Redactor;
 use crate::runtime::{
@@ -360,17 +360,30 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
     )
 }
 
-/// `Authorization: Bearer T`, compared without an early exit.
+/// `Authorization: Bearer T`: the scheme in any case (RFC 9110 makes it case-insensitive), the
+/// token compared in constant time.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
+    let Some((scheme, given)) = headers
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim().split_once(' '))
     else {
         return false;
     };
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    scheme.eq_ignore_ascii_case("bearer")
+        && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+}
+
+/// Whether `a == b`, taking the same time whatever the position of the first difference (the
+/// length of the expected token is not a secret worth hiding: it only makes the loop's length).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = u8::from(a.len() != b.len());
+    for (index, expected) in b.iter().enumerate() {
+        // A shorter `a` is compared against zeros, so every byte of `b` is visited.
+        let given = a.get(index).copied().unwrap_or(0);
+        difference |= std::hint::black_box(given ^ expected);
+    }
+    difference == 0
 }
 
 fn healthz(shared: &Shared) -> Answer {
@@ -421,20 +434,27 @@ fn metrics(shared: &Shared) -> Answer {
 /// The request body within the size limit and the read timeout, or the answer that refuses it.
 async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, Answer> {
     let (parts, body) = request.into_parts();
-    match tokio::time::timeout(shared.options.read_timeout, read_body(body, &parts.headers)).await {
-        Ok(Ok(body)) => Ok(body),
-        Ok(Err(BodyError::TooLarge)) => Err(Answer {
+    match read_body_within(
+        shared.options.read_timeout,
+        body,
+        &parts.headers,
+        MAX_BODY_BYTES,
+    )
+    .await
+    {
+        Ok(body) => Ok(body),
+        Err(BodyError::TooLarge) => Err(Answer {
             close: true,
             ..Answer::message(
                 413,
                 format!("the request body exceeds the maximum of {MAX_BODY_BYTES} bytes"),
             )
         }),
-        Ok(Err(BodyError::Broken(reason))) => Err(Answer {
+        Err(BodyError::Broken(reason)) => Err(Answer {
             close: true,
             ..Answer::message(400, format!("the request body could not be read: {reason}"))
         }),
-        Err(_) => Err(Answer {
+        Err(BodyError::TimedOut) => Err(Answer {
             close: true,
             ..Answer::message(
                 408,
@@ -835,4 +855,51 @@ fn response(answer: Answer) -> Response<Full<Bytes>> {
         headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_authorization(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(hyper::header::AUTHORIZATION, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn bearer_scheme_in_any_case_and_exact_token() {
+        for value in [
+            "Bearer s3cret",
+            "bearer s3cret",
+            "BEARER  s3cret ",
+            " bEaReR s3cret",
+        ] {
+            assert!(authorized(&with_authorization(value), "s3cret"), "{value}");
+        }
+        for value in [
+            "Bearer s3cre",
+            "Bearer s3cret2",
+            "Bearer S3cret",
+            "Basic s3cret",
+            "Bearers3cret",
+            "s3cret",
+            "",
+        ] {
+            assert!(!authorized(&with_authorization(value), "s3cret"), "{value}");
+        }
+        assert!(!authorized(&HeaderMap::new(), "s3cret"));
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"abd", b"abc"));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+        assert!(!constant_time_eq(b"abc\0", b"abc"));
+        assert!(!constant_time_eq(b"\0\0\0", b""));
+    }
 }

@@ -15,6 +15,7 @@ use super::ast::{
 use super::regex_java::{JavaRegex, Replacement};
 use super::tools;
 use super::value::{LoopInfo, Num, Value, arith, java_int_value, velocity_eq, velocity_order};
+use super::{MAX_BUILT_BYTES, MAX_STEPS, MAX_STRING_BYTES, MAX_VALUE_DEPTH};
 
 /// Largest list a range literal may materialize.
 const MAX_RANGE: i128 = 1_000_000;
@@ -35,6 +36,36 @@ pub(crate) struct Renderer<'a> {
     ctx: &'a Json,
     strict: bool,
     locals: Vec<(&'a str, Value<'a>)>,
+    /// Steps taken so far, against [`MAX_STEPS`].
+    steps: u64,
+    /// Bytes of strings built so far, against [`MAX_BUILT_BYTES`].
+    built: u64,
+    /// The position of the construct being evaluated, for budget errors in plain text.
+    here: Pos,
+    /// This render's step and bytes-built budgets: the full ones, or a quick pass's.
+    max_steps: u64,
+    max_built: u64,
+    /// Set when a budget ran out, so that a quick pass knows to hand over to a full render.
+    pub(crate) ran_out: bool,
+}
+
+/// Steps for reading a string of `len` bytes: scanning 256 bytes costs about as much as a node.
+fn read_cost(len: usize) -> u64 {
+    (len / 256) as u64
+}
+
+/// What a method reads of a value: the text of a string (list methods other than `contains`
+/// are O(1) and charged on their own).
+fn text_cost(v: &Value<'_>) -> u64 {
+    read_cost(v.as_str().map_or(0, str::len))
+}
+
+/// What comparing a value costs: its text for strings, its elements for lists and maps.
+fn value_cost(v: &Value<'_>) -> u64 {
+    match v {
+        Value::Str(_) | Value::OStr(_) => read_cost(v.as_str().map_or(0, str::len)),
+        other => other.list_len().or_else(|| other.map_len()).unwrap_or(0) as u64,
+    }
 }
 
 type R<T> = Result<T, RErr>;
@@ -63,12 +94,113 @@ fn byte_to_utf16(s: &str, byte: usize) -> usize {
 }
 
 impl<'a> Renderer<'a> {
+    /// A renderer with the full budgets.
     pub(crate) fn new(ctx: &'a Json, strict: bool) -> Renderer<'a> {
+        Renderer::with_budget(ctx, strict, MAX_STEPS, MAX_BUILT_BYTES)
+    }
+
+    /// A renderer that gives up after `max_steps` steps or `max_built` bytes of strings built.
+    pub(crate) fn with_budget(
+        ctx: &'a Json,
+        strict: bool,
+        max_steps: u64,
+        max_built: u64,
+    ) -> Renderer<'a> {
         Renderer {
             ctx,
             strict,
             locals: Vec::new(),
+            steps: 0,
+            built: 0,
+            here: Pos { line: 1, col: 1 },
+            max_steps,
+            max_built,
+            ran_out: false,
         }
+    }
+
+    // ----- budgets -----
+
+    /// Takes `n` steps at `pos`; past [`MAX_STEPS`] the render fails there.
+    fn charge(&mut self, pos: Pos, n: u64) -> R<()> {
+        self.here = pos;
+        self.steps = self.steps.saturating_add(n);
+        if self.steps > self.max_steps {
+            self.ran_out = true;
+            return Err(self.err(
+                pos,
+                format!(
+                    "template budget exceeded: more than {MAX_STEPS} evaluation steps (loops or expressions too costly for one render){}",
+                    self.at(pos)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses output or a string past [`MAX_STRING_BYTES`].
+    fn check_len(&self, len: usize, pos: Pos) -> R<()> {
+        if len > MAX_STRING_BYTES {
+            return Err(self.err(
+                pos,
+                format!(
+                    "template budget exceeded: a string or the output grew past {MAX_STRING_BYTES} bytes{}",
+                    self.at(pos)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Accounts for a string the render built (and checks its length).
+    fn built_string(&mut self, v: &Value<'a>, pos: Pos) -> R<()> {
+        if let Value::OStr(s) = v {
+            self.check_len(s.len(), pos)?;
+            self.built = self.built.saturating_add(s.len() as u64);
+            if self.built > self.max_built {
+                self.ran_out = true;
+                return Err(self.err(
+                    pos,
+                    format!(
+                        "template budget exceeded: more than {MAX_BUILT_BYTES} bytes of strings built{}",
+                    self.at(pos)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a list or map literal nested past [`MAX_VALUE_DEPTH`] (deep values would overflow
+    /// the stack when rendered or dropped). Each list or map visited costs a step, so a shared
+    /// value (`[$a, $a]` repeated) cannot make this walk exponential.
+    fn check_depth(&mut self, v: &Value<'a>, depth: usize, pos: Pos) -> R<()> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(self.err(
+                pos,
+                format!(
+                    "template budget exceeded: lists or maps nested deeper than {MAX_VALUE_DEPTH} levels{}",
+                    self.at(pos)
+                ),
+            ));
+        }
+        match v {
+            Value::List(items) | Value::Coll(items) => {
+                self.charge(pos, 1)?;
+                for item in items.iter() {
+                    self.check_depth(item, depth + 1, pos)?;
+                }
+            }
+            Value::Map(entries) => {
+                self.charge(pos, 1)?;
+                for (k, item) in entries.iter() {
+                    self.check_depth(k, depth + 1, pos)?;
+                    self.check_depth(item, depth + 1, pos)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     pub(crate) fn render(&mut self, nodes: &'a [Node], out: &mut String) -> R<()> {
@@ -128,8 +260,12 @@ impl<'a> Renderer<'a> {
 
     fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
         for node in nodes {
+            self.charge(self.here, 1)?;
             match node {
-                Node::Text(t) => out.push_str(t),
+                Node::Text(t) => {
+                    out.push_str(t);
+                    self.check_len(out.len(), self.here)?;
+                }
                 Node::Ref(rn) => {
                     let r = &rn.r;
                     let n = rn.escapes as usize;
@@ -157,6 +293,7 @@ impl<'a> Renderer<'a> {
                         push_backslashes(out, n / 2);
                         v.write_to(out);
                     }
+                    self.check_len(out.len(), r.pos)?;
                 }
                 Node::If(ifn) => {
                     let mut chosen = None;
@@ -203,8 +340,12 @@ impl<'a> Renderer<'a> {
                 let v = self.eval(&f.iterable)?;
                 match v {
                     Value::Json(Json::Array(a)) => Items::Json(a.as_slice()),
-                    Value::List(l) | Value::Coll(l) => Items::Values(l.as_ref().clone()),
+                    Value::List(l) | Value::Coll(l) => {
+                        self.charge(f.pos, l.len() as u64)?;
+                        Items::Values(l.as_ref().clone())
+                    }
                     Value::Json(Json::Object(_)) | Value::Map(_) => {
+                        self.charge(f.pos, value_cost(&v))?;
                         Items::Values(v.map_values().unwrap_or_default())
                     }
                     Value::Null => Items::None,
@@ -238,6 +379,10 @@ impl<'a> Renderer<'a> {
         let saved_loop = self.take_local("foreach");
         let mut result = Ok(());
         for index in 0..len {
+            if let Err(e) = self.charge(f.pos, 1) {
+                result = Err(e);
+                break;
+            }
             let item = match &items {
                 Items::Json(a) => a.get(index).map(Value::from_json).unwrap_or(Value::Null),
                 Items::Values(v) => v.get(index).cloned().unwrap_or(Value::Null),
@@ -297,12 +442,15 @@ impl<'a> Renderer<'a> {
     }
 
     fn eval(&mut self, e: &'a Expr) -> R<Value<'a>> {
+        self.charge(e.pos, 1)?;
         Ok(match &e.kind {
             ExprKind::Str(s) => Value::Str(s),
             ExprKind::Interp(nodes) => {
                 let mut s = String::new();
                 self.render_nodes(nodes, &mut s)?;
-                Value::owned_str(s)
+                let v = Value::owned_str(s);
+                self.built_string(&v, e.pos)?;
+                v
             }
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Big(i) => Value::Big(*i),
@@ -313,7 +461,9 @@ impl<'a> Renderer<'a> {
                 for it in items {
                     v.push(self.eval(it)?);
                 }
-                Value::List(Rc::new(v))
+                let list = Value::List(Rc::new(v));
+                self.check_depth(&list, 0, e.pos)?;
+                list
             }
             ExprKind::Map(entries) => {
                 let mut m: Vec<(Value<'a>, Value<'a>)> = Vec::with_capacity(entries.len());
@@ -329,7 +479,9 @@ impl<'a> Renderer<'a> {
                         m.push((k, v));
                     }
                 }
-                Value::Map(Rc::new(m))
+                let map = Value::Map(Rc::new(m));
+                self.check_depth(&map, 0, e.pos)?;
+                map
             }
             ExprKind::Range(lo, hi) => match self.range_bounds(lo, hi)? {
                 Some((a, b)) => {
@@ -339,6 +491,7 @@ impl<'a> Renderer<'a> {
                             format!("range [{a}..{b}] is too large to build as a list"),
                         ));
                     }
+                    self.charge(e.pos, a.abs_diff(b))?;
                     let v: Vec<Value<'a>> = if a <= b {
                         (a..=b).map(Value::Int).collect()
                     } else {
@@ -377,12 +530,14 @@ impl<'a> Renderer<'a> {
             BinOp::Eq | BinOp::Ne => {
                 let l = self.eval(&b.left)?;
                 let r = self.eval(&b.right)?;
+                self.charge(pos, value_cost(&l).saturating_add(value_cost(&r)))?;
                 let eq = velocity_eq(&l, &r);
                 Ok(Value::Bool(if b.op == BinOp::Eq { eq } else { !eq }))
             }
             BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
                 let l = self.eval(&b.left)?;
                 let r = self.eval(&b.right)?;
+                self.charge(pos, value_cost(&l).saturating_add(value_cost(&r)))?;
                 if l.is_null() || r.is_null() {
                     if self.strict {
                         let (side, lit) = if l.is_null() {
@@ -441,7 +596,9 @@ impl<'a> Renderer<'a> {
                     } else {
                         r.write_to(&mut s);
                     }
-                    return Ok(Value::owned_str(s));
+                    let v = Value::owned_str(s);
+                    self.built_string(&v, pos)?;
+                    return Ok(v);
                 }
                 let (Some(x), Some(y)) = (l.num(), r.num()) else {
                     return Ok(Value::Null);
@@ -464,6 +621,7 @@ impl<'a> Renderer<'a> {
     // ----- references -----
 
     fn eval_ref(&mut self, r: &'a RefExpr, in_condition: bool) -> R<Value<'a>> {
+        self.charge(r.pos, 1)?;
         let mut v = match self.lookup(&r.root) {
             Some(v) => v,
             None => {
@@ -505,7 +663,25 @@ impl<'a> Renderer<'a> {
                     for a in &call.args {
                         args.push(self.eval(a)?);
                     }
-                    self.call(v, call, args, &r.literal)?
+                    // A method reads its receiver and arguments (and may copy them): charge by size.
+                    let mut cost = args
+                        .iter()
+                        .fold(text_cost(&v), |sum, a| sum.saturating_add(text_cost(a)));
+                    if call.id == Method::Contains {
+                        cost = cost.saturating_add(v.list_len().unwrap_or(0) as u64);
+                    }
+                    // `split` can make a part of every byte: pay for them before they are built.
+                    if call.id == Method::Split {
+                        cost = cost.saturating_add(v.as_str().map_or(0, str::len) as u64);
+                    }
+                    self.charge(call.pos, cost.saturating_add(1))?;
+                    let result = self.call(v, call, args, &r.literal)?;
+                    self.built_string(&result, call.pos)?;
+                    // `split`, `keySet()` and `values()` build one element per part.
+                    if let Value::List(items) | Value::Coll(items) = &result {
+                        self.charge(call.pos, items.len() as u64)?;
+                    }
+                    result
                 }
             };
         }
@@ -772,6 +948,15 @@ impl<'a> Renderer<'a> {
                 let (Some(a), Some(b)) = (arg_str(a), arg_str(b)) else {
                     return nf();
                 };
+                // Size the result before building it: `replace("", $big)` multiplies.
+                let hits = if a.is_empty() {
+                    s.chars().count().saturating_add(1)
+                } else {
+                    s.matches(a.as_ref()).count()
+                };
+                let len = (s.len() - hits.saturating_mul(a.len()))
+                    .saturating_add(hits.saturating_mul(b.len()));
+                self.check_len(len, pos)?;
                 val(Value::owned_str(s.replace(a.as_ref(), b.as_ref())))
             }
             (Method::ReplaceAll, [re, rep]) => {
@@ -798,7 +983,7 @@ impl<'a> Renderer<'a> {
                     }
                 };
                 let out = regex
-                    .replace_all(s, replacement)
+                    .replace_all(s, replacement, MAX_STRING_BYTES)
                     .map_err(|e| self.thrown(pos, lit, e))?;
                 val(Value::owned_str(out))
             }

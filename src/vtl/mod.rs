@@ -6,6 +6,11 @@
 //! object: `input`, `credentials`, translation variables, `rawResult`). [`Mode::Request`] renders a
 //! null or undefined non-quiet reference as its own source text; [`Mode::Success`] is strict, as
 //! Genesys runs success templates. [`Template::references`] and friends support validation.
+//!
+//! Templates come from pull requests and requests to the emulator and `serve`, so one render is
+//! bounded: [`MAX_STEPS`] evaluation steps, strings and output of at most [`MAX_STRING_BYTES`],
+//! [`MAX_BUILT_BYTES`] of strings built in all, lists and maps nested at most [`MAX_VALUE_DEPTH`]
+//! deep. Running out is a [`RenderError`] at the construct that ran out, never a hang or an abort.
 
 mod ast;
 mod eval;
@@ -15,6 +20,29 @@ pub mod tools;
 mod value;
 
 use ast::{Expr, ExprKind, Method, Modifier, Node};
+
+/// Evaluation steps one render may take: every node, loop iteration, expression, reference,
+/// property and method call costs one, plus one per 256 bytes of the strings a method or
+/// comparison reads and one per element a range, split, `keySet()` or list copy produces. A few
+/// million steps take well under a second; a data action's template needs thousands.
+pub const MAX_STEPS: u64 = 5_000_000;
+
+/// Longest string value, and longest output, one render may build (8 MiB): far above any request
+/// or response body Genesys accepts, far below what hurts the machine.
+pub const MAX_STRING_BYTES: usize = 8 * 1024 * 1024;
+
+/// Bytes of strings (interpolations, concatenations, method results) one render may build in all
+/// (256 MiB), so that many variables of [`MAX_STRING_BYTES`] each cannot exhaust memory.
+pub const MAX_BUILT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Deepest nesting of list and map literals a render may build (a `#set($a = [$a])` loop).
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// Steps [`render_quick`] takes before it gives up: templates of data actions need far fewer.
+pub const QUICK_STEPS: u64 = 20_000;
+
+/// Bytes of strings [`render_quick`] builds before it gives up (1 MiB).
+pub const QUICK_BUILT_BYTES: u64 = 1024 * 1024;
 
 /// A parsed template, ready to render any number of times.
 #[derive(Clone, Debug)]
@@ -121,6 +149,33 @@ pub fn render(
             column: e.pos.col,
             message: e.msg,
         }),
+    }
+}
+
+/// [`render`] with the small budgets [`QUICK_STEPS`] and [`QUICK_BUILT_BYTES`]: the result of
+/// a cheap template, or `None` when the template needs more. Servers render inline with this and
+/// hand what returns `None` to a thread that may block for the full budgets, so that one costly
+/// template never holds up the tasks that answer other requests.
+pub fn render_quick(
+    template: &Template,
+    context: &serde_json::Value,
+    mode: Mode,
+) -> Option<Result<String, RenderError>> {
+    let mut out = String::with_capacity(template.source_len + template.source_len / 2 + 16);
+    let mut r = eval::Renderer::with_budget(
+        context,
+        mode == Mode::Success,
+        QUICK_STEPS,
+        QUICK_BUILT_BYTES,
+    );
+    match r.render(&template.nodes, &mut out) {
+        Ok(()) => Some(Ok(out)),
+        Err(_) if r.ran_out => None,
+        Err(e) => Some(Err(RenderError {
+            line: e.pos.line,
+            column: e.pos.col,
+            message: e.msg,
+        })),
     }
 }
 

@@ -56,8 +56,14 @@ impl JavaRegex {
         parts
     }
 
-    /// `String.replaceAll(regex, replacement)`.
-    pub(crate) fn replace_all(&self, input: &str, repl: &Replacement) -> Result<String, String> {
+    /// `String.replaceAll(regex, replacement)`, refused once the result grows past `max_len`
+    /// bytes (an empty match replaced by a long text multiplies the input).
+    pub(crate) fn replace_all(
+        &self,
+        input: &str,
+        repl: &Replacement,
+        max_len: usize,
+    ) -> Result<String, String> {
         let group_count = self.re.captures_len().saturating_sub(1);
         let resolved = repl.resolve(group_count, &self.re)?;
         let mut out = String::with_capacity(input.len());
@@ -76,6 +82,11 @@ impl JavaRegex {
                 }
             }
             last = m.end();
+            if out.len() > max_len {
+                return Err(format!(
+                    "template budget exceeded: a string or the output grew past {max_len} bytes"
+                ));
+            }
         }
         out.push_str(input.get(last..).unwrap_or(""));
         Ok(out)
@@ -512,11 +523,11 @@ mod tests {
         let r = JavaRegex::new("(o)").unwrap();
         let rep = Replacement::parse("[$1]").unwrap();
         assert_eq!(
-            r.replace_all("Hello World", &rep).unwrap(),
+            r.replace_all("Hello World", &rep, usize::MAX).unwrap(),
             "Hell[o] W[o]rld"
         );
         let rep = Replacement::parse("$12").unwrap();
-        assert_eq!(r.replace_all("o", &rep).unwrap(), "o2");
+        assert_eq!(r.replace_all("o", &rep, usize::MAX).unwrap(), "o2");
         assert!(Replacement::parse("$x").is_err());
         assert!(JavaRegex::new("a(?=b)").is_err());
         assert!(JavaRegex::new("(a)\\1").is_err());

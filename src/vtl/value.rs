@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use serde_json::Value as Json;
 
+use super::MAX_STRING_BYTES;
 use super::ast::Tool;
 
 /// The state of the innermost `#foreach`, seen through `$foreach`.
@@ -150,7 +151,9 @@ impl<'a> Value<'a> {
     }
 
     /// Java's `toString()` of the value, appended to `out`. Null renders as `null` (only reachable
-    /// inside collections; top-level nulls are handled by the renderer).
+    /// inside collections; top-level nulls are handled by the renderer). A list or map stops
+    /// writing its elements once `out` is past [`MAX_STRING_BYTES`]: a list can share one big
+    /// string many times over, and the renderer refuses any string that long anyway.
     pub(crate) fn write_to(&self, out: &mut String) {
         match self {
             Value::Null => out.push_str("null"),
@@ -168,6 +171,9 @@ impl<'a> Value<'a> {
             Value::Json(Json::Array(a)) => {
                 out.push('[');
                 for (i, v) in a.iter().enumerate() {
+                    if out.len() > MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -178,6 +184,9 @@ impl<'a> Value<'a> {
             Value::Json(Json::Object(o)) => {
                 out.push('{');
                 for (i, (k, v)) in o.iter().enumerate() {
+                    if out.len() > MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -191,6 +200,9 @@ impl<'a> Value<'a> {
             Value::List(l) | Value::Coll(l) => {
                 out.push('[');
                 for (i, v) in l.iter().enumerate() {
+                    if out.len() > MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -201,6 +213,9 @@ impl<'a> Value<'a> {
             Value::Map(m) => {
                 out.push('{');
                 for (i, (k, v)) in m.iter().enumerate() {
+                    if out.len() > MAX_STRING_BYTES {
+                        return;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }

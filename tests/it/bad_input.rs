@@ -281,7 +281,7 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `nodectl <args>` in a temporary directory (holding a copy of the shared project),
     /// and reads the base URL from the first stdout line starting with `prefix`.
-    fn start(args: &[&str], prefix: &str) -> Server {
+    pub(crate) fn start(args: &[&str], prefix: &str) -> Server {
         let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         copy_project(
             &root().join("tests/cases/bad_input/project"),
@@ -398,6 +398,16 @@ impl Server {
             .fold(text.to_string(), |text, (name, value)| {
                 text.replace(name, value)
             })
+    }
+
+    /// `host:port` of the server.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// A substitution the server provides (`@TOKEN@`, `@INTEGRATION@` for the emulator).
+    pub(crate) fn var(&self, name: &str) -> &str {
+        self.vars.get(name).map_or("", String::as_str)
     }
 
     /// What the server wrote to stderr since the last call.

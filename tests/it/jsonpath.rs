@@ -4,13 +4,14 @@
 //! A case has `name`, `path`, a document (`doc` = JSON text, or `doc_ref` = a key of the
 //! top-level `[docs]` table) and exactly one expectation: `expect` (JSON text of the resolved
 //! value, compared exactly, so `3.0` and `3` differ), `not_found = true`, `syntax_error` or
-//! `unsupported` (a substring of the error message). `definite = true|false` optionally checks
+//! `unsupported` (a substring of the error message), or `budget_error` (a substring of the error
+//! of an evaluation that ran out of steps). `definite = true|false` optionally checks
 //! `JsonPath::is_definite`.
 
 use nodectl::jsonpath::{JsonPathErrorKind, Resolution, parse};
 use serde_json::Value;
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "name",
     "path",
     "doc",
@@ -19,6 +20,7 @@ const KEYS: [&str; 9] = [
     "not_found",
     "syntax_error",
     "unsupported",
+    "budget_error",
     "definite",
 ];
 
@@ -32,10 +34,16 @@ fn check(case: &toml::Table, docs: Option<&toml::Table>) -> Result<(), String> {
         return Err(format!("unknown key `{unknown}`"));
     }
     let path = str_field(case, "path").ok_or("missing `path`")?;
-    let expectations = ["expect", "not_found", "syntax_error", "unsupported"]
-        .iter()
-        .filter(|k| case.contains_key(**k))
-        .count();
+    let expectations = [
+        "expect",
+        "not_found",
+        "syntax_error",
+        "unsupported",
+        "budget_error",
+    ]
+    .iter()
+    .filter(|k| case.contains_key(**k))
+    .count();
     if expectations != 1 {
         return Err(format!("needs exactly one expectation, has {expectations}"));
     }
@@ -82,7 +90,22 @@ fn check(case: &toml::Table, docs: Option<&toml::Table>) -> Result<(), String> {
     };
     let doc: Value =
         serde_json::from_str(doc_text).map_err(|e| format!("`doc` is not JSON: {e}"))?;
-    let got = parsed.evaluate(&doc);
+    let got = match (parsed.evaluate(&doc), str_field(case, "budget_error")) {
+        (Err(err), Some(want)) if err.to_string().contains(want) => return Ok(()),
+        (Err(err), Some(want)) => {
+            return Err(format!(
+                "budget error {:?} does not contain {want:?}",
+                err.to_string()
+            ));
+        }
+        (Ok(got), Some(want)) => {
+            return Err(format!(
+                "expected a budget error containing {want:?}, got {got:?}"
+            ));
+        }
+        (Err(err), None) => return Err(format!("unexpected budget error: {err}")),
+        (Ok(got), None) => got,
+    };
 
     if case.get("not_found").and_then(toml::Value::as_bool) == Some(true) {
         return match got {

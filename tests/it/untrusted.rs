@@ -27,13 +27,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::bad_input::{Edit, crash_signs, edit_file, normalize, os_arg};
+use crate::bad_input::{Edit, Server, crash_signs, edit_file, http_cases, normalize, os_arg};
 use crate::expect::{Failures, Run, cases, copy_project, root};
 
 /// The secrets a CI job holds besides nodectl's own: none may ever leave through nodectl.
@@ -569,4 +569,207 @@ fn untrusted_holes() {
 #[test]
 fn untrusted_files() {
     class("files");
+}
+
+/// Hostile templates and paths (nested loops, doubling strings, huge output, deep scans, tera
+/// loops, `set` and amplifying filters) through `validate`, `test` and `plan`: each stops at a
+/// budget with a clear error at the file, line and node, well within the deadline.
+#[test]
+fn untrusted_budgets() {
+    class("budgets");
+}
+
+/// The emulator's command line and state file: no listening off loopback with the public default
+/// secret, no state file whose keys disagree with its records.
+#[test]
+fn untrusted_emulator() {
+    class("emulator");
+}
+
+/// Raw requests to `nodectl serve` from a hostile client (bad_input's HTTP cases): the bearer
+/// scheme in any case, tokens that are nearly right.
+#[test]
+fn untrusted_http_serve() {
+    http_cases(
+        "untrusted/http-serve",
+        Server::serve(),
+        &["GET /healthz HTTP/1.1"],
+    );
+}
+
+/// Raw requests to `nodectl emulator` from a hostile client.
+#[test]
+fn untrusted_http_emulator() {
+    http_cases(
+        "untrusted/http-emulator",
+        Server::emulator(),
+        &[
+            "GET /api/v2/integrations HTTP/1.1",
+            "Authorization: Bearer @TOKEN@",
+        ],
+    );
+}
+
+/// One request on its own connection: the status line and the body.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &str,
+) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for header in headers {
+        text.push_str(header);
+        text.push_str("\r\n");
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    let _ = stream.write_all(text.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_string();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A runaway template in `/test` burns its whole budget off the async workers: meanwhile the
+/// emulator's token endpoint and a listing answer at once (the budgets bound each run; the
+/// blocking pool keeps the workers free).
+#[test]
+fn a_runaway_template_does_not_starve_the_emulator() {
+    let server = Server::emulator();
+    let addr = server.addr().to_string();
+    let bearer = vec![format!("Authorization: Bearer {}", server.var("@TOKEN@"))];
+    let action = serde_json::json!({
+        "name": "Runaway", "category": "Budgets", "integrationId": server.var("@INTEGRATION@"),
+        "config": {
+            "request": {
+                "requestUrlTemplate": "http://127.0.0.1:9/runaway",
+                "requestType": "POST",
+                "requestTemplate": "#foreach($a in [1..999999])#foreach($b in [1..999999])$a#end#end"
+            },
+            "response": {}
+        },
+        "contract": { "input": { "inputSchema": { "type": "object" } },
+                      "output": { "successSchema": { "type": "object" } } }
+    });
+    let (status, body) = request(
+        &addr,
+        "POST",
+        "/api/v2/integrations/actions",
+        &bearer,
+        &action.to_string(),
+    );
+    assert!(status.contains(" 200 "), "{status}\n{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no id in {body}"));
+
+    // More hostile runs than the machine has cores, so that the workers would all be taken.
+    let hostile: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, bearer, id) = (addr.clone(), bearer.clone(), id.clone());
+            std::thread::spawn(move || {
+                let answer = request(
+                    &addr,
+                    "POST",
+                    &format!("/api/v2/integrations/actions/{id}/test"),
+                    &bearer,
+                    "{}",
+                );
+                (answer, Instant::now())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let credentials =
+        nodectl::emulator::auth::basic_header("nodectl-emulator", "nodectl-emulator-secret");
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (status, body) = request(
+            &addr,
+            "POST",
+            "/oauth/token",
+            &[
+                format!("Authorization: {credentials}"),
+                "Content-Type: application/x-www-form-urlencoded".to_string(),
+            ],
+            "grant_type=client_credentials",
+        );
+        assert!(status.contains(" 200 "), "token: {status}\n{body}");
+        slowest = slowest.max(started.elapsed());
+        let started = Instant::now();
+        let (status, body) = request(
+            &addr,
+            "GET",
+            "/api/v2/integrations/actions?pageSize=1",
+            &bearer,
+            "",
+        );
+        assert!(status.contains(" 200 "), "listing: {status}\n{body}");
+        slowest = slowest.max(started.elapsed());
+    }
+    let probes_done = Instant::now();
+    let mut still_running = 0;
+    for run in hostile {
+        let ((status, body), ended) = run.join().unwrap_or_else(|_| panic!("hostile thread"));
+        assert!(status.contains(" 200 "), "{status}\n{body}");
+        assert!(
+            body.contains("template budget exceeded: more than 5000000 evaluation steps"),
+            "{body}"
+        );
+        if ended > probes_done {
+            still_running += 1;
+        }
+    }
+    // Without a hostile run outlasting the probes this test would prove nothing.
+    assert!(
+        still_running > 0,
+        "every hostile run finished before the probes did"
+    );
+    assert!(
+        slowest < Duration::from_millis(500),
+        "the token endpoint or a listing took {slowest:?} while runaway templates ran"
+    );
+}
+
+/// A client that announces a body and never sends it gets a 408 after the emulator's read
+/// timeout (shared with serve), instead of holding the request open.
+#[test]
+fn the_emulator_times_out_a_slow_body() {
+    let server = Server::start(
+        &["emulator", "--addr", "127.0.0.1:0", "--read-timeout", "1"],
+        "emulator listening on ",
+    );
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(server.addr()).unwrap_or_else(|e| panic!("{e}"));
+    let _ = slow.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = slow.write_all(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\ngrant_type=",
+    );
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    assert!(
+        answer.contains("The request body did not arrive within 1 s."),
+        "{answer:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
 }
