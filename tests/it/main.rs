@@ -11,6 +11,7 @@ mod faults;
 mod fuzz;
 mod genesys;
 mod jsonpath;
+mod plan;
 mod run;
 mod scenarios;
 mod sdk;
