@@ -302,6 +302,16 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
 /// backslash-escaped), no table breaks (`|`), no `@mentions` (`@` as an entity), no line breaks or
 /// other control characters.
 fn escape_inline(text: &str) -> String {
+    escape(text, false)
+}
+
+/// Text shown as code (`<code>…</code>`): every character Markdown or HTML could act on is an
+/// entity, so that nothing inside can end the span or format anything.
+fn escape_code(text: &str) -> String {
+    escape(text, true)
+}
+
+fn escape(text: &str, as_code: bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -310,29 +320,13 @@ fn escape_inline(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '@' => out.push_str("&#64;"),
             c if c.is_control() => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' if as_code => {
+                out.push_str(&format!("&#{};", u32::from(c)));
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text shown as code (`<code>…</code>`): every character Markdown or HTML could act on is an
-/// entity, so that nothing inside can end the span or format anything.
-fn escape_code(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '@' | '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
-                out.push_str(&format!("&#{};", u32::from(c)));
-            }
-            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }

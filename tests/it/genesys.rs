@@ -487,6 +487,19 @@ async fn prune_everything(remote: &Remote) -> Result<nodectl::plan::Plan, String
     Ok(nodectl::plan::compute(&input))
 }
 
+/// Applies `plan` as `nodectl apply` would (2 at a time, no --force), with these protected names.
+async fn apply_plan(
+    remote: &Remote,
+    plan: &nodectl::plan::Plan,
+    protected: &[String],
+) -> nodectl::apply::Outcome {
+    let options = nodectl::apply::ApplyOptions {
+        parallelism: 2,
+        force: false,
+    };
+    nodectl::apply::apply(remote, plan, options, protected, &|_| {}).await
+}
+
 /// Apply checks each delete against the org just before sending it: an action changed since the
 /// plan, or protected (case-insensitively), is not deleted but refused and named; an unchanged one
 /// is deleted.
@@ -517,17 +530,7 @@ async fn deletes_are_checked_against_the_org() -> Result<(), String> {
         )
         .await
         .map_err(|e| e.to_string())?;
-    let outcome = nodectl::apply::apply(
-        &remote,
-        &plan,
-        nodectl::apply::ApplyOptions {
-            parallelism: 2,
-            force: false,
-        },
-        &["protected ONE".to_string()],
-        &|_| {},
-    )
-    .await;
+    let outcome = apply_plan(&remote, &plan, &["protected ONE".to_string()]).await;
     let by_name = |name: &str| {
         outcome
             .nodes
@@ -599,17 +602,7 @@ async fn an_overtaken_create_fails() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
     }
-    let outcome = nodectl::apply::apply(
-        &remote,
-        &plan,
-        nodectl::apply::ApplyOptions {
-            parallelism: 2,
-            force: false,
-        },
-        &[],
-        &|_| {},
-    )
-    .await;
+    let outcome = apply_plan(&remote, &plan, &[]).await;
     use nodectl::apply::Status;
     for node in &outcome.nodes {
         let error = node.error.clone().unwrap_or_default();
