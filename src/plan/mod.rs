@@ -192,9 +192,6 @@ impl Plan {
 
 /// Computes the plan.
 pub fn compute(input: &PlanInput) -> Plan {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let mut changes: Vec<Change> = Vec::new();
     let targeted = !input.only.is_empty();
     let protected: BTreeSet<&str> = input
         .safety
@@ -210,172 +207,21 @@ pub fn compute(input: &PlanInput) -> Plan {
         )
         .collect();
 
-    // The remote actions by (integration, name) — the first of a name wins, as Genesys lists them —
-    // and by name alone: matching stays linear in the number of nodes and actions.
-    let mut by_integration_and_name: HashMap<(&str, &str), &RemoteState> = HashMap::new();
-    let mut by_name: HashMap<&str, Vec<&RemoteState>> = HashMap::new();
-    for remote in &input.remote {
-        by_integration_and_name
-            .entry((remote.integration_id.as_str(), remote.content.name.as_str()))
-            .or_insert(remote);
-        by_name
-            .entry(remote.content.name.as_str())
-            .or_default()
-            .push(remote);
-    }
-
-    // Which remote action each node claims; an action claimed twice is a collision.
-    let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut seen_names: BTreeMap<(&str, &str), &str> = BTreeMap::new();
-    for desired in &input.desired {
-        let node = &desired.node;
-        if targeted && !input.only.contains(&node.key.name) {
-            continue;
-        }
-        if let Some(other) = seen_names.insert(
-            (desired.integration_id.as_str(), node.key.name.as_str()),
-            node.key.name.as_str(),
-        ) {
-            errors.push(format!(
-                "two nodes claim the name `{other}` in one integration"
-            ));
-            continue;
-        }
-        let in_integration = |name: &str| {
-            by_integration_and_name
-                .get(&(desired.integration_id.as_str(), name))
-                .copied()
-        };
-        let current = in_integration(&node.key.name);
-        let previous: Vec<&RemoteState> = node
-            .previous_names
-            .iter()
-            .filter_map(|p| in_integration(p))
-            .collect();
-        let matched = match (current, previous.as_slice()) {
-            (Some(current), [first, ..]) => {
-                errors.push(format!(
-                    "`{}` cannot be renamed from `{}` ({}): an action named `{}` already exists ({})",
-                    node.key.name, first.content.name, first.id, node.key.name, current.id
-                ));
-                continue;
-            }
-            (Some(current), []) => Some((current, false)),
-            (None, [only]) => Some((*only, true)),
-            (None, [first, second, ..]) => {
-                errors.push(format!(
-                    "`{}` lists two previous names that both exist: `{}` ({}) and `{}` ({})",
-                    node.key.name, first.content.name, first.id, second.content.name, second.id
-                ));
-                continue;
-            }
-            (None, []) => None,
-        };
-        let after = node.content();
-        match matched {
-            Some((remote, renamed)) => {
-                if let Some(first) = claimed.insert(remote.id.as_str(), node.key.name.as_str()) {
-                    errors.push(format!(
-                        "`{first}` and `{}` both claim action `{}` ({})",
-                        node.key.name, remote.content.name, remote.id
-                    ));
-                    continue;
-                }
-                changes.push(update_change(desired, remote, after, renamed));
-            }
-            None => {
-                // Not in its integration: moved from another managed integration (replace), or new.
-                let names: Vec<&str> = std::iter::once(node.key.name.as_str())
-                    .chain(node.previous_names.iter().map(String::as_str))
-                    .collect();
-                // By id: a name listed twice (current and previous) finds its action once.
-                let elsewhere: Vec<&RemoteState> = names
-                    .iter()
-                    .filter_map(|name| by_name.get(name))
-                    .flatten()
-                    .filter(|r| r.integration_id != desired.integration_id)
-                    .map(|r| (r.id.as_str(), *r))
-                    .collect::<BTreeMap<&str, &RemoteState>>()
-                    .into_values()
-                    .collect();
-                for other in input
-                    .unmanaged
-                    .iter()
-                    .filter(|u| names.contains(&u.name.as_str()))
-                {
-                    warnings.push(format!(
-                        "`{}` also exists in unmanaged integration `{}` ({}); nodectl creates its own and leaves that one alone",
-                        other.name, other.integration_name, other.id
-                    ));
-                }
-                match elsewhere.as_slice() {
-                    [old] => {
-                        claimed.insert(old.id.as_str(), node.key.name.as_str());
-                        changes.push(Change {
-                            replaces: Some(ReplacedAction {
-                                id: old.id.clone(),
-                                version: old.version,
-                                integration_id: old.integration_id.clone(),
-                            }),
-                            before: Some(old.content.clone()),
-                            fields: diff::fields(&old.content, &after),
-                            ..new_change(desired, ChangeKind::Replace, after)
-                        });
-                    }
-                    _ => changes.push(new_change(desired, ChangeKind::Create, after)),
-                }
-            }
-        }
-    }
-
+    let mut matching = Matching::default();
+    match_nodes(input, &mut matching);
+    let Matching {
+        mut changes,
+        mut errors,
+        warnings,
+        claimed,
+    } = matching;
     // Genesys compares data-action names case-insensitively within an integration: two nodes whose
     // names differ only in case, or a new action whose name an existing one holds in another case,
     // would be refused by the org halfway through an apply.
     errors.extend(case_insensitive_collisions(input, &changes, &claimed));
 
-    // Actions no node claims: deletes with --prune (never when targeting), replace leftovers always.
     if !targeted {
-        let desired_names: BTreeSet<&str> = input
-            .desired
-            .iter()
-            .map(|d| d.node.key.name.as_str())
-            .collect();
-        for remote in &input.remote {
-            if claimed.contains_key(remote.id.as_str()) {
-                continue;
-            }
-            let leftover = desired_names.contains(remote.content.name.as_str());
-            let note = if leftover {
-                Some("replace leftover".to_string())
-            } else if input.flags.prune {
-                None
-            } else {
-                Some("not managed by any manifest (use --prune to delete it)".to_string())
-            };
-            let kind = if leftover || input.flags.prune {
-                ChangeKind::Delete
-            } else {
-                ChangeKind::NoOp
-            };
-            changes.push(Change {
-                key: ChangeKey {
-                    integration_id: remote.integration_id.clone(),
-                    name: remote.content.name.clone(),
-                },
-                change: kind,
-                strategy: None,
-                id: Some(remote.id.clone()),
-                version: Some(remote.version),
-                before: Some(remote.content.clone()),
-                after: None,
-                fields: Vec::new(),
-                breaking: Vec::new(),
-                replaces: None,
-                note,
-                secure: remote.content.secure,
-                not_dry_runnable: Vec::new(),
-            });
-        }
+        changes.extend(unclaimed_changes(input, &claimed));
     }
     changes.sort_by(|a, b| a.key.cmp(&b.key).then(a.change.cmp(&b.change)));
 
@@ -395,6 +241,208 @@ pub fn compute(input: &PlanInput) -> Plan {
     };
     plan.checksum = checksum(&plan);
     plan
+}
+
+/// What matching the nodes to the org's actions produced.
+#[derive(Default)]
+struct Matching<'a> {
+    changes: Vec<Change>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    /// Remote action id → the node that claims it.
+    claimed: BTreeMap<&'a str, &'a str>,
+}
+
+/// Matches every (targeted) node to the org's action it manages — by `(integration, name)`, then
+/// `previous_names` (a rename), then the same name in another managed integration (a replace) —
+/// and records the change each needs, or why it cannot be planned.
+fn match_nodes<'a>(input: &'a PlanInput, matching: &mut Matching<'a>) {
+    let targeted = !input.only.is_empty();
+    // The remote actions by (integration, name) — the first of a name wins, as Genesys lists them —
+    // and by name alone: matching stays linear in the number of nodes and actions.
+    let mut by_integration_and_name: HashMap<(&str, &str), &RemoteState> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<&RemoteState>> = HashMap::new();
+    for remote in &input.remote {
+        by_integration_and_name
+            .entry((remote.integration_id.as_str(), remote.content.name.as_str()))
+            .or_insert(remote);
+        by_name
+            .entry(remote.content.name.as_str())
+            .or_default()
+            .push(remote);
+    }
+
+    // Which remote action each node claims; an action claimed twice is a collision.
+    let mut seen_names: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for desired in &input.desired {
+        let node = &desired.node;
+        if targeted && !input.only.contains(&node.key.name) {
+            continue;
+        }
+        if let Some(other) = seen_names.insert(
+            (desired.integration_id.as_str(), node.key.name.as_str()),
+            node.key.name.as_str(),
+        ) {
+            matching.errors.push(format!(
+                "two nodes claim the name `{other}` in one integration"
+            ));
+            continue;
+        }
+        let in_integration = |name: &str| {
+            by_integration_and_name
+                .get(&(desired.integration_id.as_str(), name))
+                .copied()
+        };
+        let current = in_integration(&node.key.name);
+        let previous: Vec<&RemoteState> = node
+            .previous_names
+            .iter()
+            .filter_map(|p| in_integration(p))
+            .collect();
+        let matched = match (current, previous.as_slice()) {
+            (Some(current), [first, ..]) => {
+                matching.errors.push(format!(
+                    "`{}` cannot be renamed from `{}` ({}): an action named `{}` already exists ({})",
+                    node.key.name, first.content.name, first.id, node.key.name, current.id
+                ));
+                continue;
+            }
+            (Some(current), []) => Some((current, false)),
+            (None, [only]) => Some((*only, true)),
+            (None, [first, second, ..]) => {
+                matching.errors.push(format!(
+                    "`{}` lists two previous names that both exist: `{}` ({}) and `{}` ({})",
+                    node.key.name, first.content.name, first.id, second.content.name, second.id
+                ));
+                continue;
+            }
+            (None, []) => None,
+        };
+        let after = node.content();
+        match matched {
+            Some((remote, renamed)) => {
+                if let Some(first) = matching
+                    .claimed
+                    .insert(remote.id.as_str(), node.key.name.as_str())
+                {
+                    matching.errors.push(format!(
+                        "`{first}` and `{}` both claim action `{}` ({})",
+                        node.key.name, remote.content.name, remote.id
+                    ));
+                    continue;
+                }
+                matching
+                    .changes
+                    .push(update_change(desired, remote, after, renamed));
+            }
+            None => plan_unmatched(input, desired, after, &by_name, matching),
+        }
+    }
+}
+
+/// A node with no action of its name in its integration: a replace when exactly one managed
+/// integration holds it (by name or previous name), else a create; warns when an unmanaged
+/// integration has the name too.
+fn plan_unmatched<'a>(
+    input: &'a PlanInput,
+    desired: &'a DesiredNode,
+    after: ActionContent,
+    by_name: &HashMap<&str, Vec<&'a RemoteState>>,
+    matching: &mut Matching<'a>,
+) {
+    let node = &desired.node;
+    // Not in its integration: moved from another managed integration (replace), or new.
+    let names: Vec<&str> = std::iter::once(node.key.name.as_str())
+        .chain(node.previous_names.iter().map(String::as_str))
+        .collect();
+    // By id: a name listed twice (current and previous) finds its action once.
+    let elsewhere: Vec<&RemoteState> = names
+        .iter()
+        .filter_map(|name| by_name.get(name))
+        .flatten()
+        .filter(|r| r.integration_id != desired.integration_id)
+        .map(|r| (r.id.as_str(), *r))
+        .collect::<BTreeMap<&str, &RemoteState>>()
+        .into_values()
+        .collect();
+    for other in input
+        .unmanaged
+        .iter()
+        .filter(|u| names.contains(&u.name.as_str()))
+    {
+        matching.warnings.push(format!(
+                "`{}` also exists in unmanaged integration `{}` ({}); nodectl creates its own and leaves that one alone",
+                other.name, other.integration_name, other.id
+            ));
+    }
+    match elsewhere.as_slice() {
+        [old] => {
+            matching
+                .claimed
+                .insert(old.id.as_str(), node.key.name.as_str());
+            matching.changes.push(Change {
+                replaces: Some(ReplacedAction {
+                    id: old.id.clone(),
+                    version: old.version,
+                    integration_id: old.integration_id.clone(),
+                }),
+                before: Some(old.content.clone()),
+                fields: diff::fields(&old.content, &after),
+                ..new_change(desired, ChangeKind::Replace, after)
+            });
+        }
+        _ => matching
+            .changes
+            .push(new_change(desired, ChangeKind::Create, after)),
+    }
+}
+
+/// The org's actions no node claims: deletes with `--prune` (never when targeting), replace
+/// leftovers always, and otherwise reported with a note.
+fn unclaimed_changes(input: &PlanInput, claimed: &BTreeMap<&str, &str>) -> Vec<Change> {
+    let mut unclaimed = Vec::new();
+    let desired_names: BTreeSet<&str> = input
+        .desired
+        .iter()
+        .map(|d| d.node.key.name.as_str())
+        .collect();
+    for remote in &input.remote {
+        if claimed.contains_key(remote.id.as_str()) {
+            continue;
+        }
+        let leftover = desired_names.contains(remote.content.name.as_str());
+        let note = if leftover {
+            Some("replace leftover".to_string())
+        } else if input.flags.prune {
+            None
+        } else {
+            Some("not managed by any manifest (use --prune to delete it)".to_string())
+        };
+        let kind = if leftover || input.flags.prune {
+            ChangeKind::Delete
+        } else {
+            ChangeKind::NoOp
+        };
+        unclaimed.push(Change {
+            key: ChangeKey {
+                integration_id: remote.integration_id.clone(),
+                name: remote.content.name.clone(),
+            },
+            change: kind,
+            strategy: None,
+            id: Some(remote.id.clone()),
+            version: Some(remote.version),
+            before: Some(remote.content.clone()),
+            after: None,
+            fields: Vec::new(),
+            breaking: Vec::new(),
+            replaces: None,
+            note,
+            secure: remote.content.secure,
+            not_dry_runnable: Vec::new(),
+        });
+    }
+    unclaimed
 }
 
 fn new_change(desired: &DesiredNode, kind: ChangeKind, after: ActionContent) -> Change {
