@@ -130,7 +130,6 @@ fn resolve_env(
     section: &EnvSection,
     diags: &mut Diagnostics,
 ) -> Option<Env> {
-    let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
     let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
     let at_env = file.locate(&seg_path!["env", name], Target::Key);
     let before = diags.error_count();
@@ -142,131 +141,8 @@ fn resolve_env(
         diags.error(&file.display, at_env, format!("env name `{name}` may only use letters, digits, `_` and `-` (it names files under .nodectl/)"));
     }
 
-    let emulator = section.emulator.unwrap_or(false);
-    let target = match (emulator, &section.region, &section.api_base) {
-        (true, region, api_base) => {
-            for (key, set) in [
-                ("region", region.is_some()),
-                ("api_base", api_base.is_some()),
-            ] {
-                if set {
-                    diags.error(
-                        &file.display,
-                        at_key(key),
-                        format!(
-                            "env `{name}`: `emulator = true` and `{key}` are mutually exclusive"
-                        ),
-                    );
-                }
-            }
-            Some(EnvTarget::Emulator)
-        }
-        (false, Some(_), Some(_)) => {
-            diags.error(
-                &file.display,
-                at_key("api_base"),
-                format!("env `{name}`: `region` and `api_base` are mutually exclusive"),
-            );
-            None
-        }
-        (false, Some(region), None) => match region_domain(region) {
-            Some(domain) => Some(EnvTarget::Region {
-                name: region.clone(),
-                api_base: format!("https://api.{domain}"),
-            }),
-            None => {
-                let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
-                let hint = did_you_mean(region, &names)
-                    .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "known regions: {}; or one of their domains, such as mypurecloud.ie. A project file names only Genesys's own regions: another API host is the pipeline's choice (NODECTL_API_BASE)",
-                            names.join(", ")
-                        )
-                    });
-                diags.error(
-                    &file.display,
-                    at_value("region"),
-                    format!("unknown Genesys region `{region}`; {hint}"),
-                );
-                None
-            }
-        },
-        (false, None, Some(base)) => match check_api_base(base) {
-            Ok(()) => Some(EnvTarget::ApiBase(base.trim_end_matches('/').to_string())),
-            Err(problem) => {
-                diags.error(
-                    &file.display,
-                    at_value("api_base"),
-                    format!("env `{name}`: api_base {problem}"),
-                );
-                None
-            }
-        },
-        (false, None, None) => {
-            diags.error(
-                &file.display,
-                at_env,
-                format!("env `{name}` needs `region`, `api_base` or `emulator = true`"),
-            );
-            None
-        }
-    };
-
-    let integrations: Vec<String> = match (&section.integration, &section.integrations) {
-        (Some(_), Some(_)) => {
-            diags.error(
-                &file.display,
-                at_key("integrations"),
-                format!("env `{name}`: give either `integration` or `integrations`, not both"),
-            );
-            Vec::new()
-        }
-        (Some(one), None) => vec![one.clone()],
-        (None, Some(list)) if list.is_empty() => {
-            diags.error(
-                &file.display,
-                at_value("integrations"),
-                format!("env `{name}`: `integrations` is empty"),
-            );
-            Vec::new()
-        }
-        (None, Some(list)) => list.clone(),
-        (None, None) => {
-            diags.error(&file.display, at_env, format!("env `{name}` manages no integration: add `integration = \"<integration name>\"`"));
-            Vec::new()
-        }
-    };
-    let key = if section.integrations.is_some() {
-        "integrations"
-    } else {
-        "integration"
-    };
-    for (index, integration) in integrations.iter().enumerate() {
-        let path = if key == "integrations" {
-            seg_path!["env", name, key, index].to_vec()
-        } else {
-            seg_path!["env", name, key].to_vec()
-        };
-        if let Some(problem) = integration_problem(integration) {
-            diags.error(
-                &file.display,
-                file.locate(&path, Target::Value),
-                format!("env `{name}`: {problem}"),
-            );
-        }
-        if integrations
-            .iter()
-            .take(index)
-            .any(|earlier| earlier == integration)
-        {
-            diags.error(
-                &file.display,
-                file.locate(&path, Target::Value),
-                format!("env `{name}`: integration `{integration}` is listed twice"),
-            );
-        }
-    }
+    let target = resolve_target(file, name, section, diags);
+    let integrations = resolve_integrations(file, name, section, diags);
     if let Some(org_id) = &section.org_id
         && !is_uuid(org_id)
     {
@@ -335,6 +211,156 @@ fn resolve_env(
         org_id: section.org_id.clone(),
         credentials_file: section.credentials_file.as_ref().map(PathBuf::from),
     })
+}
+
+/// An env's target: the embedded emulator, a region of the fixed table, or an allowed API base
+/// (docs/security.md) — or why none, reported.
+fn resolve_target(
+    file: &SourceFile,
+    name: &str,
+    section: &EnvSection,
+    diags: &mut Diagnostics,
+) -> Option<EnvTarget> {
+    let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
+    let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
+    let at_env = file.locate(&seg_path!["env", name], Target::Key);
+    let emulator = section.emulator.unwrap_or(false);
+    match (emulator, &section.region, &section.api_base) {
+        (true, region, api_base) => {
+            for (key, set) in [
+                ("region", region.is_some()),
+                ("api_base", api_base.is_some()),
+            ] {
+                if set {
+                    diags.error(
+                        &file.display,
+                        at_key(key),
+                        format!(
+                            "env `{name}`: `emulator = true` and `{key}` are mutually exclusive"
+                        ),
+                    );
+                }
+            }
+            Some(EnvTarget::Emulator)
+        }
+        (false, Some(_), Some(_)) => {
+            diags.error(
+                &file.display,
+                at_key("api_base"),
+                format!("env `{name}`: `region` and `api_base` are mutually exclusive"),
+            );
+            None
+        }
+        (false, Some(region), None) => match region_domain(region) {
+            Some(domain) => Some(EnvTarget::Region {
+                name: region.clone(),
+                api_base: format!("https://api.{domain}"),
+            }),
+            None => {
+                let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
+                let hint = did_you_mean(region, &names)
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "known regions: {}; or one of their domains, such as mypurecloud.ie. A project file names only Genesys's own regions: another API host is the pipeline's choice (NODECTL_API_BASE)",
+                            names.join(", ")
+                        )
+                    });
+                diags.error(
+                    &file.display,
+                    at_value("region"),
+                    format!("unknown Genesys region `{region}`; {hint}"),
+                );
+                None
+            }
+        },
+        (false, None, Some(base)) => match check_api_base(base) {
+            Ok(()) => Some(EnvTarget::ApiBase(base.trim_end_matches('/').to_string())),
+            Err(problem) => {
+                diags.error(
+                    &file.display,
+                    at_value("api_base"),
+                    format!("env `{name}`: api_base {problem}"),
+                );
+                None
+            }
+        },
+        (false, None, None) => {
+            diags.error(
+                &file.display,
+                at_env,
+                format!("env `{name}` needs `region`, `api_base` or `emulator = true`"),
+            );
+            None
+        }
+    }
+}
+
+/// The integrations an env manages (`integration` or `integrations`), each checked, none twice.
+fn resolve_integrations(
+    file: &SourceFile,
+    name: &str,
+    section: &EnvSection,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
+    let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
+    let at_env = file.locate(&seg_path!["env", name], Target::Key);
+    let integrations: Vec<String> = match (&section.integration, &section.integrations) {
+        (Some(_), Some(_)) => {
+            diags.error(
+                &file.display,
+                at_key("integrations"),
+                format!("env `{name}`: give either `integration` or `integrations`, not both"),
+            );
+            Vec::new()
+        }
+        (Some(one), None) => vec![one.clone()],
+        (None, Some(list)) if list.is_empty() => {
+            diags.error(
+                &file.display,
+                at_value("integrations"),
+                format!("env `{name}`: `integrations` is empty"),
+            );
+            Vec::new()
+        }
+        (None, Some(list)) => list.clone(),
+        (None, None) => {
+            diags.error(&file.display, at_env, format!("env `{name}` manages no integration: add `integration = \"<integration name>\"`"));
+            Vec::new()
+        }
+    };
+    let key = if section.integrations.is_some() {
+        "integrations"
+    } else {
+        "integration"
+    };
+    for (index, integration) in integrations.iter().enumerate() {
+        let path = if key == "integrations" {
+            seg_path!["env", name, key, index].to_vec()
+        } else {
+            seg_path!["env", name, key].to_vec()
+        };
+        if let Some(problem) = integration_problem(integration) {
+            diags.error(
+                &file.display,
+                file.locate(&path, Target::Value),
+                format!("env `{name}`: {problem}"),
+            );
+        }
+        if integrations
+            .iter()
+            .take(index)
+            .any(|earlier| earlier == integration)
+        {
+            diags.error(
+                &file.display,
+                file.locate(&path, Target::Value),
+                format!("env `{name}`: integration `{integration}` is listed twice"),
+            );
+        }
+    }
+    integrations
 }
 
 /// Why an integration reference is malformed, if it is.
