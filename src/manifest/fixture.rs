@@ -39,6 +39,10 @@ pub fn fixture_name(relative_to_fixtures: &Path) -> String {
 }
 
 /// Resolves a parsed (and rendered) fixture against the nodes of its env.
+///
+/// Long because a fixture has many independent rules (node and env references, input forms,
+/// credentials, the expectation's shape) that must all report at once; each is a short block on
+/// the same diagnostics, in the order of formats.md's keys.
 pub fn resolve(
     project_dir: &Path,
     file: &SourceFile,
@@ -239,6 +243,8 @@ pub fn resolve(
     })
 }
 
+/// One `[[exchange]]`: its request expectations and its response (status, headers, body or
+/// `body_file`, `repeat` / `cached` / `advance_ms`) — every rule reported at once, hence its length.
 fn resolve_exchange(
     project_dir: &Path,
     file: &SourceFile,

@@ -95,6 +95,11 @@ pub fn display_path(root: &Path, relative: &Path) -> PathBuf {
 }
 
 /// Finds and loads the project.
+///
+/// Long on purpose: it is the loader's pipeline (project file, file discovery, parse, per-env
+/// resolution of nodes, fixtures against them, cross-file rules), read top to bottom; its stages
+/// share the diagnostics, the raw files and the per-env results, and each stage's own work is in
+/// the functions it calls.
 pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     let (dir, display_root) = match &options.dir {
         Some(dir) => {

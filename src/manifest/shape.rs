@@ -264,6 +264,9 @@ fn toml_type(schema_type: &Value) -> String {
     }
 }
 
+/// Turns one JSON Schema validation error into a diagnostic at its line and column, with the
+/// message for its kind (unknown key with "did you mean", wrong type, missing key, range…): one
+/// arm per kind, hence its length.
 fn report(
     file: &SourceFile,
     path: &[Seg],
