@@ -37,6 +37,33 @@ pub struct CompiledNode {
     pub(super) definition_hash: [u8; 32],
     /// Whether the success template is the default `${rawResult}` (then the body is the output).
     pub(super) default_success: bool,
+    /// Which request templates read a secret (`$credentials`, or `$input` of a secure node): only
+    /// those are rendered a second time with probes to find derived values (redact.rs).
+    pub(super) reads_secrets: ReadsSecrets,
+}
+
+/// Per request template, whether it reads a secret.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ReadsSecrets {
+    pub url: bool,
+    pub headers: Vec<bool>,
+    pub body: bool,
+}
+
+impl ReadsSecrets {
+    pub fn any(&self) -> bool {
+        self.url || self.body || self.headers.iter().any(|&h| h)
+    }
+}
+
+/// Whether a template reads `$credentials` (or, for a secure node, `$input`); a template nodectl
+/// cannot parse reads nothing (it fails its step instead).
+fn reads_secrets(template: &Compiled<vtl::Template>, secure: bool) -> bool {
+    template.as_ref().is_ok_and(|t| {
+        t.references()
+            .iter()
+            .any(|r| r.root == "credentials" || (secure && r.root == "input"))
+    })
 }
 
 impl CompiledNode {
@@ -48,7 +75,7 @@ impl CompiledNode {
             })
         };
         let url = template("request.url", &node.request.url);
-        let headers = node
+        let headers: Vec<(String, Compiled<vtl::Template>)> = node
             .request
             .headers
             .iter()
@@ -81,6 +108,14 @@ impl CompiledNode {
         let definition_hash = definition_hash(&node);
         let default_success =
             node.response.success_template.trim() == crate::model::DEFAULT_SUCCESS_TEMPLATE;
+        let reads_secrets = ReadsSecrets {
+            url: reads_secrets(&url, node.secure),
+            headers: headers
+                .iter()
+                .map(|(_, t)| reads_secrets(t, node.secure))
+                .collect(),
+            body: reads_secrets(&body, node.secure),
+        };
         CompiledNode {
             node,
             url,
@@ -93,6 +128,7 @@ impl CompiledNode {
             output_validator,
             definition_hash,
             default_success,
+            reads_secrets,
         }
     }
 

@@ -221,14 +221,18 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let template_context = request_context(input, context);
         // The same context with every secret replaced by a probe: what renders differently with it
         // is derived from a secret and is redacted wherever it shows (redact.rs).
-        let probe = redact::probe_context(&template_context, node.node.secure);
+        let probe = node
+            .reads_secrets
+            .any()
+            .then(|| redact::probe_context(&template_context, node.node.secure))
+            .flatten();
 
         // 2. resolve request url
         let url = render_tracked(
             &node.url,
             &template_context,
-            probe.as_ref(),
-            "credentials-derived.url",
+            probe.as_ref().filter(|_| node.reads_secrets.url),
+            || "credentials-derived.url".to_string(),
             &mut run.derived,
         )
         .await
@@ -239,13 +243,13 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
 
         // 3. resolve request headers
         let mut headers = Ok(Vec::with_capacity(node.headers.len()));
-        for (name, template) in &node.headers {
-            let what = format!("credentials-derived.header.{name}");
+        for (index, (name, template)) in node.headers.iter().enumerate() {
+            let reads_secrets = node.reads_secrets.headers.get(index).copied();
             match render_tracked(
                 template,
                 &template_context,
-                probe.as_ref(),
-                &what,
+                probe.as_ref().filter(|_| reads_secrets.unwrap_or(true)),
+                || format!("credentials-derived.header.{name}"),
                 &mut run.derived,
             )
             .await
@@ -278,8 +282,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             let rendered = render_tracked(
                 &node.body,
                 &template_context,
-                probe.as_ref(),
-                "credentials-derived.body",
+                probe.as_ref().filter(|_| node.reads_secrets.body),
+                || "credentials-derived.body".to_string(),
                 &mut run.derived,
             )
             .await
@@ -619,7 +623,7 @@ async fn render_tracked(
     template: &compile::Compiled<vtl::Template>,
     context: &Value,
     probe: Option<&Value>,
-    what: &str,
+    what: impl FnOnce() -> String,
     derived: &mut Vec<(String, String)>,
 ) -> Result<String, ExecError> {
     let rendered = render_request(template, context).await?;
@@ -627,7 +631,7 @@ async fn render_tracked(
         && let Ok(probed) = render_request(template, probe).await
         && let Some(span) = redact::derived_span(&rendered, &probed)
     {
-        derived.push((what.to_string(), span.to_string()));
+        derived.push((what(), span.to_string()));
     }
     Ok(rendered)
 }
