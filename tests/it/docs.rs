@@ -170,7 +170,9 @@ fn validate_project(name: &str, files: &[FileBlock]) -> Result<(), String> {
         std::fs::write(&path, &file.text).unwrap_or_else(|e| panic!("{e}"));
     }
     if !seen.contains("nodectl.toml") {
-        return Err(format!("{name}: no block is marked `toml file=nodectl.toml`"));
+        return Err(format!(
+            "{name}: no block is marked `toml file=nodectl.toml`"
+        ));
     }
     let output = Command::new(env!("CARGO_BIN_EXE_nodectl"))
         .args(["validate", "--color", "never", "--dir"])
@@ -212,7 +214,9 @@ fn every_complete_toml_example_in_docs_validates() {
     // The documents that carry complete examples must keep carrying them.
     for expected in ["formats", "first-project"] {
         assert!(
-            projects.keys().any(|k| k.split('/').next() == Some(expected)),
+            projects
+                .keys()
+                .any(|k| k.split('/').next() == Some(expected)),
             "docs/{expected}.md has no `toml file=…` block: {:?}",
             projects.keys()
         );
