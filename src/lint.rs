@@ -1,4 +1,4 @@
-//! The validation rules that need nodectl's Velocity and JSONPath parsers (formats.md): every
+//! The validation rules that need nodectl's Velocity and JSONPath parsers (docs/formats.md): every
 //! template and translation path is parsed; malformed ones are errors, constructs outside nodectl's
 //! subset are warnings that mark the node *not dry-runnable*, and the template references are
 //! checked against the contract (`${input.X}` declared in `input_schema`, success-template variables

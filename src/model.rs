@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A node's identity: `(integration, name)` (plan-apply.md, identity).
+/// A node's identity: `(integration, name)` (docs/plan-apply.md, "Matching and renames").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct NodeKey {
     pub integration: IntegrationRef,
@@ -73,7 +73,7 @@ impl Method {
         }
     }
 
-    /// Whether Genesys sends the rendered request body (runtime.md step 4).
+    /// Whether Genesys sends the rendered request body (docs/runtime.md step 4).
     pub fn sends_body(self) -> bool {
         matches!(self, Method::Post | Method::Put | Method::Patch)
     }
@@ -112,7 +112,7 @@ impl Target {
 pub struct Env {
     pub name: String,
     pub target: Target,
-    /// The integrations whose actions this env manages (ownership, plan-apply.md).
+    /// The integrations whose actions this env manages (ownership, docs/plan-apply.md).
     pub integrations: Vec<IntegrationRef>,
     pub vars: Map<String, Value>,
     pub client_id_env: String,
@@ -171,7 +171,7 @@ pub struct ResponseSpec {
     pub translation_map_defaults: Vec<(String, String)>,
 }
 
-/// Backoff shape of the local retry policy (runtime.md).
+/// Backoff shape of the local retry policy (docs/runtime.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backoff {
@@ -180,7 +180,7 @@ pub enum Backoff {
     Exponential,
 }
 
-/// `[local].retry`, with runtime.md's defaults applied.
+/// `[local].retry`, with docs/runtime.md's defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     pub max_retries: u32,
@@ -235,7 +235,7 @@ pub struct Node {
     pub not_dry_runnable: Vec<String>,
 }
 
-/// The error kinds of runtime.md; fixtures assert on them.
+/// The error kinds of docs/runtime.md; fixtures assert on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ErrorKind {
     #[serde(rename = "input.invalid")]
@@ -327,7 +327,7 @@ pub struct Fixture {
 }
 
 /// Genesys Cloud regions as the Terraform provider and the `gc` CLI name them, with their domains
-/// (genesys-api.md). The API base is `https://api.<domain>`.
+/// (docs/formats.md, "[env.NAME]"). The API base is `https://api.<domain>`.
 pub const REGIONS: [(&str, &str); 18] = [
     ("us-east-1", "mypurecloud.com"),
     ("us-east-2", "use2.us-gov-pure.cloud"),
@@ -403,7 +403,7 @@ pub fn is_uuid(text: &str) -> bool {
 }
 
 /// A data action's content in the one form `plan` compares: what a manifest says and what the org
-/// holds, both normalised (plan-apply.md, "Diff") so that drift which only normalisation explains
+/// holds, both normalised (docs/plan-apply.md, "Diff") so that drift which only normalisation explains
 /// never shows up as a change — templates with LF line ends, header names compared
 /// case-insensitively, absent maps empty, absent templates at their defaults, `timeoutSeconds` only
 /// when the manifest sets it, schemas as JSON values (key order never matters).

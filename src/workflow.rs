@@ -199,7 +199,7 @@ pub async fn connect(
 }
 
 /// `NODECTL_HTTP_TIMEOUT`: seconds (a decimal, 0.1 to 300) each Genesys API request may take
-/// instead of the 30 s of plan-apply.md — for a gateway known to be slow, or a test that makes
+/// instead of the 30 s of docs/plan-apply.md — for a gateway known to be slow, or a test that makes
 /// answers late on purpose.
 fn request_timeout_from_environment() -> Result<Option<Duration>, WorkflowError> {
     const VARIABLE: &str = "NODECTL_HTTP_TIMEOUT";

@@ -1,4 +1,4 @@
-//! Executes a `Plan` through `remote` (plan-apply.md, "Apply"): creates, renames and updates
+//! Executes a `Plan` through `remote` (docs/plan-apply.md, "Apply"): creates, renames and updates
 //! concurrently (bounded by `parallelism`), then deletes — only when nothing failed. Updates use the
 //! plan's strategy: `patch`, or `draft` (which keeps the action id for contract and `secure`
 //! changes, never discards someone else's draft without `--force`, and cleans up after itself). A

@@ -1,4 +1,4 @@
-//! `nodectl emulator`: run the local Genesys Cloud data-action API (emulator-serve.md) until SIGINT
+//! `nodectl emulator`: run the local Genesys Cloud data-action API (docs/http-api.md) until SIGINT
 //! or SIGTERM. Thin: the options become `EmulatorOptions`, `emulator::start` does the work, and
 //! this prints the base URL and the client credentials to use (the secret only when it is the
 //! well-known default).

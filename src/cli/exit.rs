@@ -1,4 +1,4 @@
-//! Exit codes: the one place that maps outcomes to process exit codes (design README), and the
+//! Exit codes: the one place that maps outcomes to process exit codes (docs/plan-apply.md, "Exit codes"), and the
 //! precedence used when several apply.
 
 use std::process::ExitCode;

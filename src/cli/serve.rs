@@ -1,4 +1,4 @@
-//! `nodectl serve`: the simulator for flow testing (emulator-serve.md) until SIGINT or SIGTERM.
+//! `nodectl serve`: the simulator for flow testing (docs/http-api.md) until SIGINT or SIGTERM.
 //! Thin: the arguments become `ServeOptions` and a loader of the project, `serve::start` does the
 //! work, and this prints the bound address.
 

@@ -1,5 +1,5 @@
-//! The Genesys Cloud data-action API emulator (emulator-serve.md): a small, strict, local org that
-//! answers genesys-api.md's endpoints over real HTTP, so that nodectl's client, a user's CI and the
+//! The Genesys Cloud data-action API emulator (docs/http-api.md): a small, strict, local org that
+//! answers docs/http-api.md's endpoints over real HTTP, so that nodectl's client, a user's CI and the
 //! official SDKs can run without a Genesys org.
 //!
 //! - `state`: the org, sans IO — integrations, actions, drafts, versions, one pure method per
@@ -54,7 +54,7 @@ pub enum StateSync {
     Always,
 }
 
-/// Every option of `nodectl emulator` (emulator-serve.md). Deserializable with the command line's
+/// Every option of `nodectl emulator` (docs/http-api.md). Deserializable with the command line's
 /// names (`token-ttl = 1`), which is how the tests' case files set them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]

@@ -1,4 +1,4 @@
-//! Which endpoint a request is for: the method and path of genesys-api.md's table (plus the two
+//! Which endpoint a request is for: the method and path of docs/http-api.md's endpoint table (plus the two
 //! `schemas/*.json` reads that the contract URIs point at, the OAuth token endpoint and the
 //! emulator's own stats) parsed into a `Route`, and the query string into a `Query`. Pure.
 

@@ -1,5 +1,5 @@
 //! The emulated org, sans IO: its integrations, published actions and drafts, and one pure method
-//! per endpoint of genesys-api.md's table, each answering what Genesys answers (status, envelope,
+//! per endpoint of docs/http-api.md's endpoint table, each answering what Genesys answers (status, envelope,
 //! ErrorBody). No clock, no network, no files: the HTTP layer (`http.rs`) parses requests, checks
 //! tokens and rate limits, injects faults, runs `/test` and `/execute` through the runtime and
 //! persists the org (it is `Serialize`); this module only decides.

@@ -1,4 +1,4 @@
-//! The one HTTP client for every Genesys Cloud call (genesys-api.md, plan-apply.md "Snapshot"):
+//! The one HTTP client for every Genesys Cloud call (docs/http-api.md, docs/plan-apply.md "Snapshot and the content cache"):
 //! OAuth client credentials (or a given access token) with reuse and refresh ahead of expiry and one
 //! re-auth on a 401; a token bucket (`max_rps`, capacity 15 × `max_rps`) and bounded concurrency; a
 //! 30 s timeout; two retry classes — 429 for every method, other 5xx / timeouts / connection errors

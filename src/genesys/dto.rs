@@ -1,4 +1,4 @@
-//! The wire models of the Genesys Cloud data-action API (genesys-api.md), shared by the client and
+//! The wire models of the Genesys Cloud data-action API (docs/http-api.md), shared by the client and
 //! the emulator. Reads tolerate unknown fields; writes use exactly Genesys's field names and leave
 //! out what is absent.
 

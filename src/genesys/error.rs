@@ -80,7 +80,7 @@ impl ApiError {
     }
 
     /// A version conflict: 409, or a 400 whose message says the version does not match
-    /// (genesys-api.md: treat both the same).
+    /// (docs/plan-apply.md, "Apply": treat both the same).
     pub fn is_version_conflict(&self) -> bool {
         match &self.kind {
             ApiErrorKind::Status { status: 409, .. } => true,

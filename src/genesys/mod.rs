@@ -1,4 +1,4 @@
-//! The Genesys Cloud Platform API as nodectl speaks it (genesys-api.md): the wire models (`dto`),
+//! The Genesys Cloud Platform API as nodectl speaks it (docs/http-api.md): the wire models (`dto`),
 //! shared by the client and the emulator, and the one HTTP client for every call (`client`) with its
 //! errors (`error`). Depends on nothing else of nodectl's.
 

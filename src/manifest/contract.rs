@@ -41,7 +41,7 @@ impl Side {
     }
 }
 
-/// Input property names Genesys reserves for the template context (runtime.md).
+/// Input property names Genesys reserves for the template context (docs/runtime.md).
 pub const RESERVED_INPUTS: [&str; 3] = ["orgId", "integrationId", "rawRequest"];
 const INPUT_SCALARS: [&str; 5] = ["string", "integer", "number", "boolean", "null"];
 

@@ -1,4 +1,4 @@
-//! Credential values for live runs (runtime.md): `--credentials @file|-`, else the variable
+//! Credential values for live runs (docs/runtime.md): `--credentials @file|-`, else the variable
 //! `NODECTL_CREDENTIALS_<ENV>` (JSON), else the env's `credentials_file` (default
 //! `.nodectl/credentials/<env>.json`). Never from a command-line value: secrets in argv end up in
 //! shell history and process listings.

@@ -1,4 +1,4 @@
-//! Fixture files (`fixtures/**/*.toml`) → `model::Fixture`, with the fixture rules of formats.md:
+//! Fixture files (`fixtures/**/*.toml`) → `model::Fixture`, with the fixture rules of docs/formats.md:
 //! the node and env it names exist, `input` / `input_json` and `output` / `output_json` are
 //! exclusive and well-formed, each exchange has a response or a transport failure, `body_file`
 //! exists, and `repeat` agrees with `cached` and `advance_ms`.

@@ -1,7 +1,7 @@
 //! Loading a project: `nodectl.toml`, `nodes/*.toml` and `fixtures/**/*.toml` → model values, with
-//! every problem reported at once as a diagnostic at `path:line:col` (formats.md).
+//! every problem reported at once as a diagnostic at `path:line:col` (docs/formats.md).
 //!
-//! Pipeline per file: read → TOML parse (all syntax errors) → tera rendering of the strings formats.md
+//! Pipeline per file: read → TOML parse (all syntax errors) → tera rendering of the strings docs/formats.md
 //! names, per env → shape check against the schema derived from `format` (all shape errors) → serde →
 //! semantic rules (`project`, `node`, `contract`, `fixture`) → cross-file rules (unique names per
 //! integration, fixture → existing node, nodes without fixtures).
@@ -505,7 +505,7 @@ fn relative_display(cwd: &Path, dir: &Path) -> PathBuf {
     }
 }
 
-/// Names are unique per integration, across current and previous names (plan-apply.md identity).
+/// Names are unique per integration, across current and previous names (docs/plan-apply.md, "Matching and renames").
 fn check_unique_names(
     env: &Env,
     raws: &[RawFile],

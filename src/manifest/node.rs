@@ -1,5 +1,5 @@
 //! Node manifests (`nodes/*.toml`) → `model::Node` for one environment, with the node-level rules of
-//! formats.md: schema files, contract compilation and Genesys's contract rules, the integration the
+//! docs/formats.md: schema files, contract compilation and Genesys's contract rules, the integration the
 //! env manages, translation-map defaults, and the local retry / cache policy with its defaults.
 
 use std::collections::HashMap;

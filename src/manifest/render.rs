@@ -1,4 +1,4 @@
-//! Tera rendering of manifest strings (formats.md, "Variables"): only strings that contain `{{`, `{%`
+//! Tera rendering of manifest strings (docs/formats.md, "Variables (tera)"): only strings that contain `{{`, `{%`
 //! or `{#` are rendered, with the context `{ vars, env: { name, region }, project: { name } }`.
 //! Velocity (`$…`, `#…`) passes through untouched; `{% raw %}` keeps a literal `{{`.
 //!

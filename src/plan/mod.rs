@@ -1,4 +1,4 @@
-//! The reconciler's brain (plan-apply.md): desired nodes against the org's actions → a deterministic
+//! The reconciler's brain (docs/plan-apply.md): desired nodes against the org's actions → a deterministic
 //! `Plan` of create / update (patch or draft) / rename / replace / delete / no-op changes, with name
 //! collisions, breaking contract changes, ownership and the safety brakes. Pure: no I/O, and the
 //! same inputs give the same plan, byte for byte (its checksum is what `apply` checks for staleness).
@@ -564,7 +564,7 @@ fn case_insensitive_collisions(
 }
 
 /// The brakes: protected actions never deleted or replaced; breaking changes and too many changes
-/// need `--force` (plan-apply.md, "Safety brakes").
+/// need `--force` (docs/plan-apply.md, "Safety brakes").
 fn safety_refusals(
     input: &PlanInput,
     changes: &[Change],

@@ -1,7 +1,7 @@
 //! The org as nodectl sees it, in model terms: the snapshot of the actions in the integrations an env
 //! manages (names resolved to ids, each action read completely — contract and both templates — with a
 //! content cache keyed by `(id, version)` so an unchanged action costs no extra request next time),
-//! and the write operations `apply` uses, idempotent where plan-apply.md says so.
+//! and the write operations `apply` uses, idempotent where docs/plan-apply.md says so.
 
 pub mod cache;
 pub mod convert;

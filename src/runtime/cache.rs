@@ -1,4 +1,4 @@
-//! The response cache of `[local].cache` (runtime.md, "Cache"): successful outputs keyed by SHA-256
+//! The response cache of `[local].cache` (docs/runtime.md, "Cache"): successful outputs keyed by SHA-256
 //! of the node's definition and the resolved request, kept `ttl_seconds`, at most `max_entries`
 //! (least recently used evicted), safe under concurrency, and single-flight: concurrent identical
 //! misses make one upstream call while the others wait for its result.

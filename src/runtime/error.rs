@@ -1,5 +1,5 @@
 //! Execution failures: a stable kind (fixtures assert on it), a specific message, and the
-//! Genesys-shaped error body of runtime.md's table. The codes and statuses are nodectl's reading of
+//! Genesys-shaped error body of docs/runtime.md's table. The codes and statuses are nodectl's reading of
 //! Genesys (unverified), kept here in one place so that they are cheap to change.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The runtime: executes one node the way Genesys Cloud executes a data action (runtime.md), plus
+//! The runtime: executes one node the way Genesys Cloud executes a data action (docs/runtime.md), plus
 //! nodectl's local retry and cache policy. `test` (over replayed fixtures), `run` and `record`
 //! (live), `serve` and the emulator all call this one executor; only the `Transport` and `Clock`
 //! differ.
@@ -806,7 +806,7 @@ fn excerpt(body: &str) -> String {
     format!("{}…", body.get(..end).unwrap_or(""))
 }
 
-/// Step 6: each translation-map variable as JSON text (runtime.md, "Translation map").
+/// Step 6: each translation-map variable as JSON text (docs/runtime.md, "JSONPath (translation map)").
 async fn translate(node: &CompiledNode, body: &str) -> Result<Vec<(String, String)>, ExecError> {
     if node.translation.is_empty() {
         return Ok(Vec::new());

@@ -1,4 +1,4 @@
-//! The retry policy's arithmetic (runtime.md, "Retry policy"): which outcomes are retried, the wait
+//! The retry policy's arithmetic (docs/runtime.md, "Retry policy"): which outcomes are retried, the wait
 //! before retry k, and `Retry-After` in seconds or as an HTTP-date. Pure functions.
 
 use crate::model::{Backoff, RetryPolicy};

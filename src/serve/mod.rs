@@ -1,4 +1,4 @@
-//! `nodectl serve`, the simulator for flow testing (emulator-serve.md): nodes executed over HTTP
+//! `nodectl serve`, the simulator for flow testing (docs/http-api.md): nodes executed over HTTP
 //! with nodectl's runtime — live against their upstreams with the env's credentials, or with
 //! `--replay` over the fixture whose `[input]` equals the request's input.
 //!

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::model::Method;
 
-/// A fully resolved request (runtime.md steps 2–4).
+/// A fully resolved request (docs/runtime.md steps 2–4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: Method,

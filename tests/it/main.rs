@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod cli;
+mod docs;
 mod emulator;
 mod expect;
 mod export;
