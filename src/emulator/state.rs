@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::rng::SplitMix64;
-use super::route::{Query, Route, percent_encode};
+use super::route::{Query, Route};
 use crate::genesys::dto::{
     Action, ActionConfig, ActionContract, ContractInput, ContractOutput, ErrorDetail,
     PostActionInput, PublishDraftInput, UpdateActionInput, UpdateDraftInput,
 };
+use crate::http::url::percent_encode;
 use crate::model::{DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE};
 
 /// The integration type of Web Services data actions.
