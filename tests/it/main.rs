@@ -17,6 +17,7 @@ mod sdk;
 mod secrets;
 mod serve;
 mod test;
+mod tidy;
 mod untrusted;
 mod upstream;
 mod validate;
