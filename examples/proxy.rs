@@ -3,7 +3,7 @@
 //! returns that body, doing no other work. The gap between it and the upstream served directly is
 //! what any proxy pays on this machine (two more loopback hops and a client per request); the gap
 //! between it and `nodectl serve` uncached is what nodectl adds. Two modes:
-//! - `pooled`: the client nodectl's live transport uses (`nodectl::net::http_client`, reqwest's pool);
+//! - `pooled`: the client nodectl's live transport uses (`nodectl::http::client::http_client`, reqwest's pool);
 //! - `dedicated`: one raw hyper client connection per downstream connection, no pool, no URL
 //!   parsing, no timeouts — the cheapest a proxy can be.
 //!
@@ -97,7 +97,7 @@ fn main() -> std::io::Result<()> {
             "usage: proxy pooled|dedicated ADDR UPSTREAM_URL",
         ));
     }
-    let client = nodectl::net::http_client().map_err(std::io::Error::other)?;
+    let client = nodectl::http::client::http_client().map_err(std::io::Error::other)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,8 +1,11 @@
 //! JSON Schema compilation as nodectl does it everywhere: the draft a schema's `$schema` selects
 //! (draft 4, 6, 7, 2019-09 or 2020-12; draft 7 without one), with `format` validated. `manifest`
-//! compiles contracts with it to report errors; `runtime` to validate inputs and outputs.
+//! compiles contracts with it to report errors; `runtime` to validate inputs and outputs; the
+//! emulator to check the contracts it is sent. `compile_contract` is the one compilation of a node's
+//! contract schema, its failure located inside the schema, that `manifest` and `runtime` share.
 
 use jsonschema::Draft;
+use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
 /// The draft a schema's `$schema` selects; draft 7 without one.
@@ -33,4 +36,43 @@ pub fn compile(
         .with_draft(draft)
         .should_validate_formats(true)
         .build(schema)
+}
+
+/// One step of a path inside a schema document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaSeg {
+    Key(String),
+    Index(usize),
+}
+
+/// Why a contract schema does not compile: where inside the schema, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractError {
+    pub path: Vec<SchemaSeg>,
+    pub message: String,
+}
+
+/// Compiles a contract schema as the runtime uses it; an unsupported `$schema` is located at
+/// `$schema`, any other failure at the part of the schema that fails.
+pub fn compile_contract(schema: &Value) -> Result<jsonschema::Validator, ContractError> {
+    if let Err(message) = draft_of(schema) {
+        return Err(ContractError {
+            path: vec![SchemaSeg::Key("$schema".into())],
+            message,
+        });
+    }
+    compile(schema).map_err(|error| {
+        let path = error
+            .instance_path()
+            .iter()
+            .map(|segment| match segment {
+                LocationSegment::Property(name) => SchemaSeg::Key(name.into_owned()),
+                LocationSegment::Index(index) => SchemaSeg::Index(index),
+            })
+            .collect();
+        ContractError {
+            path,
+            message: format!("does not compile as JSON Schema: {error}"),
+        }
+    })
 }

@@ -26,7 +26,7 @@ use super::rng::SplitMix64;
 use super::route::{Query, Route};
 use super::state::{ApiError, Body, Org, OrgSettings, Reply};
 use super::{EmulatorError, EmulatorOptions, MAX_BODY_BYTES, StateSync};
-use crate::http_server::{BodyError, read_body_within};
+use crate::http::server::{BodyError, read_body_within};
 use crate::runtime::{Runtime, SystemClock};
 use crate::transport::live::LiveTransport;
 
@@ -246,7 +246,7 @@ async fn serve(
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) -> Result<(), EmulatorError> {
-    let options = crate::http_server::ConnectionOptions {
+    let options = crate::http::server::ConnectionOptions {
         name: "emulator",
         header_read_timeout: Duration::from_secs(shared.options.read_timeout),
         nodelay: false,
@@ -254,7 +254,7 @@ async fn serve(
     };
     let answering = shared.clone();
     let answer = move |request| answer(answering.clone(), request);
-    crate::http_server::accept_until_stopped(listener, options, answer, stopped).await;
+    crate::http::server::accept_until_stopped(listener, options, answer, stopped).await;
     shared.save().await
 }
 

@@ -41,7 +41,7 @@ pub const DEFAULT_CLIENT_SECRET: &str = "nodectl-emulator-secret";
 /// Seconds the emulator waits for a request's head, then for its body (as `serve` does).
 pub const DEFAULT_READ_TIMEOUT_S: u64 = 10;
 /// Genesys's request body limit; beyond it the emulator answers 413.
-pub const MAX_BODY_BYTES: usize = 512_000;
+pub const MAX_BODY_BYTES: usize = crate::genesys::MAX_BODY_BYTES;
 
 /// When the state file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -212,7 +212,7 @@ enum Attempt {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
-        let http = crate::net::http_client()
+        let http = crate::http::client::http_client()
             .map_err(|e| ApiError::new("-", "-", ApiErrorKind::Config(e)))?;
         Ok(Client {
             http,
@@ -642,6 +642,6 @@ fn transport_kind(error: &reqwest::Error) -> ApiErrorKind {
     if error.is_timeout() {
         ApiErrorKind::Timeout
     } else {
-        ApiErrorKind::Connect(crate::net::error_text(error))
+        ApiErrorKind::Connect(crate::http::client::error_text(error))
     }
 }

@@ -3,11 +3,11 @@
 //! flat input object of scalar properties with well-formed, unreserved names; no nested arrays in
 //! the output).
 
-use jsonschema::paths::LocationSegment;
 use regex::Regex;
 use serde_json::Value;
 
 use super::source::Seg;
+use crate::schema::SchemaSeg;
 
 /// A problem inside a schema: where (a path inside the schema) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,24 +45,18 @@ impl Side {
 pub const RESERVED_INPUTS: [&str; 3] = ["orgId", "integrationId", "rawRequest"];
 const INPUT_SCALARS: [&str; 5] = ["string", "integer", "number", "boolean", "null"];
 
-/// Compiles a schema as JSON Schema with the options the runtime uses.
+/// Compiles a schema as JSON Schema with the options the runtime uses (`schema::compile_contract`).
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaProblem> {
-    if let Err(message) = crate::schema::draft_of(schema) {
-        return Err(SchemaProblem::new(
-            vec![Seg::Key("$schema".into())],
-            message,
-        ));
-    }
-    crate::schema::compile(schema).map_err(|error| {
+    crate::schema::compile_contract(schema).map_err(|error| {
         let path = error
-            .instance_path()
-            .iter()
+            .path
+            .into_iter()
             .map(|segment| match segment {
-                LocationSegment::Property(name) => Seg::Key(name.into_owned()),
-                LocationSegment::Index(index) => Seg::Index(index),
+                SchemaSeg::Key(name) => Seg::Key(name),
+                SchemaSeg::Index(index) => Seg::Index(index),
             })
             .collect();
-        SchemaProblem::new(path, format!("does not compile as JSON Schema: {error}"))
+        SchemaProblem::new(path, error.message)
     })
 }
 

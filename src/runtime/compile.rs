@@ -102,9 +102,9 @@ impl CompiledNode {
             .cloned()
             .collect();
         let input_validator =
-            crate::manifest::contract::compile(&node.input_schema).map_err(|p| p.message);
+            crate::schema::compile_contract(&node.input_schema).map_err(|p| p.message);
         let output_validator =
-            crate::manifest::contract::compile(&node.output_schema).map_err(|p| p.message);
+            crate::schema::compile_contract(&node.output_schema).map_err(|p| p.message);
         let definition_hash = definition_hash(&node);
         let default_success =
             node.response.success_template.trim() == crate::model::DEFAULT_SUCCESS_TEMPLATE;

@@ -24,10 +24,11 @@ use super::set::NodeSet;
 use super::{Loader, MAX_BODY_BYTES, ServeError, ServeOptions};
 use crate::emulator::exec::{self, Mode};
 use crate::emulator::rng::SplitMix64;
-use crate::emulator::route::{Route, percent_decode_strict};
+use crate::emulator::route::Route;
 use crate::emulator::state::{ApiError, Body, Executable, Reply};
 use crate::fixture::replay::ReplayTransport;
-use crate::http_server::{BodyError, read_body_within};
+use crate::http::server::{BodyError, read_body_within};
+use crate::http::url::percent_decode_strict;
 use crate::model::ErrorKind;
 use crate::runtime::redact::Redactor;
 use crate::runtime::{
@@ -195,8 +196,13 @@ pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle,
         .clone()
         .zip(fingerprint)
         .map(|(dir, fingerprint)| {
+            let reloading = shared.clone();
+            let reload = move || {
+                let shared = reloading.clone();
+                async move { shared.reload().await }
+            };
             tokio::spawn(super::watch::run(
-                shared.clone(),
+                reload,
                 dir,
                 fingerprint,
                 shared.options.watch_interval,
@@ -217,14 +223,14 @@ pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle,
 
 /// The accept loop; on stop, graceful shutdown.
 async fn serve(listener: TcpListener, shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
-    let options = crate::http_server::ConnectionOptions {
+    let options = crate::http::server::ConnectionOptions {
         name: "serve",
         header_read_timeout: shared.options.read_timeout,
         nodelay: true,
         shutdown_grace: SHUTDOWN_GRACE,
     };
     let answer = move |request| answer(shared.clone(), request);
-    crate::http_server::accept_until_stopped(listener, options, answer, stopped).await;
+    crate::http::server::accept_until_stopped(listener, options, answer, stopped).await;
 }
 
 /// An answer before it becomes a hyper response.

@@ -25,7 +25,7 @@ pub use http::{ServeHandle, start};
 pub use set::{NodeSet, Snapshot};
 
 /// Genesys's request body limit; beyond it serve answers 413.
-pub const MAX_BODY_BYTES: usize = crate::emulator::MAX_BODY_BYTES;
+pub const MAX_BODY_BYTES: usize = crate::genesys::MAX_BODY_BYTES;
 
 /// Loads the node set (at start and on every `--watch` reload): the snapshot, or the diagnostics
 /// that make it unusable, one per line.

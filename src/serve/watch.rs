@@ -1,26 +1,29 @@
 //! `--watch`: every interval, the path, size and modification time of every file under the project
 //! directory (hidden directories and `target/` skipped) are compared with the previous poll; on a
 //! change that has settled (two polls agree) the project is reloaded, and a set that fails validation
-//! keeps the old one serving.
+//! keeps the old one serving. The reload itself is the caller's (`http` passes it in), so this
+//! module knows nothing of the server.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use super::http::Shared;
-
 pub(super) type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
-/// Polls until stopped; `last` is the fingerprint the serving set was loaded from (or older).
-pub(super) async fn run(
-    shared: Arc<Shared>,
+/// Polls until stopped, calling `reload` after each settled change; `last` is the fingerprint the
+/// serving set was loaded from (or older).
+pub(super) async fn run<R, F>(
+    reload: R,
     dir: PathBuf,
     mut last: Fingerprint,
     interval: Duration,
     mut stopped: watch::Receiver<bool>,
-) {
+) where
+    R: Fn() -> F,
+    F: Future<Output = ()>,
+{
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -42,7 +45,7 @@ pub(super) async fn run(
             }
             last = now;
             tracing::info!(target: "nodectl::serve", dir = %dir.display(), "files changed; reloading");
-            shared.reload().await;
+            reload().await;
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{HttpRequest, HttpResponse, Transport, TransportError};
 
-pub use crate::net::install_crypto_provider;
+pub use crate::http::client::install_crypto_provider;
 
 /// A cloneable handle on one connection pool.
 #[derive(Debug, Clone)]
@@ -15,7 +15,7 @@ pub struct LiveTransport {
 
 impl LiveTransport {
     pub fn new() -> Result<LiveTransport, TransportError> {
-        let client = crate::net::http_client().map_err(TransportError::Invalid)?;
+        let client = crate::http::client::http_client().map_err(TransportError::Invalid)?;
         Ok(LiveTransport { client })
     }
 }
@@ -37,7 +37,7 @@ impl Transport for LiveTransport {
         }
         let built = builder
             .build()
-            .map_err(|e| TransportError::Invalid(crate::net::error_text(&e)))?;
+            .map_err(|e| TransportError::Invalid(crate::http::client::error_text(&e)))?;
         let response = self
             .client
             .execute(built)
@@ -67,8 +67,8 @@ fn classify(error: &reqwest::Error, timeout: Duration) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout(timeout)
     } else if error.is_builder() {
-        TransportError::Invalid(crate::net::error_text(error))
+        TransportError::Invalid(crate::http::client::error_text(error))
     } else {
-        TransportError::Connect(crate::net::error_text(error))
+        TransportError::Connect(crate::http::client::error_text(error))
     }
 }

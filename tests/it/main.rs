@@ -19,6 +19,7 @@ mod sdk;
 mod secrets;
 mod serve;
 mod test;
+mod tidy;
 mod untrusted;
 mod upstream;
 mod validate;

@@ -98,7 +98,7 @@ pub(crate) enum BodyError {
 
 /// A body read error with its cause (hyper's own text is only "error reading a body").
 fn broken(error: &hyper::Error) -> BodyError {
-    BodyError::Broken(format!("{error}{}", crate::net::causes(error)))
+    BodyError::Broken(format!("{error}{}", crate::http::client::causes(error)))
 }
 
 /// The whole body within `timeout`, or why not: `TooLarge` beyond `max_bytes` (drained so the
