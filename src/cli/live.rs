@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::{Exit, Output, ProjectArgs};
 use crate::manifest::credentials::{self, CredentialSource};
-use crate::manifest::{EnvScope, Project, shape::did_you_mean};
+use crate::manifest::{EnvScope, shape::did_you_mean};
+pub use crate::ops::live::Prepared;
 use crate::runtime::{CompiledNode, ExecContext};
 use crate::transport::live::LiveTransport;
 
@@ -25,16 +26,6 @@ pub struct LiveArgs {
     credentials: Option<String>,
     #[command(flatten)]
     project: ProjectArgs,
-}
-
-/// Everything a live execution needs.
-pub struct Prepared {
-    pub project: Project,
-    pub env_name: String,
-    pub node: CompiledNode,
-    pub input: Value,
-    pub context: ExecContext,
-    pub transport: LiveTransport,
 }
 
 /// `--input`: JSON text or `@file`, which must hold a JSON object.

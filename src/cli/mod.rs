@@ -259,6 +259,31 @@ fn load_project(
     loaded.project.ok_or(Exit::Invalid)
 }
 
+/// The project and the env `--env` (or `default_env`) selects, for a command about one env; the
+/// exit code when either cannot be had (the message is printed).
+fn load_env(
+    args: &ProjectArgs,
+    output: &mut Output,
+) -> Result<(manifest::Project, crate::model::Env), Exit> {
+    let project = load_project(
+        args.dir.clone(),
+        manifest::EnvScope::One(args.env.clone()),
+        output,
+    )?;
+    match project
+        .checked_envs
+        .first()
+        .and_then(|e| project.config.envs.get(e))
+        .cloned()
+    {
+        Some(env) => Ok((project, env)),
+        None => {
+            output.error("no env selected: pass --env or set default_env in nodectl.toml");
+            Err(Exit::Usage)
+        }
+    }
+}
+
 /// A tokio runtime for a command (commands are otherwise synchronous).
 fn runtime(output: &mut Output) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
