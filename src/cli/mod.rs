@@ -231,7 +231,7 @@ fn load_project(
             return Err(Exit::Failure);
         }
     };
-    let loaded = match crate::lint::load(&manifest::LoadOptions { dir, cwd, envs }) {
+    let loaded = match crate::ops::load_project(&manifest::LoadOptions { dir, cwd, envs }) {
         Ok(loaded) => loaded,
         Err(error @ manifest::LoadError::DirNotFound(_)) => {
             output.error(format!("--dir: {error}"));

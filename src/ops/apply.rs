@@ -318,3 +318,97 @@ fn protected_names(project: &Project, env: &Env) -> Vec<String> {
         .chain(marked)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Flags;
+
+    fn plan(env: &str, flags: Flags, checksum: &str) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            nodectl_version: String::new(),
+            env: env.to_string(),
+            integration_ids: vec!["i-1".to_string()],
+            flags,
+            changes: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            refusals: Vec::new(),
+            existing: 0,
+            checksum: checksum.to_string(),
+        }
+    }
+
+    #[test]
+    fn confirmation_is_asked_only_for_an_unpinned_plan_on_a_terminal() {
+        let mut request = ApplyRequest::default();
+        assert_eq!(confirmation(&request), Confirmation::NoTerminal);
+        request.interactive = true;
+        assert_eq!(confirmation(&request), Confirmation::Ask);
+        request.checksum = Some("sha256:x".to_string());
+        assert_eq!(confirmation(&request), Confirmation::NotNeeded);
+        let request = ApplyRequest {
+            auto_approve: true,
+            ..ApplyRequest::default()
+        };
+        assert_eq!(confirmation(&request), Confirmation::NotNeeded);
+        let request = ApplyRequest {
+            saved: Some(plan("dev", Flags::default(), "c")),
+            ..ApplyRequest::default()
+        };
+        assert_eq!(confirmation(&request), Confirmation::NotNeeded);
+    }
+
+    #[test]
+    fn the_plan_files_flags_and_env_rule() {
+        let saved = plan(
+            "prod",
+            Flags {
+                prune: true,
+                force: false,
+                allow_replace: false,
+            },
+            "c",
+        );
+        let mut settings = PlanSettings::default();
+        let mut env = None;
+        assert!(reconcile(&saved, &mut settings, &mut env).is_ok());
+        assert!(settings.flags.prune);
+        assert_eq!(env.as_deref(), Some("prod"));
+
+        settings.flags.force = true;
+        let error = reconcile(&saved, &mut settings, &mut env);
+        assert!(matches!(error, Err(OpsError::Usage(m)) if m.starts_with("--force contradicts")));
+
+        let mut settings = PlanSettings::default();
+        let mut env = Some("dev".to_string());
+        let error = reconcile(&saved, &mut settings, &mut env);
+        assert!(matches!(error, Err(OpsError::Usage(m)) if m.starts_with("--env dev contradicts")));
+    }
+
+    #[test]
+    fn a_pinned_checksum_that_moved_is_stale() {
+        let fresh = plan("dev", Flags::default(), "sha256:new");
+        assert_eq!(staleness(&ApplyRequest::default(), &fresh), None);
+        let request = ApplyRequest {
+            checksum: Some("sha256:new".to_string()),
+            ..ApplyRequest::default()
+        };
+        assert_eq!(staleness(&request, &fresh), None);
+        let request = ApplyRequest {
+            checksum: Some("sha256:old".to_string()),
+            ..ApplyRequest::default()
+        };
+        let message = staleness(&request, &fresh).unwrap_or_default();
+        assert!(message.starts_with("the plan's checksum is sha256:new, not sha256:old"));
+        let mut saved = plan("dev", Flags::default(), "sha256:old");
+        saved.integration_ids = vec!["i-2".to_string()];
+        let request = ApplyRequest {
+            saved: Some(saved),
+            ..ApplyRequest::default()
+        };
+        let message = staleness(&request, &fresh).unwrap_or_default();
+        assert!(message.starts_with("the plan was made for integration(s) i-2"));
+    }
+}

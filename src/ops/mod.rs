@@ -21,6 +21,7 @@ use crate::emulator;
 use crate::manifest::paths::ContainmentError;
 use crate::remote::RemoteError;
 
+pub use crate::lint::load_project;
 pub use connect::{Connection, connect, emulator_state_file};
 pub use plan::{PlanSettings, Planned};
 
