@@ -16,6 +16,11 @@ use crate::manifest::{self, Diagnostics, LoadError, LoadOptions, Loaded, Project
 use crate::model::Node;
 use crate::vtl;
 
+/// The former name of `load_project`, kept for the callers not yet moved (`serve`, the tests).
+pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
+    load_project(options)
+}
+
 /// Variables every template may use besides its data: Velocity tools and `$foreach`.
 const TOOLS: [&str; 6] = [
     "esc",
@@ -28,8 +33,9 @@ const TOOLS: [&str; 6] = [
 /// Input names Genesys adds to every execution's `input`.
 const IMPLICIT_INPUTS: [&str; 3] = ["rawRequest", "orgId", "integrationId"];
 
-/// Loads the project (`manifest::load`) and applies the parser-dependent rules to it.
-pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
+/// The project loader every command uses: loads the project (`manifest::load`) and applies the
+/// parser-dependent rules to it. Also at `ops::load_project`.
+pub fn load_project(options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loaded = manifest::load(options)?;
     if let Some(project) = &mut loaded.project {
         check(project, &mut loaded.diagnostics);

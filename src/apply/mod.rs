@@ -7,10 +7,8 @@
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::genesys::dto::{UpdateActionInput, UpdateDraftInput};
 use crate::model::ActionContent;
 use crate::plan::{Change, ChangeKind, Plan, Strategy};
-use crate::remote::convert::{config_of, contract_of, post_input};
 use crate::remote::{Remote, RemoteAction, RemoteError};
 
 /// How many times a version conflict whose only cause is a moved version is retried.
@@ -210,7 +208,7 @@ async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) ->
     };
     match (change.change, &change.id, change.strategy) {
         (ChangeKind::Create | ChangeKind::Replace, _, _) => match remote
-            .create(&post_input(after, &change.key.integration_id))
+            .create_action(after, &change.key.integration_id)
             .await
         {
             Ok(created) if created.adopted => {
@@ -256,13 +254,7 @@ async fn update_by_patch(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let input = UpdateActionInput {
-            category: Some(after.category.clone()),
-            name: Some(after.name.clone()),
-            config: Some(config_of(after)),
-            version,
-        };
-        match remote.patch(id, &input).await {
+        match remote.update_action(id, version, after).await {
             Ok(action) => {
                 let mut outcome = done(
                     name,
@@ -531,15 +523,7 @@ async fn update_by_draft(
             Err(error) => return fail(&error),
         },
     };
-    let patch = UpdateDraftInput {
-        category: Some(after.category.clone()),
-        name: Some(after.name.clone()),
-        config: Some(config_of(after)),
-        contract: Some(contract_of(after)),
-        secure: Some(after.secure),
-        version: draft.version,
-    };
-    let patched = match remote.draft_patch(id, &patch).await {
+    let patched = match remote.update_draft(id, draft.version, after).await {
         Ok(patched) => patched,
         Err(error) => match draft_if_written(remote, id, after, &error).await {
             Some(patched) => patched,

@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+use crate::ops::OpsError;
+use crate::ops::apply::ApplyEnd;
+use crate::ops::plan::Stops;
+
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
@@ -52,6 +56,59 @@ impl Exit {
             .into_iter()
             .find(|candidate| exits.contains(candidate))
             .unwrap_or(Exit::Success)
+    }
+}
+
+impl Exit {
+    /// The exit of an operation that failed.
+    pub fn of_error(error: &OpsError) -> Exit {
+        match error {
+            OpsError::Usage(_) => Exit::Usage,
+            OpsError::Refused(_) => Exit::Refused,
+            OpsError::Credentials(_)
+            | OpsError::Emulator(_)
+            | OpsError::Remote(_)
+            | OpsError::Api(_)
+            | OpsError::DryRun(_)
+            | OpsError::Setting(_)
+            | OpsError::Contained { .. }
+            | OpsError::Io(_) => Exit::Failure,
+        }
+    }
+
+    /// The exits a computed plan implies: its stops, and with `plan --detailed-exitcode`
+    /// (`detailed`) its changes.
+    pub fn of_plan(stops: Stops, detailed_changes: bool) -> Vec<Exit> {
+        let mut exits = Vec::new();
+        if stops.dry_run_failed {
+            exits.push(Exit::DryRunFailed);
+        }
+        if stops.refused {
+            exits.push(Exit::Refused);
+        }
+        if detailed_changes {
+            exits.push(Exit::Changes);
+        }
+        exits
+    }
+
+    /// The exit of an apply that ran to its end.
+    pub fn of_apply(end: &ApplyEnd) -> Exit {
+        match end {
+            ApplyEnd::Stale(_) | ApplyEnd::NoTerminal | ApplyEnd::Cancelled => Exit::Refused,
+            ApplyEnd::Stopped(stops) => Exit::combine(&Exit::of_plan(*stops, false)),
+            ApplyEnd::NoChanges => Exit::Success,
+            ApplyEnd::Applied(outcome) => {
+                let mut exits = Vec::new();
+                if outcome.failed() {
+                    exits.push(Exit::Failure);
+                }
+                if outcome.refused() {
+                    exits.push(Exit::Refused);
+                }
+                Exit::combine(&exits)
+            }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! What `run` and `record` share: the node, its input and credentials, and the live execution
-//! context of the selected env.
+//! What `run` and `record` share: the arguments naming the node, its input and credentials; the
+//! node, its credentials and the live execution context are resolved by `ops::live::prepare`.
 
 use std::path::PathBuf;
 
@@ -7,10 +7,10 @@ use clap::Args;
 use serde_json::Value;
 
 use super::{Exit, Output, ProjectArgs};
-use crate::manifest::credentials::{self, CredentialSource};
-use crate::manifest::{EnvScope, Project, shape::did_you_mean};
-use crate::runtime::{CompiledNode, ExecContext};
-use crate::transport::live::LiveTransport;
+use crate::manifest::EnvScope;
+use crate::manifest::credentials::CredentialSource;
+use crate::ops;
+pub use crate::ops::live::Prepared;
 
 /// The arguments that name a node and what to execute it with.
 #[derive(Debug, Args)]
@@ -25,16 +25,6 @@ pub struct LiveArgs {
     credentials: Option<String>,
     #[command(flatten)]
     project: ProjectArgs,
-}
-
-/// Everything a live execution needs.
-pub struct Prepared {
-    pub project: Project,
-    pub env_name: String,
-    pub node: CompiledNode,
-    pub input: Value,
-    pub context: ExecContext,
-    pub transport: LiveTransport,
 }
 
 /// `--input`: JSON text or `@file`, which must hold a JSON object.
@@ -54,7 +44,7 @@ fn read_input(argument: &str) -> Result<Value, String> {
     }
 }
 
-/// Loads the project and resolves the node, input, credentials and context; the exit code to
+/// Loads the project, reads the input, and has the node, credentials and context resolved; the exit code to
 /// return when something is wrong (the message is already printed).
 pub fn prepare(args: LiveArgs, output: &mut Output) -> Result<Prepared, Exit> {
     let project = super::load_project(args.project.dir, EnvScope::One(args.project.env), output)?;
@@ -75,39 +65,11 @@ pub fn prepare(args: LiveArgs, output: &mut Output) -> Result<Prepared, Exit> {
             "no env selected: pass --env or set default_env in nodectl.toml".to_string(),
         )
     })?;
-    let (Some(env), Some(nodes)) = (
-        project.config.envs.get(&env_name),
-        project.nodes.get(&env_name),
-    ) else {
+    if !(project.config.envs.contains_key(&env_name) && project.nodes.contains_key(&env_name)) {
         return Err(Exit::Invalid);
-    };
-    let Some(node) = nodes.iter().find(|n| n.key.name == args.node) else {
-        let names: Vec<&str> = nodes.iter().map(|n| n.key.name.as_str()).collect();
-        let hint = did_you_mean(&args.node, &names)
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
-        return Err(usage(
-            output,
-            format!("no node named `{}` in env `{env_name}`{hint}", args.node),
-        ));
-    };
-    let credentials = credentials::load(&project.config.dir, env, source.as_ref())
-        .map_err(|e| usage(output, e.to_string()))?;
-    let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
-    context.api_base = crate::manifest::project::pipeline_api_base()
-        .map_err(|e| usage(output, e))?
-        .or_else(|| env.target.api_base().map(str::to_string));
-    let transport = LiveTransport::new().map_err(|e| {
-        output.error(e.to_string());
-        Exit::Failure
-    })?;
-    let node = CompiledNode::new(node.clone());
-    Ok(Prepared {
-        project,
-        env_name,
-        node,
-        input,
-        context,
-        transport,
+    }
+    ops::live::prepare(project, env_name, &args.node, input, source.as_ref()).map_err(|error| {
+        output.error(error.to_string());
+        Exit::of_error(&error)
     })
 }

@@ -231,7 +231,7 @@ fn load_project(
             return Err(Exit::Failure);
         }
     };
-    let loaded = match crate::lint::load(&manifest::LoadOptions { dir, cwd, envs }) {
+    let loaded = match crate::ops::load_project(&manifest::LoadOptions { dir, cwd, envs }) {
         Ok(loaded) => loaded,
         Err(error @ manifest::LoadError::DirNotFound(_)) => {
             output.error(format!("--dir: {error}"));
@@ -257,6 +257,31 @@ fn load_project(
         return Err(Exit::Invalid);
     }
     loaded.project.ok_or(Exit::Invalid)
+}
+
+/// The project and the env `--env` (or `default_env`) selects, for a command about one env; the
+/// exit code when either cannot be had (the message is printed).
+fn load_env(
+    args: &ProjectArgs,
+    output: &mut Output,
+) -> Result<(manifest::Project, crate::model::Env), Exit> {
+    let project = load_project(
+        args.dir.clone(),
+        manifest::EnvScope::One(args.env.clone()),
+        output,
+    )?;
+    match project
+        .checked_envs
+        .first()
+        .and_then(|e| project.config.envs.get(e))
+        .cloned()
+    {
+        Some(env) => Ok((project, env)),
+        None => {
+            output.error("no env selected: pass --env or set default_env in nodectl.toml");
+            Err(Exit::Usage)
+        }
+    }
 }
 
 /// A tokio runtime for a command (commands are otherwise synchronous).

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{Exit, Output, ProjectArgs};
-use crate::manifest::{EnvScope, paths};
-use crate::plan::{Flags, Plan};
-use crate::report::plan::DryRunSummary;
-use crate::workflow;
+use crate::ops::{self, PlanSettings};
+use crate::plan::Flags;
+use crate::report;
 
 /// The options `plan` and `apply` share.
 #[derive(Debug, Args, Clone)]
@@ -40,11 +39,18 @@ pub struct PlanOptions {
 }
 
 impl PlanOptions {
-    pub fn flags(&self) -> Flags {
-        Flags {
-            prune: self.prune && self.nodes.is_empty(),
-            allow_replace: self.allow_replace,
-            force: self.force,
+    /// What the plan is asked for with; `--prune` is off when nodes are named.
+    pub fn settings(&self) -> PlanSettings {
+        PlanSettings {
+            flags: Flags {
+                prune: self.prune && self.nodes.is_empty(),
+                allow_replace: self.allow_replace,
+                force: self.force,
+            },
+            only: self.nodes.clone(),
+            skip_dry_run: self.skip_dry_run,
+            parallelism: self.parallelism,
+            max_rps: self.max_rps,
         }
     }
 }
@@ -78,25 +84,6 @@ pub struct PlanArgs {
     out: Option<PathBuf>,
 }
 
-/// The exits a computed plan implies (refusals, collisions, dry-run failures, changes).
-pub fn plan_exits(
-    plan: &Plan,
-    dry_run: &Option<crate::fixture::TestRun>,
-    detailed: bool,
-) -> Vec<Exit> {
-    let mut exits = Vec::new();
-    if dry_run.as_ref().is_some_and(|r| r.failed() > 0) {
-        exits.push(Exit::DryRunFailed);
-    }
-    if !plan.errors.is_empty() || !plan.refusals.is_empty() {
-        exits.push(Exit::Refused);
-    }
-    if detailed && plan.has_changes() {
-        exits.push(Exit::Changes);
-    }
-    exits
-}
-
 /// `--parallelism`: a whole number of at least 1.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -117,37 +104,13 @@ fn positive_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The project and the selected env; the exit code when either cannot be had (message printed).
-pub fn load_env(
-    options: &PlanOptions,
-    output: &mut Output,
-) -> Result<(crate::manifest::Project, crate::model::Env), Exit> {
-    let project = super::load_project(
-        options.project.dir.clone(),
-        EnvScope::One(options.project.env.clone()),
-        output,
-    )?;
-    match project
-        .checked_envs
-        .first()
-        .and_then(|e| project.config.envs.get(e))
-        .cloned()
-    {
-        Some(env) => Ok((project, env)),
-        None => {
-            output.error("no env selected: pass --env or set default_env in nodectl.toml");
-            Err(Exit::Usage)
-        }
-    }
-}
-
 /// The failing fixtures of the dry-run, on stderr, as `nodectl test` shows them.
 pub fn print_dry_run_failures(
     project: &crate::manifest::Project,
-    run: &Option<crate::fixture::TestRun>,
+    run: Option<&crate::fixture::TestRun>,
     output: &mut Output,
 ) {
-    if let Some(run) = run.as_ref().filter(|r| r.failed() > 0) {
+    if let Some(run) = run.filter(|r| r.failed() > 0) {
         let path_of = |r: &crate::fixture::FixtureResult| {
             crate::fixture::fixture_path(project, &r.fixture)
                 .display()
@@ -157,70 +120,35 @@ pub fn print_dry_run_failures(
     }
 }
 
-pub fn dry_run_summary(
-    run: &Option<crate::fixture::TestRun>,
-    skipped: bool,
-) -> Option<DryRunSummary> {
-    if skipped {
-        return Some(DryRunSummary {
-            skipped: true,
-            ..DryRunSummary::default()
-        });
-    }
-    run.as_ref().map(|r| DryRunSummary {
-        passed: r.passed(),
-        failed: r.failed(),
-        skipped: false,
-    })
-}
-
 pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
     let options = args.options;
-    let (project, env) = match load_env(&options, output) {
+    let (project, env) = match super::load_env(&options.project, output) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
-    let flags = options.flags();
-    let work = async {
-        let connection =
-            workflow::connect(&project, &env, options.parallelism, options.max_rps).await?;
-        let planned = workflow::plan(
-            &project,
-            &env,
-            &connection.remote,
-            flags,
-            &options.nodes,
-            options.skip_dry_run,
-        )
-        .await;
-        connection.close().await?;
-        planned
-    };
-    let planned = match super::block_on(work, output) {
-        Some(Ok(planned)) => planned,
+    let settings = options.settings();
+    let work = ops::plan::run(&project, &env, &settings, args.out.as_deref());
+    let report = match super::block_on(work, output) {
+        Some(Ok(report)) => report,
         Some(Err(error)) => {
             output.error(error.to_string());
             return Exit::Failure;
         }
         None => return Exit::Failure,
     };
+    let planned = &report.planned;
     let plan = &planned.plan;
-    let dry = dry_run_summary(&planned.dry_run, options.skip_dry_run);
-    print_dry_run_failures(&project, &planned.dry_run, output);
+    let dry = report::plan::dry_run_summary(planned.dry_run.as_ref(), planned.dry_run_skipped);
+    print_dry_run_failures(&project, planned.dry_run.as_ref(), output);
     match args.output {
-        Format::Text => output.line(crate::report::plan::text(plan, args.verbose, dry).trim_end()),
-        Format::Json => output.line(serde_json::to_string_pretty(plan).unwrap_or_default()),
-        Format::Markdown => output.line(crate::report::plan::markdown(plan, dry).trim_end()),
+        Format::Text => output.line(report::plan::text(plan, args.verbose, dry).trim_end()),
+        Format::Json => output.line(report::plan::json(plan)),
+        Format::Markdown => output.line(report::plan::markdown(plan, dry).trim_end()),
     }
-    if let Some(path) = &args.out {
-        let text = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
-        // The plan may land in the checkout of a pull request: never through its symlinks.
-        if let Err(error) = paths::write_inside(&project.config.dir, path, text.as_bytes()) {
-            output.error(format!(
-                "cannot write the plan to `{}`: {error}",
-                path.display()
-            ));
-            return Exit::Failure;
+    if let Some((path, saved)) = &report.saved {
+        if let Err(error) = saved {
+            output.error(error.to_string());
+            return Exit::of_error(error);
         }
         output.eline(format!(
             "saved the plan to {}; apply it with `nodectl apply {}`",
@@ -228,5 +156,6 @@ pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
             path.display()
         ));
     }
-    Exit::combine(&plan_exits(plan, &planned.dry_run, args.detailed_exitcode))
+    let detailed_changes = args.detailed_exitcode && plan.has_changes();
+    Exit::combine(&Exit::of_plan(planned.stops(), detailed_changes))
 }

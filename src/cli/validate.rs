@@ -32,7 +32,7 @@ pub fn run(args: ValidateArgs, output: &mut Output) -> Exit {
             None => EnvScope::All,
         },
     };
-    let loaded = match crate::lint::load(&options) {
+    let loaded = match crate::ops::load_project(&options) {
         Ok(loaded) => loaded,
         Err(error @ manifest::LoadError::DirNotFound(_)) => {
             output.error(format!("--dir: {error}"));

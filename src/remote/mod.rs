@@ -1,7 +1,9 @@
 //! The org as nodectl sees it, in model terms: the snapshot of the actions in the integrations an env
 //! manages (names resolved to ids, each action read completely — contract and both templates — with a
 //! content cache keyed by `(id, version)` so an unchanged action costs no extra request next time),
-//! and the write operations `apply` uses, idempotent where docs/plan-apply.md says so.
+//! and the write operations `apply` uses, idempotent where docs/plan-apply.md says so. Writes are
+//! offered in model terms (`create_action`, `update_action`, `update_draft` take an `ActionContent`);
+//! the wire-level ones they are built on stay public for the tests of the Genesys API itself.
 
 pub mod cache;
 pub mod convert;
@@ -15,7 +17,7 @@ use crate::genesys::dto::{
     PublishDraftInput, UpdateActionInput, UpdateDraftInput,
 };
 use crate::genesys::{ApiError, Client, Verb};
-use crate::model::IntegrationRef;
+use crate::model::{ActionContent, IntegrationRef};
 pub use cache::ContentCache;
 
 /// The integration type whose actions are Web Services data actions.
@@ -76,6 +78,8 @@ pub struct ActionSummary {
     pub id: String,
     pub name: String,
     pub integration_id: String,
+    /// The name of its integration as the org lists it (its id when the listing does not know it).
+    pub integration_name: String,
 }
 
 /// The org's actions for a set of managed integrations.
@@ -112,47 +116,29 @@ impl Remote {
         &self,
         wanted: &[IntegrationRef],
     ) -> Result<Vec<ManagedIntegration>, RemoteError> {
-        let all: Vec<Integration> = self
+        let all = self.integrations().await?;
+        resolve(&all, wanted)
+    }
+
+    /// Every integration of the org.
+    async fn integrations(&self) -> Result<Vec<Integration>, RemoteError> {
+        Ok(self
             .client
             .list_all("/api/v2/integrations", |i: &Integration| i.id.as_str())
-            .await?;
-        wanted
-            .iter()
-            .map(|reference| {
-                let matches: Vec<&Integration> = all
-                    .iter()
-                    .filter(|i| match reference {
-                        IntegrationRef::Id(id) => i.id == *id,
-                        IntegrationRef::Name(name) => i.name == *name,
-                    })
-                    .collect();
-                match matches.as_slice() {
-                    [one] => Ok(ManagedIntegration {
-                        reference: reference.clone(),
-                        id: one.id.clone(),
-                        name: one.name.clone(),
-                        integration_type: one.integration_type.as_ref().map(|t| t.id.clone()),
-                    }),
-                    [] => Err(RemoteError::IntegrationNotFound(reference.to_string())),
-                    many => Err(RemoteError::IntegrationAmbiguous {
-                        name: reference.to_string(),
-                        count: many.len(),
-                        ids: many
-                            .iter()
-                            .map(|i| i.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }),
-                }
-            })
-            .collect()
+            .await?)
     }
 
     /// The snapshot: every page of the action listing, then the complete content of each managed
     /// action (from the content cache when its version is unchanged).
     pub async fn snapshot(&self, wanted: &[IntegrationRef]) -> Result<Snapshot, RemoteError> {
         let before = self.client.requests_sent();
-        let integrations = self.resolve_integrations(wanted).await?;
+        let all = self.integrations().await?;
+        let integrations = resolve(&all, wanted)?;
+        let name_of = |id: &str| {
+            all.iter()
+                .find(|i| i.id == id)
+                .map_or_else(|| id.to_string(), |i| i.name.clone())
+        };
         let listed: Vec<Action> = self
             .client
             .list_all(&format!("{ACTIONS}?includeConfig=true"), |a: &Action| {
@@ -172,6 +158,7 @@ impl Remote {
                 to_read.push(action);
             } else {
                 elsewhere.push(ActionSummary {
+                    integration_name: name_of(&action.integration_id),
                     id: action.id,
                     name: action.name,
                     integration_id: action.integration_id,
@@ -332,6 +319,52 @@ impl Remote {
         ))
     }
 
+    /// Creates the action `content` describes in the integration `integration_id` (see `create`).
+    pub async fn create_action(
+        &self,
+        content: &ActionContent,
+        integration_id: &str,
+    ) -> Result<Created, RemoteError> {
+        self.create(&convert::post_input(content, integration_id))
+            .await
+    }
+
+    /// Updates the published action `id` at `version` to `content` in one `PATCH` (name,
+    /// category, config: what a patch can change).
+    pub async fn update_action(
+        &self,
+        id: &str,
+        version: i64,
+        content: &ActionContent,
+    ) -> Result<Action, RemoteError> {
+        let input = UpdateActionInput {
+            category: Some(content.category.clone()),
+            name: Some(content.name.clone()),
+            config: Some(convert::config_of(content)),
+            version,
+        };
+        self.patch(id, &input).await
+    }
+
+    /// Sets the action's draft (at `draft_version`) to `content`: everything, contract and
+    /// `secure` included.
+    pub async fn update_draft(
+        &self,
+        id: &str,
+        draft_version: i64,
+        content: &ActionContent,
+    ) -> Result<Action, RemoteError> {
+        let input = UpdateDraftInput {
+            category: Some(content.category.clone()),
+            name: Some(content.name.clone()),
+            config: Some(convert::config_of(content)),
+            contract: Some(convert::contract_of(content)),
+            secure: Some(content.secure),
+            version: draft_version,
+        };
+        self.draft_patch(id, &input).await
+    }
+
     /// `PATCH /actions/{id}` (name, category, config) with the current version.
     pub async fn patch(&self, id: &str, input: &UpdateActionInput) -> Result<Action, RemoteError> {
         Ok(self
@@ -412,6 +445,43 @@ impl Remote {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// Resolves integration names (and `id:` references) against the org's integrations.
+fn resolve(
+    all: &[Integration],
+    wanted: &[IntegrationRef],
+) -> Result<Vec<ManagedIntegration>, RemoteError> {
+    wanted
+        .iter()
+        .map(|reference| {
+            let matches: Vec<&Integration> = all
+                .iter()
+                .filter(|i| match reference {
+                    IntegrationRef::Id(id) => i.id == *id,
+                    IntegrationRef::Name(name) => i.name == *name,
+                })
+                .collect();
+            match matches.as_slice() {
+                [one] => Ok(ManagedIntegration {
+                    reference: reference.clone(),
+                    id: one.id.clone(),
+                    name: one.name.clone(),
+                    integration_type: one.integration_type.as_ref().map(|t| t.id.clone()),
+                }),
+                [] => Err(RemoteError::IntegrationNotFound(reference.to_string())),
+                many => Err(RemoteError::IntegrationAmbiguous {
+                    name: reference.to_string(),
+                    count: many.len(),
+                    ids: many
+                        .iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+            }
+        })
+        .collect()
 }
 
 /// Built-in actions (`static…` ids) cannot be changed and are ignored.

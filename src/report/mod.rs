@@ -2,7 +2,9 @@
 //! Styles are ANSI sequences; the output stream strips them when colour is off (`--color`, `NO_COLOR`,
 //! not a terminal).
 
+pub mod export;
 pub mod plan;
+pub mod record;
 pub mod test;
 
 use crate::manifest::{Diagnostic, Severity};

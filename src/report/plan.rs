@@ -393,3 +393,51 @@ pub fn outcome_text(outcome: &crate::apply::Outcome) -> String {
     );
     out
 }
+
+/// The dry-run line of a plan's summary: skipped, or what the dry-run of the changing nodes said
+/// (`None` when nothing was dry-run).
+pub fn dry_run_summary(
+    run: Option<&crate::fixture::TestRun>,
+    skipped: bool,
+) -> Option<DryRunSummary> {
+    if skipped {
+        return Some(DryRunSummary {
+            skipped: true,
+            ..DryRunSummary::default()
+        });
+    }
+    run.map(|r| DryRunSummary {
+        passed: r.passed(),
+        failed: r.failed(),
+        skipped: false,
+    })
+}
+
+/// The plan as JSON: the machine format, and the file `plan --out` writes (with a final newline).
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_default()
+}
+
+/// `apply --output json`: `{"plan": …, "outcome": …}`, pretty; when nothing was applied because
+/// nothing changes, on one line with an empty outcome.
+pub fn apply_json(plan: &Plan, outcome: Option<&crate::apply::Outcome>) -> String {
+    match outcome {
+        Some(outcome) => {
+            serde_json::to_string_pretty(&serde_json::json!({"plan": plan, "outcome": outcome}))
+                .unwrap_or_default()
+        }
+        None => serde_json::json!({"plan": plan, "outcome": {"nodes": []}}).to_string(),
+    }
+}
+
+/// One line per finished change while apply runs (the progress in CI logs).
+pub fn progress_line(outcome: &crate::apply::NodeOutcome) -> String {
+    use crate::apply::Status;
+    let mark = match outcome.status {
+        Status::Applied | Status::Unchanged => "ok  ",
+        Status::Failed => "FAIL",
+        Status::Refused => "STOP",
+        Status::Skipped => "skip",
+    };
+    format!("{mark} {} {}", outcome.change.as_str(), outcome.node)
+}

@@ -379,6 +379,36 @@ async fn unknown_integration() -> Result<(), String> {
     }
 }
 
+/// An action of an integration the env does not manage is known by its integration's name (the
+/// plan's "also exists in unmanaged integration `…`" warning shows it), not by the id.
+async fn unmanaged_actions_name_their_integration() -> Result<(), String> {
+    let handle = emulator::start(EmulatorOptions {
+        integration: vec![INTEGRATION.to_string(), "Other Services".to_string()],
+        ..EmulatorOptions::ephemeral()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let remote = remote(&handle, None, |_| {});
+    let other = handle
+        .integrations()
+        .into_iter()
+        .find(|(name, _, _)| name == "Other Services")
+        .map(|(_, id, _)| id)
+        .unwrap_or_default();
+    remote
+        .create_action(&content("Lookup"), &other)
+        .await
+        .map_err(|e| e.to_string())?;
+    let snapshot = remote
+        .snapshot(&[IntegrationRef::Name(INTEGRATION.into())])
+        .await
+        .map_err(|e| e.to_string())?;
+    match snapshot.elsewhere.as_slice() {
+        [one] if one.integration_name == "Other Services" && one.integration_id == other => Ok(()),
+        other => Err(format!("unmanaged actions: {other:?}")),
+    }
+}
+
 /// Wrong client credentials: an authentication error naming the grant, and no secret in it.
 async fn wrong_secret() -> Result<(), String> {
     let handle = emulator(EmulatorOptions::ephemeral()).await;
@@ -632,7 +662,10 @@ fn check(name: &str, case: Case, failures: &mut Vec<String>) {
 
 #[test]
 fn client_and_remote_against_the_emulator() {
-    let cases: [(&str, Case); 11] = [
+    let cases: [(&str, Case); 12] = [
+        ("unmanaged actions name their integration", || {
+            Box::pin(unmanaged_actions_name_their_integration())
+        }),
         ("deletes are checked against the org", || {
             Box::pin(deletes_are_checked_against_the_org())
         }),

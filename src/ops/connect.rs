@@ -1,45 +1,20 @@
-//! The main job's orchestration, shared by `plan` and `apply`: connect to the env's org (the
-//! embedded emulator for `emulator = true`, with its state in `.nodectl/emulator/<env>.json`; else
-//! the region or API base with OAuth credentials from the environment), take the snapshot, dry-run
-//! the changing nodes, and compute the plan. The decisions are `plan`'s (pure); this module only does
-//! the I/O around them.
+//! Connecting to an env's org: the embedded emulator for `emulator = true` (its state in
+//! `.nodectl/emulator/<env>.json`, `.nodectl/` added to the project's `.gitignore`), else the
+//! region or API base — or the pipeline's `NODECTL_API_BASE` — with OAuth credentials from the
+//! environment; the request timeout from `NODECTL_HTTP_TIMEOUT`, and the content cache keyed by the
+//! org's identity.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
-
 use crate::emulator::{self, EmulatorHandle, EmulatorOptions};
-use crate::fixture::{self, TestRun};
 use crate::genesys::{Client, ClientOptions, Credentials};
 use crate::manifest::Project;
-use crate::manifest::paths::{self, Area, ContainmentError};
+use crate::manifest::paths::{self, Area};
 use crate::model::{Env, IntegrationRef, Target};
-use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
-use crate::remote::{ContentCache, Remote, RemoteError, Snapshot};
+use crate::remote::{ContentCache, Remote};
 use std::time::Duration;
 
-#[derive(Debug, Error)]
-pub enum WorkflowError {
-    #[error("{0}")]
-    Credentials(String),
-    #[error("the embedded emulator: {0}")]
-    Emulator(#[from] emulator::EmulatorError),
-    #[error(transparent)]
-    Remote(#[from] RemoteError),
-    #[error(transparent)]
-    Api(#[from] crate::genesys::ApiError),
-    #[error("cannot start the dry-run: {0}")]
-    DryRun(std::io::Error),
-    #[error("{0}")]
-    Setting(String),
-    /// A file of nodectl's own under the project that a symlink leads elsewhere (docs/security.md).
-    #[error("`{path}` {reason}; nodectl does not use it")]
-    Contained {
-        path: PathBuf,
-        reason: ContainmentError,
-    },
-}
+use super::OpsError;
 
 /// A connection to an env's org; holds the embedded emulator while it is needed.
 pub struct Connection {
@@ -49,7 +24,7 @@ pub struct Connection {
 
 impl Connection {
     /// Stops the embedded emulator (writing its state).
-    pub async fn close(self) -> Result<(), WorkflowError> {
+    pub async fn close(self) -> Result<(), OpsError> {
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await?;
         }
@@ -67,8 +42,8 @@ pub fn emulator_state_file(project_dir: &Path, env: &str) -> PathBuf {
 
 /// Checks a file of nodectl's own under the project (`relative` to it) before it is read or written:
 /// the project may have committed it, or a directory on its way, as a symlink to elsewhere.
-fn check_own_file(project_dir: &Path, relative: &Path) -> Result<PathBuf, WorkflowError> {
-    let refused = |reason| WorkflowError::Contained {
+fn check_own_file(project_dir: &Path, relative: &Path) -> Result<PathBuf, OpsError> {
+    let refused = |reason| OpsError::Contained {
         path: relative.to_path_buf(),
         reason,
     };
@@ -116,10 +91,9 @@ pub async fn connect(
     env: &Env,
     parallelism: Option<usize>,
     max_rps: Option<f64>,
-) -> Result<Connection, WorkflowError> {
+) -> Result<Connection, OpsError> {
     let project_dir = &project.config.dir;
-    let override_base =
-        crate::manifest::project::pipeline_api_base().map_err(WorkflowError::Setting)?;
+    let override_base = crate::manifest::project::pipeline_api_base().map_err(OpsError::Setting)?;
     let (api_base, credentials, emulator) = match (&env.target, override_base) {
         (_, Some(base)) => (base, credentials_from_environment(env)?, None),
         (Target::Emulator, None) => {
@@ -138,9 +112,8 @@ pub async fn connect(
                     .join(format!("{}.json", env.name)),
             )?;
             if let Some(directory) = state_file.parent() {
-                std::fs::create_dir_all(directory).map_err(|e| {
-                    WorkflowError::Credentials(format!("cannot create .nodectl/: {e}"))
-                })?;
+                std::fs::create_dir_all(directory)
+                    .map_err(|e| OpsError::Credentials(format!("cannot create .nodectl/: {e}")))?;
             }
             ignore_local_data(project_dir);
             let handle = emulator::start(EmulatorOptions {
@@ -201,7 +174,7 @@ pub async fn connect(
 /// `NODECTL_HTTP_TIMEOUT`: seconds (a decimal, 0.1 to 300) each Genesys API request may take
 /// instead of the 30 s of docs/plan-apply.md — for a gateway known to be slow, or a test that makes
 /// answers late on purpose.
-fn request_timeout_from_environment() -> Result<Option<Duration>, WorkflowError> {
+fn request_timeout_from_environment() -> Result<Option<Duration>, OpsError> {
     const VARIABLE: &str = "NODECTL_HTTP_TIMEOUT";
     let Some(text) = std::env::var(VARIABLE)
         .ok()
@@ -213,14 +186,14 @@ fn request_timeout_from_environment() -> Result<Option<Duration>, WorkflowError>
         Ok(seconds) if (0.1..=300.0).contains(&seconds) => {
             Ok(Some(Duration::from_secs_f64(seconds)))
         }
-        _ => Err(WorkflowError::Setting(format!(
+        _ => Err(OpsError::Setting(format!(
             "{VARIABLE}=`{text}` is not a number of seconds between 0.1 and 300"
         ))),
     }
 }
 
 /// OAuth client credentials from the env's variables, or `GENESYSCLOUD_ACCESS_TOKEN`.
-fn credentials_from_environment(env: &Env) -> Result<Credentials, WorkflowError> {
+fn credentials_from_environment(env: &Env) -> Result<Credentials, OpsError> {
     let id = std::env::var(&env.client_id_env)
         .ok()
         .filter(|v| !v.is_empty());
@@ -237,115 +210,10 @@ fn credentials_from_environment(env: &Env) -> Result<Credentials, WorkflowError>
             .filter(|v| !v.is_empty())
         {
             Some(token) => Ok(Credentials::AccessToken(token)),
-            None => Err(WorkflowError::Credentials(format!(
+            None => Err(OpsError::Credentials(format!(
                 "no credentials for env `{}`: set {} and {} (an OAuth client-credentials client), or GENESYSCLOUD_ACCESS_TOKEN",
                 env.name, env.client_id_env, env.client_secret_env
             ))),
         },
     }
-}
-
-/// What `plan` produced, with what it was computed from.
-pub struct Planned {
-    pub plan: Plan,
-    pub snapshot: Snapshot,
-    pub dry_run: Option<TestRun>,
-}
-
-/// Snapshot, dry-run of the changing nodes (unless skipped), plan.
-pub async fn plan(
-    project: &Project,
-    env: &Env,
-    remote: &Remote,
-    flags: Flags,
-    only: &[String],
-    skip_dry_run: bool,
-) -> Result<Planned, WorkflowError> {
-    let snapshot = remote.snapshot(&env.integrations).await?;
-    let ids: BTreeMap<IntegrationRef, (String, String)> = snapshot
-        .integrations
-        .iter()
-        .map(|i| (i.reference.clone(), (i.id.clone(), i.name.clone())))
-        .collect();
-    let nodes = project.nodes.get(&env.name).cloned().unwrap_or_default();
-    let desired: Vec<DesiredNode> = nodes
-        .into_iter()
-        .filter_map(|node| {
-            let (id, _) = ids.get(&node.key.integration)?;
-            Some(DesiredNode {
-                integration_id: id.clone(),
-                node,
-            })
-        })
-        .collect();
-    let names: BTreeMap<String, String> = snapshot
-        .integrations
-        .iter()
-        .map(|i| (i.id.clone(), i.name.clone()))
-        .collect();
-    let input = PlanInput {
-        env: env.name.clone(),
-        integrations: names,
-        desired,
-        remote: snapshot
-            .actions
-            .iter()
-            .map(|a| RemoteState {
-                id: a.id.clone(),
-                version: a.version,
-                integration_id: a.integration_id.clone(),
-                content: a.content(),
-            })
-            .collect(),
-        unmanaged: snapshot
-            .elsewhere
-            .iter()
-            .map(|a| Unmanaged {
-                id: a.id.clone(),
-                name: a.name.clone(),
-                integration_id: a.integration_id.clone(),
-                integration_name: a.integration_id.clone(),
-            })
-            .collect(),
-        safety: project.config.safety.clone(),
-        flags,
-        only: only.to_vec(),
-    };
-    let plan = plan::compute(&input);
-    let dry_run = if skip_dry_run {
-        None
-    } else {
-        let changing: Vec<String> = plan
-            .changes
-            .iter()
-            .filter(|c| {
-                matches!(
-                    c.change,
-                    plan::ChangeKind::Create
-                        | plan::ChangeKind::Update
-                        | plan::ChangeKind::Rename
-                        | plan::ChangeKind::Replace
-                )
-            })
-            .map(|c| c.key.name.clone())
-            .collect();
-        if changing.is_empty() {
-            None
-        } else {
-            let project = project.clone();
-            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-            // The dry-run has its own executor; keep it off this one's threads.
-            let run =
-                tokio::task::spawn_blocking(move || fixture::run_all(&project, &changing, workers))
-                    .await
-                    .map_err(|e| WorkflowError::DryRun(std::io::Error::other(e.to_string())))?
-                    .map_err(WorkflowError::DryRun)?;
-            Some(run)
-        }
-    };
-    Ok(Planned {
-        plan,
-        snapshot,
-        dry_run,
-    })
 }

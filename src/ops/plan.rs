@@ -1,0 +1,203 @@
+//! `plan`'s operation, shared with `apply`: take the snapshot of the env's org, dry-run the changing
+//! nodes, compute the plan (the decisions are `plan`'s, pure), and save it for `apply PLANFILE`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{OpsError, connect};
+use crate::fixture::{self, TestRun};
+use crate::manifest::{Project, paths};
+use crate::model::{Env, IntegrationRef};
+use crate::plan::{self, ChangeKind, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
+use crate::remote::{Remote, Snapshot};
+
+/// What a plan is asked for with (the flags and options of `plan` and `apply`).
+#[derive(Debug, Clone, Default)]
+pub struct PlanSettings {
+    pub flags: Flags,
+    /// Only these nodes (`--node`).
+    pub only: Vec<String>,
+    pub skip_dry_run: bool,
+    /// Requests in flight at once; the client's default when `None`.
+    pub parallelism: Option<usize>,
+    /// Requests per second; the env's `max_rps` when `None`.
+    pub max_rps: Option<f64>,
+}
+
+/// What `plan` produced, with what it was computed from.
+pub struct Planned {
+    pub plan: Plan,
+    pub snapshot: Snapshot,
+    /// The dry-run of the changing nodes; `None` when skipped or nothing changes.
+    pub dry_run: Option<TestRun>,
+    /// `--skip-dry-run` was given.
+    pub dry_run_skipped: bool,
+}
+
+/// Why a computed plan must not be applied (or makes `plan` fail).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stops {
+    /// A fixture of a changing node failed.
+    pub dry_run_failed: bool,
+    /// The plan has errors (collisions) or safety refusals.
+    pub refused: bool,
+}
+
+impl Stops {
+    pub fn any(self) -> bool {
+        self.dry_run_failed || self.refused
+    }
+}
+
+impl Planned {
+    /// What stops this plan from being applied.
+    pub fn stops(&self) -> Stops {
+        Stops {
+            dry_run_failed: self.dry_run.as_ref().is_some_and(|r| r.failed() > 0),
+            refused: !self.plan.errors.is_empty() || !self.plan.refusals.is_empty(),
+        }
+    }
+}
+
+/// `nodectl plan`: the plan and, when `save_to` is given, whether it was saved there (a failure to
+/// save does not take the plan away: it is still shown).
+pub struct PlanReport {
+    pub planned: Planned,
+    pub saved: Option<(PathBuf, Result<(), OpsError>)>,
+}
+
+/// `nodectl plan`: connect, plan, disconnect; then save the plan to `save_to`.
+pub async fn run(
+    project: &Project,
+    env: &Env,
+    settings: &PlanSettings,
+    save_to: Option<&Path>,
+) -> Result<PlanReport, OpsError> {
+    let connection = connect(project, env, settings.parallelism, settings.max_rps).await?;
+    let planned = plan(project, env, &connection.remote, settings).await;
+    connection.close().await?;
+    let planned = planned?;
+    let saved = save_to.map(|path| (path.to_path_buf(), save(project, path, &planned.plan)));
+    Ok(PlanReport { planned, saved })
+}
+
+/// Saves the plan (its JSON) for `apply PLANFILE`. The plan may land in the checkout of a pull
+/// request: never through its symlinks.
+pub fn save(project: &Project, path: &Path, plan: &Plan) -> Result<(), OpsError> {
+    let text = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
+    paths::write_inside(&project.config.dir, path, text.as_bytes())
+        .map(|_| ())
+        .map_err(|error| {
+            OpsError::Io(format!(
+                "cannot write the plan to `{}`: {error}",
+                path.display()
+            ))
+        })
+}
+
+/// Snapshot, dry-run of the changing nodes (unless skipped), plan.
+pub async fn plan(
+    project: &Project,
+    env: &Env,
+    remote: &Remote,
+    settings: &PlanSettings,
+) -> Result<Planned, OpsError> {
+    let snapshot = remote.snapshot(&env.integrations).await?;
+    let plan = plan::compute(&plan_input(project, env, &snapshot, settings));
+    let dry_run = if settings.skip_dry_run {
+        None
+    } else {
+        dry_run(project, &plan).await?
+    };
+    Ok(Planned {
+        plan,
+        snapshot,
+        dry_run,
+        dry_run_skipped: settings.skip_dry_run,
+    })
+}
+
+/// What the plan is computed from: the env's nodes with their integrations' ids, and the org.
+fn plan_input(
+    project: &Project,
+    env: &Env,
+    snapshot: &Snapshot,
+    settings: &PlanSettings,
+) -> PlanInput {
+    let ids: BTreeMap<&IntegrationRef, &str> = snapshot
+        .integrations
+        .iter()
+        .map(|i| (&i.reference, i.id.as_str()))
+        .collect();
+    let desired: Vec<DesiredNode> = project
+        .nodes
+        .get(&env.name)
+        .into_iter()
+        .flatten()
+        .filter_map(|node| {
+            let id = ids.get(&node.key.integration)?;
+            Some(DesiredNode {
+                integration_id: id.to_string(),
+                node: node.clone(),
+            })
+        })
+        .collect();
+    PlanInput {
+        env: env.name.clone(),
+        integrations: snapshot
+            .integrations
+            .iter()
+            .map(|i| (i.id.clone(), i.name.clone()))
+            .collect(),
+        desired,
+        remote: snapshot
+            .actions
+            .iter()
+            .map(|a| RemoteState {
+                id: a.id.clone(),
+                version: a.version,
+                integration_id: a.integration_id.clone(),
+                content: a.content(),
+            })
+            .collect(),
+        unmanaged: snapshot
+            .elsewhere
+            .iter()
+            .map(|a| Unmanaged {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                integration_id: a.integration_id.clone(),
+                integration_name: a.integration_name.clone(),
+            })
+            .collect(),
+        safety: project.config.safety.clone(),
+        flags: settings.flags,
+        only: settings.only.clone(),
+    }
+}
+
+/// The dry-run of the nodes the plan changes; `None` when none does.
+async fn dry_run(project: &Project, plan: &Plan) -> Result<Option<TestRun>, OpsError> {
+    let changing: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.change,
+                ChangeKind::Create | ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace
+            )
+        })
+        .map(|c| c.key.name.clone())
+        .collect();
+    if changing.is_empty() {
+        return Ok(None);
+    }
+    let project = project.clone();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // The dry-run has its own executor; keep it off this one's threads.
+    let run = tokio::task::spawn_blocking(move || fixture::run_all(&project, &changing, workers))
+        .await
+        .map_err(|e| OpsError::DryRun(std::io::Error::other(e.to_string())))?
+        .map_err(OpsError::DryRun)?;
+    Ok(Some(run))
+}
