@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::convert::to_node;
 use super::state::{ApiError, Body, Executable, Reply};
+use crate::runtime::redact::Redactor;
 use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
 use crate::transport::Transport;
 
@@ -70,9 +71,28 @@ pub async fn run_compiled<T: Transport, C: Clock>(
     api_base: Option<&str>,
     context_id: &str,
 ) -> Reply {
+    run_compiled_with_redactor(
+        runtime, executable, compiled, body, mode, api_base, context_id,
+    )
+    .await
+    .0
+}
+
+/// `run_compiled`, also handing back the execution's redactor (its secrets and the values its
+/// templates derived from them, docs/security.md): what `serve` redacts its answers with. An
+/// input refused before any execution has an empty one.
+pub async fn run_compiled_with_redactor<T: Transport, C: Clock>(
+    runtime: &Runtime<T, C>,
+    executable: &Executable,
+    compiled: &CompiledNode,
+    body: &[u8],
+    mode: Mode,
+    api_base: Option<&str>,
+    context_id: &str,
+) -> (Reply, Redactor) {
     let input = match parse_input(body) {
         Ok(input) => input,
-        Err(reply) => return reply,
+        Err(reply) => return (reply, Redactor::default()),
     };
     let context = ExecContext {
         org_id: executable.org_id.clone(),
@@ -81,7 +101,7 @@ pub async fn run_compiled<T: Transport, C: Clock>(
         credentials: executable.integration.credentials.clone(),
     };
     let execution = runtime.execute(compiled, &input, &context).await;
-    match mode {
+    let reply = match mode {
         Mode::Test => {
             let mut result = execution.test_result();
             if let Some(error) = result.get_mut("error").filter(|e| e.is_object()) {
@@ -106,7 +126,8 @@ pub async fn run_compiled<T: Transport, C: Clock>(
                 }
             }
         },
-    }
+    };
+    (reply, execution.redactor)
 }
 
 /// The runtime's error body in the ErrorBody shape and order, with the request's `contextId`.

@@ -779,7 +779,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             let clock = Arc::new(VirtualClock::new(0));
             let transport = ReplayTransport::new(fixture.exchanges.clone(), clock.clone());
             let runtime = Runtime::new(transport, clock);
-            exec::run_compiled(
+            exec::run_compiled_with_redactor(
                 &runtime,
                 &executable,
                 compiled,
@@ -791,7 +791,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             .await
         }
         (None, Some(compiled)) => {
-            exec::run_compiled(
+            exec::run_compiled_with_redactor(
                 &shared.runtime,
                 &executable,
                 compiled,
@@ -802,8 +802,8 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             )
             .await
         }
-        // An action `to_node` refuses: `exec::run` answers why.
-        (_, None) => {
+        // An action `to_node` refuses: `exec::run` answers why (nothing was executed).
+        (_, None) => (
             exec::run(
                 &shared.runtime,
                 &executable,
@@ -812,11 +812,13 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 api_base,
                 context_id,
             )
-            .await
-        }
+            .await,
+            Redactor::default(),
+        ),
     };
-    let mut reply = reply;
-    // As in `simulate`: no echoed credential or secure input in what the caller gets back.
+    let (mut reply, derived) = reply;
+    // As in `simulate`: no echoed credential, value derived from one, or secure input in what the
+    // caller gets back.
     if let Body::Json(value) = &mut reply.body {
         let secure_input = executable
             .action
@@ -825,6 +827,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             .flatten();
         Redactor::for_execution(&executable.integration.credentials, secure_input.as_ref())
             .value(value);
+        derived.value(value);
     }
     let outcome = match (&reply.body, reply.status) {
         (Body::Json(value), 200)

@@ -144,7 +144,7 @@ fn no_secret_reaches_any_output_or_file() {
             run.transcript()
         ));
     }
-    seen.push_str(&serve_session(dir, &envs, &input));
+    seen.push_str(&serve_session(dir, &envs, "Payment Status", &input));
     for file in [
         "fixtures/payment/recorded.toml",
         "junit.xml",
@@ -199,7 +199,12 @@ fn no_secret_reaches_any_output_or_file() {
 
 /// `nodectl serve` at `-vv` over the project: the node simulated with a trace, run through the
 /// Genesys-compatible `/test`, and the metrics; then SIGTERM. Everything it answered and logged.
-fn serve_session(dir: &std::path::Path, envs: &[(String, String)], input: &str) -> String {
+fn serve_session(
+    dir: &std::path::Path,
+    envs: &[(String, String)],
+    node: &str,
+    input: &str,
+) -> String {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
         .args([
@@ -233,16 +238,23 @@ fn serve_session(dir: &std::path::Path, envs: &[(String, String)], input: &str) 
     );
     let address = base.trim_start_matches("http://").to_string();
     let mut seen = format!("=== serve\n{first}");
+    let node = node.replace(' ', "%20");
     for (method, path, body) in [
-        ("POST", "/simulate/node/Payment%20Status?trace=true", input),
-        ("POST", "/simulate/node/Payment%20Status", input),
+        ("POST", format!("/simulate/node/{node}?trace=true"), input),
+        ("POST", format!("/simulate/node/{node}"), input),
         (
             "POST",
-            "/api/v2/integrations/actions/Payment%20Status/test",
+            format!("/api/v2/integrations/actions/{node}/test"),
             input,
         ),
-        ("GET", "/metrics", ""),
+        (
+            "POST",
+            format!("/api/v2/integrations/actions/{node}/execute"),
+            input,
+        ),
+        ("GET", "/metrics".to_string(), ""),
     ] {
+        let path = path.as_str();
         let json = [("Content-Type".to_string(), "application/json".to_string())];
         let (status, answer) = http_request(&address, method, path, &json, Some(body));
         assert_eq!(
@@ -290,7 +302,7 @@ fn a_value_derived_from_a_credential_is_redacted_as_a_whole() {
     // What the template sends: "v1=" + base64(upper-cased token with `-` → `_` + ":ts").
     let derived = nodectl::vtl::tools::base64("TOK_3E91_DERIVED:ts".as_bytes());
     let upstream = Upstream::start(
-        (0..6)
+        (0..12)
             .map(|_| Reply {
                 status: 200,
                 body: format!(r#"{{"status": "ok", "seen": "v1={derived}"}}"#),
@@ -355,6 +367,7 @@ properties.seen = {{ type = "string" }}
         seen.push_str(&run.transcript());
     }
     seen.push_str(&std::fs::read_to_string(dir.join("fixtures/signed.toml")).unwrap_or_default());
+    seen.push_str(&serve_session(dir, &[], "Signed Lookup", "{}"));
     let received: String = upstream
         .received()
         .iter()
