@@ -110,9 +110,12 @@ impl CompiledNode {
             node.response.success_template.trim() == crate::model::DEFAULT_SUCCESS_TEMPLATE;
         let reads_secrets = ReadsSecrets {
             url: reads_secrets(&url, node.secure),
+            // An Authorization-type header is redacted whole anyway: no probe needed.
             headers: headers
                 .iter()
-                .map(|(_, t)| reads_secrets(t, node.secure))
+                .map(|(name, t)| {
+                    reads_secrets(t, node.secure) && !super::redact::is_credential_header(name)
+                })
                 .collect(),
             body: reads_secrets(&body, node.secure),
         };
