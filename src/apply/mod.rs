@@ -78,12 +78,7 @@ pub async fn apply(
     let writes: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| {
-            matches!(
-                c.change,
-                ChangeKind::Create | ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace
-            )
-        })
+        .filter(|c| c.change.is_write())
         .collect();
     let mut outcomes: Vec<NodeOutcome> = stream::iter(writes)
         .map(|change| async move {

@@ -8,7 +8,7 @@ use super::{OpsError, connect};
 use crate::fixture::{self, TestRun};
 use crate::manifest::{Project, paths};
 use crate::model::{Env, IntegrationRef};
-use crate::plan::{self, ChangeKind, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
+use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
 use crate::remote::{Remote, Snapshot};
 
 /// What a plan is asked for with (the flags and options of `plan` and `apply`).
@@ -181,12 +181,7 @@ async fn dry_run(project: &Project, plan: &Plan) -> Result<Option<TestRun>, OpsE
     let changing: Vec<String> = plan
         .changes
         .iter()
-        .filter(|c| {
-            matches!(
-                c.change,
-                ChangeKind::Create | ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace
-            )
-        })
+        .filter(|c| c.change.is_write())
         .map(|c| c.key.name.clone())
         .collect();
     if changing.is_empty() {

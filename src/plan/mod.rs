@@ -81,6 +81,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// A change apply writes before the deletes: create, update, rename, replace.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::Create | ChangeKind::Update | ChangeKind::Rename | ChangeKind::Replace
+        )
+    }
+}
+
+impl ChangeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Create => "create",
