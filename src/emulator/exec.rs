@@ -21,7 +21,10 @@ pub enum Mode {
 }
 
 /// Runs `executable` with the request body as its input. `api_base` resolves request URLs that
-/// start with `/`; `context_id` becomes the `contextId` of any error body.
+/// start with `/`; `context_id` becomes the `contextId` of any error body. Also hands back the
+/// redactor of what ran (its secrets and the values its templates derived from them,
+/// docs/security.md): what `serve` redacts its answers with; the emulator, standing in for
+/// Genesys, answers unredacted.
 pub async fn run<T: Transport, C: Clock>(
     runtime: &Runtime<T, C>,
     executable: &Executable,
@@ -29,15 +32,16 @@ pub async fn run<T: Transport, C: Clock>(
     mode: Mode,
     api_base: Option<&str>,
     context_id: &str,
-) -> Reply {
+) -> (Reply, Redactor) {
     let node = match to_node(&executable.action) {
         Ok(node) => node,
         Err(message) => {
             // The input is still checked first, as before.
-            if let Err(reply) = parse_input(body) {
-                return reply;
-            }
-            return ApiError::bad_request(message).into();
+            let reply = match parse_input(body) {
+                Err(reply) => reply,
+                Ok(_) => ApiError::bad_request(message).into(),
+            };
+            return (reply, unexecuted_redactor(executable, body));
         }
     };
     let compiled = CompiledNode::new(node);
@@ -45,6 +49,17 @@ pub async fn run<T: Transport, C: Clock>(
         runtime, executable, &compiled, body, mode, api_base, context_id,
     )
     .await
+}
+
+/// The redactor of a request refused before any execution: the integration's credentials and, for
+/// a secure action, the input as far as it parses.
+fn unexecuted_redactor(executable: &Executable, body: &[u8]) -> Redactor {
+    let secure_input = executable
+        .action
+        .secure
+        .then(|| serde_json::from_slice::<Value>(body).ok())
+        .flatten();
+    Redactor::for_execution(&executable.integration.credentials, secure_input.as_ref())
 }
 
 /// The request body as the action's input, or the 400 that refuses it.
@@ -70,29 +85,10 @@ pub async fn run_compiled<T: Transport, C: Clock>(
     mode: Mode,
     api_base: Option<&str>,
     context_id: &str,
-) -> Reply {
-    run_compiled_with_redactor(
-        runtime, executable, compiled, body, mode, api_base, context_id,
-    )
-    .await
-    .0
-}
-
-/// `run_compiled`, also handing back the execution's redactor (its secrets and the values its
-/// templates derived from them, docs/security.md): what `serve` redacts its answers with. An
-/// input refused before any execution has an empty one.
-pub async fn run_compiled_with_redactor<T: Transport, C: Clock>(
-    runtime: &Runtime<T, C>,
-    executable: &Executable,
-    compiled: &CompiledNode,
-    body: &[u8],
-    mode: Mode,
-    api_base: Option<&str>,
-    context_id: &str,
 ) -> (Reply, Redactor) {
     let input = match parse_input(body) {
         Ok(input) => input,
-        Err(reply) => return (reply, Redactor::default()),
+        Err(reply) => return (reply, unexecuted_redactor(executable, body)),
     };
     let context = ExecContext {
         org_id: executable.org_id.clone(),

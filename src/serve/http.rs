@@ -30,7 +30,6 @@ use crate::fixture::replay::ReplayTransport;
 use crate::http::server::{BodyError, read_body_within};
 use crate::http::url::percent_decode_strict;
 use crate::model::ErrorKind;
-use crate::runtime::redact::Redactor;
 use crate::runtime::{
     AttemptOutcome, CompiledNode, ExecContext, ExecError, Execution, Runtime, SystemClock,
     VirtualClock,
@@ -779,7 +778,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             let clock = Arc::new(VirtualClock::new(0));
             let transport = ReplayTransport::new(fixture.exchanges.clone(), clock.clone());
             let runtime = Runtime::new(transport, clock);
-            exec::run_compiled_with_redactor(
+            exec::run_compiled(
                 &runtime,
                 &executable,
                 compiled,
@@ -791,7 +790,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             .await
         }
         (None, Some(compiled)) => {
-            exec::run_compiled_with_redactor(
+            exec::run_compiled(
                 &shared.runtime,
                 &executable,
                 compiled,
@@ -802,8 +801,8 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
             )
             .await
         }
-        // An action `to_node` refuses: `exec::run` answers why (nothing was executed).
-        (_, None) => (
+        // An action `to_node` refuses: `exec::run` answers why.
+        (_, None) => {
             exec::run(
                 &shared.runtime,
                 &executable,
@@ -812,22 +811,14 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 api_base,
                 context_id,
             )
-            .await,
-            Redactor::default(),
-        ),
+            .await
+        }
     };
-    let (mut reply, derived) = reply;
+    let (mut reply, redactor) = reply;
     // As in `simulate`: no echoed credential, value derived from one, or secure input in what the
     // caller gets back.
     if let Body::Json(value) = &mut reply.body {
-        let secure_input = executable
-            .action
-            .secure
-            .then(|| serde_json::from_slice::<Value>(body).ok())
-            .flatten();
-        Redactor::for_execution(&executable.integration.credentials, secure_input.as_ref())
-            .value(value);
-        derived.value(value);
+        redactor.value(value);
     }
     let outcome = match (&reply.body, reply.status) {
         (Body::Json(value), 200)
