@@ -7,6 +7,20 @@
 
 use serde_json::Value;
 
+/// Lower-case hexadecimal of bytes (digests in checksums, file and folder names).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha256:<hex>` of a value's canonical text: the checksum equal values share.
+pub fn checksum(value: &Value) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex(&sha2::Sha256::digest(to_string(value).as_bytes()))
+    )
+}
+
 /// The canonical text of a value.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::new();

@@ -51,7 +51,7 @@ pub fn slug(name: &str) -> String {
         cut -= 1;
     }
     let digest = sha2::Sha256::digest(name.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::canonical::hex(digest.get(..4).unwrap_or_default());
     let head = trimmed.get(..cut).unwrap_or_default();
     format!("{}-{hash}", head.trim_end_matches('-'))
 }

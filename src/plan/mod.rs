@@ -665,12 +665,7 @@ pub fn checksum(plan: &Plan) -> String {
     hasher.update(b",\"integration_ids\":");
     hash_value(&mut hasher, &serde_json::json!(plan.integration_ids));
     hasher.update(b"}");
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::canonical::hex(&hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -697,9 +692,7 @@ mod tests {
             "flags": plan.flags,
             "changes": changes,
         });
-        let digest = Sha256::digest(crate::canonical::to_string(&basis).as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        crate::canonical::checksum(&basis)
     }
 
     #[test]

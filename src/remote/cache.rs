@@ -47,11 +47,7 @@ impl ContentCache {
     pub fn for_org(identity: &str) -> Option<ContentCache> {
         let root = cache_root()?;
         let digest = Sha256::digest(identity.as_bytes());
-        let folder: String = digest
-            .iter()
-            .take(8)
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let folder = crate::canonical::hex(digest.get(..8).unwrap_or_default());
         Some(ContentCache::new(root.join(folder)))
     }
 
@@ -133,14 +129,7 @@ fn cache_root() -> Option<PathBuf> {
 /// `sha256:<hex>` of the action's canonical JSON.
 fn checksum(action: &RemoteAction) -> Option<String> {
     let value = serde_json::to_value(action).ok()?;
-    let digest = Sha256::digest(crate::canonical::to_string(&value).as_bytes());
-    Some(format!(
-        "sha256:{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ))
+    Some(crate::canonical::checksum(&value))
 }
 
 /// The first field on which a cached action and the live listing disagree.
