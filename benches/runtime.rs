@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use nodectl::model::{
-    IntegrationRef, LocalPolicy, Method, Node, NodeKey, RequestSpec, ResponseSpec,
+    IntegrationRef, IntegrationType, LocalPolicy, Method, Node, NodeKey, RequestSpec, ResponseSpec,
 };
 use nodectl::runtime::{CompiledNode, ExecContext, Runtime, VirtualClock};
 use nodectl::transport::{HttpRequest, HttpResponse, Transport, TransportError};
@@ -60,6 +60,7 @@ fn node() -> Node {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     Node {
+        integration_type: IntegrationType::WebServices,
         key: NodeKey {
             integration: IntegrationRef::Name("Bench".into()),
             name: "Bench Lookup".into(),

@@ -47,6 +47,95 @@ impl fmt::Display for IntegrationRef {
     }
 }
 
+/// The Genesys integration type an action lives in: it decides how Genesys executes the action
+/// (docs/formats.md, "Integration types").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
+pub enum IntegrationType {
+    /// `custom-rest-actions`: Web Services data actions, an absolute URL called as is.
+    WebServices,
+    /// `purecloud-data-actions`: Genesys Cloud Data Actions, a path of the org's own Platform API
+    /// called with a token granted to the integration's OAuth client.
+    GenesysCloud,
+    /// Any other type (`function-data-actions`, `aws-lambda-data-actions`, `salesforce-datadip`, …):
+    /// managed as configuration, executed only by Genesys.
+    Other(String),
+}
+
+impl IntegrationType {
+    pub const WEB_SERVICES: &'static str = "custom-rest-actions";
+    pub const GENESYS_CLOUD: &'static str = "purecloud-data-actions";
+    pub const FUNCTION: &'static str = "function-data-actions";
+
+    /// Reads a type name; `None` when it is not a plausible type (lower-case letters, digits, `-`).
+    pub fn parse(text: &str) -> Option<IntegrationType> {
+        let plausible = !text.is_empty()
+            && !text.starts_with('-')
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        match text {
+            Self::WEB_SERVICES => Some(IntegrationType::WebServices),
+            Self::GENESYS_CLOUD => Some(IntegrationType::GenesysCloud),
+            _ if plausible => Some(IntegrationType::Other(text.to_string())),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            IntegrationType::WebServices => Self::WEB_SERVICES,
+            IntegrationType::GenesysCloud => Self::GENESYS_CLOUD,
+            IntegrationType::Other(name) => name,
+        }
+    }
+
+    /// Whether actions of this type have no request URL (a function data action runs code).
+    pub fn has_no_url(&self) -> bool {
+        self.as_str() == Self::FUNCTION
+    }
+
+    /// Why nodectl cannot execute actions of this type the way Genesys does; `None` when it can.
+    pub fn not_executable_reason(&self) -> Option<String> {
+        let why = match self.as_str() {
+            Self::WEB_SERVICES | Self::GENESYS_CLOUD => return None,
+            Self::FUNCTION => {
+                "Genesys runs a function data action's code package (AWS Lambda, managed by Genesys)"
+            }
+            "aws-lambda-data-actions" => {
+                "Genesys invokes the AWS Lambda function its URL names with the integration's IAM role"
+            }
+            "salesforce-datadip" => {
+                "Genesys calls Salesforce through the integration's Salesforce session (instance and OAuth)"
+            }
+            "zendesk-data-actions" => {
+                "Genesys calls Zendesk through the integration's Zendesk account"
+            }
+            "microsoft-dynamics-data-actions" => {
+                "Genesys calls Dynamics 365 through the integration's Azure AD application"
+            }
+            other => {
+                return Some(format!(
+                    "integration type `{other}` is executed by Genesys only; nodectl does not know how"
+                ));
+            }
+        };
+        Some(format!("integration type `{}`: {why}", self.as_str()))
+    }
+}
+
+impl From<IntegrationType> for String {
+    fn from(kind: IntegrationType) -> String {
+        kind.as_str().to_string()
+    }
+}
+
+impl fmt::Display for IntegrationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// HTTP method of a data action (`config.request.requestType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Method {
@@ -114,12 +203,25 @@ pub struct Env {
     pub target: Target,
     /// The integrations whose actions this env manages (ownership, docs/plan-apply.md).
     pub integrations: Vec<IntegrationRef>,
+    /// The types the project declares for them (`integrations` entries with `type`); the others are
+    /// Web Services integrations (`custom-rest-actions`).
+    pub integration_types: BTreeMap<IntegrationRef, IntegrationType>,
     pub vars: Map<String, Value>,
     pub client_id_env: String,
     pub client_secret_env: String,
     pub max_rps: f64,
     pub org_id: Option<String>,
     pub credentials_file: Option<PathBuf>,
+}
+
+impl Env {
+    /// The type of a managed integration: as declared, else `custom-rest-actions`.
+    pub fn integration_type(&self, integration: &IntegrationRef) -> IntegrationType {
+        self.integration_types
+            .get(integration)
+            .cloned()
+            .unwrap_or(IntegrationType::WebServices)
+    }
 }
 
 /// `[safety]` of `nodectl.toml`.
@@ -152,7 +254,8 @@ pub const DEFAULT_SUCCESS_TEMPLATE: &str = "${rawResult}";
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {
     pub method: Method,
-    /// `requestUrlTemplate` (Velocity).
+    /// `requestUrlTemplate` (Velocity); empty for a function data action, which has none. A Genesys
+    /// Cloud Data Action's is a path of the Platform API, resolved against the env's API base.
     pub url: String,
     /// `requestTemplate` (Velocity); `${input.rawRequest}` when the manifest leaves it out.
     pub body: String,
@@ -218,6 +321,8 @@ pub struct LocalPolicy {
 #[derive(Debug, Clone)]
 pub struct Node {
     pub key: NodeKey,
+    /// The type of the node's integration, as the env declares it.
+    pub integration_type: IntegrationType,
     pub category: String,
     pub secure: bool,
     /// `config.timeoutSeconds`; the runtime uses 15 when absent.

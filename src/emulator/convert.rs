@@ -12,11 +12,13 @@ use crate::genesys::dto::{
     ActionConfig, ActionContract, ContractInput, ContractOutput, PostActionInput, RequestConfig,
     ResponseConfig,
 };
-use crate::model::{IntegrationRef, LocalPolicy, Method, Node, NodeKey, RequestSpec, ResponseSpec};
+use crate::model::{
+    IntegrationRef, IntegrationType, LocalPolicy, Method, Node, NodeKey, RequestSpec, ResponseSpec,
+};
 
 /// The node Genesys would run for this action. Fails only on what publish also refuses (an unknown
 /// `requestType`, a timeout outside 1–60).
-pub fn to_node(action: &StoredAction) -> Result<Node, String> {
+pub fn to_node(action: &StoredAction, integration_type: &str) -> Result<Node, String> {
     let request = &action.config.request;
     let method = method(&request.request_type)?;
     let timeout_seconds = match action.config.timeout_seconds {
@@ -30,7 +32,14 @@ pub fn to_node(action: &StoredAction) -> Result<Node, String> {
                 })?,
         ),
     };
+    let integration_type = IntegrationType::parse(integration_type)
+        .unwrap_or_else(|| IntegrationType::Other(integration_type.to_string()));
     Ok(Node {
+        not_dry_runnable: integration_type
+            .not_executable_reason()
+            .into_iter()
+            .collect(),
+        integration_type,
         key: NodeKey {
             integration: IntegrationRef::Id(action.integration_id.clone()),
             name: action.name.clone(),
@@ -55,7 +64,6 @@ pub fn to_node(action: &StoredAction) -> Result<Node, String> {
         output_schema: action.contract.output.success_schema.clone(),
         local: LocalPolicy::default(),
         source: PathBuf::from(format!("emulator:{}", action.id)),
-        not_dry_runnable: Vec::new(),
     })
 }
 
@@ -159,7 +167,7 @@ mod tests {
             },
             contract: ActionContract::default(),
         };
-        let node = to_node(&action).unwrap_or_else(|e| panic!("{e}"));
+        let node = to_node(&action, "custom-rest-actions").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(node.request.method, Method::Post);
         assert_eq!(node.timeout_seconds, Some(20));
         let input = post_input(&node, "i-1");

@@ -33,7 +33,7 @@ pub async fn run<T: Transport, C: Clock>(
     api_base: Option<&str>,
     context_id: &str,
 ) -> (Reply, Redactor) {
-    let node = match to_node(&executable.action) {
+    let node = match to_node(&executable.action, &executable.integration.integration_type) {
         Ok(node) => node,
         Err(message) => {
             // The input is still checked first, as before.

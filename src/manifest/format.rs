@@ -53,10 +53,11 @@ pub struct EnvSection {
     pub region: Option<String>,
     /// API base URL, e.g. `https://api.mypurecloud.com` (`http://` only for a loopback host).
     pub api_base: Option<String>,
-    /// The integration (name, or `id:<uuid>`) whose actions this env manages.
-    pub integration: Option<String>,
+    /// The integration whose actions this env manages: its name, `id:<uuid>`, or a table
+    /// `{ name = "…", type = "purecloud-data-actions" }` (type `custom-rest-actions` when left out).
+    pub integration: Option<IntegrationEntry>,
     /// Several managed integrations; each node then names its own with `integration = …`.
-    pub integrations: Option<Vec<String>>,
+    pub integrations: Option<Vec<IntegrationEntry>>,
     /// Tera variables for manifests and fixtures (`{{ vars.NAME }}`).
     pub vars: Option<OrderedMap<Value>>,
     /// Name of the variable holding the OAuth client id (default `GENESYSCLOUD_OAUTHCLIENT_ID`).
@@ -70,6 +71,46 @@ pub struct EnvSection {
     pub org_id: Option<String>,
     /// JSON file of credential values for live runs (default `.nodectl/credentials/<env>.json`).
     pub credentials_file: Option<String>,
+}
+
+/// One managed integration: a name (or `id:<uuid>`) of a Web Services integration, or a table that
+/// also gives its type.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IntegrationEntry {
+    Name(String),
+    Declared(DeclaredIntegration),
+}
+
+impl IntegrationEntry {
+    /// The name or `id:<uuid>` as written.
+    pub fn reference(&self) -> &str {
+        match self {
+            IntegrationEntry::Name(name) => name,
+            IntegrationEntry::Declared(declared) => &declared.name,
+        }
+    }
+
+    /// The declared integration type, if the entry gives one.
+    pub fn declared_type(&self) -> Option<&str> {
+        match self {
+            IntegrationEntry::Name(_) => None,
+            IntegrationEntry::Declared(declared) => declared.integration_type.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredIntegration {
+    /// The integration's name, or `id:<uuid>`.
+    pub name: String,
+    /// Its Genesys integration type: `custom-rest-actions` (Web Services, the default),
+    /// `purecloud-data-actions` (Genesys Cloud Data Actions), `function-data-actions`,
+    /// `aws-lambda-data-actions`, `salesforce-datadip`, `zendesk-data-actions`,
+    /// `microsoft-dynamics-data-actions`, …
+    #[serde(rename = "type")]
+    pub integration_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -126,8 +167,9 @@ pub struct NodeFile {
 pub struct RequestSection {
     /// `requestType`.
     pub method: Method,
-    /// `requestUrlTemplate` (Velocity).
-    pub url: String,
+    /// `requestUrlTemplate` (Velocity): absolute for Web Services, a path (`/api/v2/…`) for Genesys
+    /// Cloud Data Actions; function data actions have none.
+    pub url: Option<String>,
     /// `requestTemplate` (Velocity); default `${input.rawRequest}`.
     pub body: Option<String>,
     /// Header name → value (Velocity).

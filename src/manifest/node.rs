@@ -13,8 +13,8 @@ use super::format::{LocalSection, NodeFile};
 use super::paths::{self, Area, ContainmentError};
 use super::source::{Seg, SourceFile, Target};
 use crate::model::{
-    Backoff, CachePolicy, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, Env, IntegrationRef, LocalPolicy,
-    Node, NodeKey, RequestSpec, ResponseSpec, RetryPolicy,
+    Backoff, CachePolicy, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, Env, IntegrationRef,
+    IntegrationType, LocalPolicy, Node, NodeKey, RequestSpec, ResponseSpec, RetryPolicy,
 };
 use crate::seg_path;
 
@@ -104,9 +104,14 @@ pub fn resolve(
     if diags.error_count() > before {
         return None;
     }
+    let integration = integration?;
+    let integration_type = env.integration_type(&integration);
+    let url = resolve_url(file, parsed, &integration_type, diags)?;
+    let integration_type_reason = integration_type.not_executable_reason();
     Some(Node {
+        integration_type,
         key: NodeKey {
-            integration: integration?,
+            integration,
             name: parsed.name.clone(),
         },
         category: parsed.category.clone(),
@@ -116,7 +121,7 @@ pub fn resolve(
         previous_names: parsed.previous_names.clone(),
         request: RequestSpec {
             method: parsed.request.method,
-            url: parsed.request.url.clone(),
+            url,
             body: parsed
                 .request
                 .body
@@ -134,8 +139,30 @@ pub fn resolve(
         output_schema: output_schema?,
         local: resolve_local(parsed.local.as_ref()),
         source: file.relative.clone(),
-        not_dry_runnable: Vec::new(),
+        not_dry_runnable: integration_type_reason.into_iter().collect(),
     })
+}
+
+/// `request.url`: required, except in a function data action, which has none (Genesys runs its
+/// code package instead of calling a URL).
+fn resolve_url(
+    file: &SourceFile,
+    parsed: &NodeFile,
+    integration_type: &IntegrationType,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    match (&parsed.request.url, integration_type.has_no_url()) {
+        (Some(url), _) => Some(url.clone()),
+        (None, true) => Some(String::new()),
+        (None, false) => {
+            diags.error(
+                &file.display,
+                file.locate(&seg_path!["request"], Target::Key),
+                format!("[request] needs `url`: actions of a `{integration_type}` integration call a URL (only function data actions have none)"),
+            );
+            None
+        }
+    }
 }
 
 fn resolve_integration(

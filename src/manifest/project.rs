@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Position};
-use super::format::{EnvSection, ProjectFile};
+use super::format::{EnvSection, IntegrationEntry, ProjectFile};
 use super::paths::{Area, ContainmentError};
 use super::shape::{FileKind, did_you_mean};
-use super::source::{SourceFile, Target};
+use super::source::{Seg, SourceFile, Target};
 use crate::model::{
-    Env, IntegrationRef, ProjectConfig, REGIONS, Safety, Target as EnvTarget, is_genesys_host,
-    is_loopback_host, is_uuid, region_domain, url_host,
+    Env, IntegrationRef, IntegrationType, ProjectConfig, REGIONS, Safety, Target as EnvTarget,
+    is_genesys_host, is_loopback_host, is_uuid, region_domain, url_host,
 };
 use crate::seg_path;
 
@@ -190,9 +190,13 @@ fn resolve_env(
     Some(Env {
         name: name.to_string(),
         target: target?,
-        integrations: integrations
+        integration_types: integrations
             .iter()
-            .map(|i| IntegrationRef::parse(i))
+            .filter_map(|(reference, kind)| Some((reference.clone(), kind.clone()?)))
+            .collect(),
+        integrations: integrations
+            .into_iter()
+            .map(|(reference, _)| reference)
             .collect(),
         vars: section
             .vars
@@ -296,17 +300,18 @@ fn resolve_target(
     }
 }
 
-/// The integrations an env manages (`integration` or `integrations`), each checked, none twice.
+/// The integrations an env manages (`integration` or `integrations`), each checked, none twice,
+/// with the types the entries declare.
 fn resolve_integrations(
     file: &SourceFile,
     name: &str,
     section: &EnvSection,
     diags: &mut Diagnostics,
-) -> Vec<String> {
+) -> Vec<(IntegrationRef, Option<IntegrationType>)> {
     let at_key = |key: &str| file.locate(&seg_path!["env", name, key], Target::Key);
     let at_value = |key: &str| file.locate(&seg_path!["env", name, key], Target::Value);
     let at_env = file.locate(&seg_path!["env", name], Target::Key);
-    let integrations: Vec<String> = match (&section.integration, &section.integrations) {
+    let entries: Vec<IntegrationEntry> = match (&section.integration, &section.integrations) {
         (Some(_), Some(_)) => {
             diags.error(
                 &file.display,
@@ -335,32 +340,51 @@ fn resolve_integrations(
     } else {
         "integration"
     };
-    for (index, integration) in integrations.iter().enumerate() {
-        let path = if key == "integrations" {
+    let mut resolved = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let mut path = if key == "integrations" {
             seg_path!["env", name, key, index].to_vec()
         } else {
             seg_path!["env", name, key].to_vec()
         };
-        if let Some(problem) = integration_problem(integration) {
+        let reference = entry.reference();
+        if matches!(entry, IntegrationEntry::Declared(_)) {
+            path.push(Seg::Key("name".to_string()));
+        }
+        if let Some(problem) = integration_problem(reference) {
             diags.error(
                 &file.display,
                 file.locate(&path, Target::Value),
                 format!("env `{name}`: {problem}"),
             );
         }
-        if integrations
+        if entries
             .iter()
             .take(index)
-            .any(|earlier| earlier == integration)
+            .any(|earlier| earlier.reference() == reference)
         {
             diags.error(
                 &file.display,
                 file.locate(&path, Target::Value),
-                format!("env `{name}`: integration `{integration}` is listed twice"),
+                format!("env `{name}`: integration `{reference}` is listed twice"),
             );
         }
+        let declared = entry.declared_type().and_then(|text| {
+            let parsed = IntegrationType::parse(text);
+            if parsed.is_none() {
+                path.pop();
+                path.push(Seg::Key("type".to_string()));
+                diags.error(
+                    &file.display,
+                    file.locate(&path, Target::Value),
+                    format!("env `{name}`: `{text}` is not an integration type (lower-case letters, digits and `-`, e.g. `purecloud-data-actions`)"),
+                );
+            }
+            parsed
+        });
+        resolved.push((IntegrationRef::parse(reference), declared));
     }
-    integrations
+    resolved
 }
 
 /// Why an integration reference is malformed, if it is.

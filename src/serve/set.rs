@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::emulator::convert::{post_input, to_node};
 use crate::emulator::state::Org;
 use crate::manifest::{EnvScope, LoadOptions, Severity, credentials};
-use crate::model::{Fixture, Node};
+use crate::model::{Fixture, IntegrationType, Node};
 use crate::runtime::{CompiledNode, ExecContext, ZERO_UUID};
 
 /// A loaded project, before compilation.
@@ -148,7 +148,12 @@ impl NodeSet {
             .actions
             .iter()
             .filter_map(|(id, action)| {
-                let node = to_node(action).ok()?;
+                let integration_type = org
+                    .integration(&action.integration_id)
+                    .map_or(IntegrationType::WEB_SERVICES, |i| {
+                        i.integration_type.as_str()
+                    });
+                let node = to_node(action, integration_type).ok()?;
                 Some((id.clone(), Arc::new(CompiledNode::new(node))))
             })
             .collect();
