@@ -42,6 +42,10 @@ pub struct EmulatorArgs {
     /// Integration (type custom-rest-actions) to create when none has this name; repeatable.
     #[arg(long = "integration", value_name = "NAME")]
     integrations: Vec<String>,
+    /// Integration of another type to create when none has this name, as TYPE=NAME
+    /// (e.g. `purecloud-data-actions=Genesys Cloud Data Actions`); repeatable.
+    #[arg(long = "typed-integration", value_name = "TYPE=NAME")]
+    typed_integrations: Vec<String>,
     /// Lifetime of issued access tokens, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
     token_ttl: u64,
@@ -115,6 +119,7 @@ impl EmulatorArgs {
                 .client_secret
                 .unwrap_or_else(|| DEFAULT_CLIENT_SECRET.to_string()),
             integration: self.integrations,
+            typed_integration: self.typed_integrations,
             token_ttl: self.token_ttl,
             rate_limit: self.rate_limit,
             fail_rate: self.fail_rate,

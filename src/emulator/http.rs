@@ -177,8 +177,8 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         page_size_max: options.page_size_max,
         reject_contract_change: options.reject_contract_change,
     });
-    for name in &options.integration {
-        org.ensure_integration(name.trim());
+    for (name, integration_type) in options.seeded_integrations() {
+        org.ensure_integration(&name, &integration_type);
     }
 
     let listener = TcpListener::bind(options.addr)

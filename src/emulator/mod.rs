@@ -68,6 +68,9 @@ pub struct EmulatorOptions {
     pub client_secret: String,
     /// Integrations (type `custom-rest-actions`) created when no integration has the name.
     pub integration: Vec<String>,
+    /// Integrations of another type, as `TYPE=NAME` (`purecloud-data-actions=Genesys Cloud`),
+    /// created when no integration has the name.
+    pub typed_integration: Vec<String>,
     /// Lifetime of issued tokens, seconds.
     pub token_ttl: u64,
     /// Requests per minute per token over a sliding 60 s window; 0 turns the limit off.
@@ -104,6 +107,7 @@ impl Default for EmulatorOptions {
             client_id: DEFAULT_CLIENT_ID.to_string(),
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             integration: Vec::new(),
+            typed_integration: Vec::new(),
             token_ttl: 86_400,
             rate_limit: 300,
             fail_rate: 0.0,
@@ -174,12 +178,41 @@ impl EmulatorOptions {
         if self.integration.iter().any(|n| n.trim().is_empty()) {
             problems.push("--integration names must not be empty".to_string());
         }
+        for entry in &self.typed_integration {
+            if split_typed(entry).is_none() {
+                problems.push(format!("--typed-integration `{entry}` is not TYPE=NAME with a type of lower-case letters, digits and `-` and a non-empty name"));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(EmulatorError::Options(problems.join("; ")))
         }
     }
+}
+
+impl EmulatorOptions {
+    /// Every integration to create when absent, as `(name, type)`.
+    pub fn seeded_integrations(&self) -> Vec<(String, String)> {
+        let plain = self.integration.iter().map(|name| {
+            (
+                name.trim().to_string(),
+                state::CUSTOM_REST_ACTIONS.to_string(),
+            )
+        });
+        let typed = self.typed_integration.iter().filter_map(|e| split_typed(e));
+        plain.chain(typed).collect()
+    }
+}
+
+/// `TYPE=NAME` → `(NAME, TYPE)`; the type is lower-case letters, digits and `-`.
+fn split_typed(entry: &str) -> Option<(String, String)> {
+    let (kind, name) = entry.split_once('=')?;
+    let plausible = !kind.is_empty()
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (plausible && !name.trim().is_empty()).then(|| (name.trim().to_string(), kind.to_string()))
 }
 
 /// Why the emulator could not start or stop cleanly.

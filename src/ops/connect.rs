@@ -10,7 +10,7 @@ use crate::emulator::{self, EmulatorHandle, EmulatorOptions};
 use crate::genesys::{Client, ClientOptions, Credentials};
 use crate::manifest::Project;
 use crate::manifest::paths::{self, Area};
-use crate::model::{Env, IntegrationRef, Target};
+use crate::model::{Env, IntegrationRef, IntegrationType, Target};
 use crate::remote::{ContentCache, Remote};
 use std::time::Duration;
 
@@ -97,14 +97,18 @@ pub async fn connect(
     let (api_base, credentials, emulator) = match (&env.target, override_base) {
         (_, Some(base)) => (base, credentials_from_environment(env)?, None),
         (Target::Emulator, None) => {
-            let names: Vec<String> = env
-                .integrations
-                .iter()
-                .filter_map(|i| match i {
-                    IntegrationRef::Name(name) => Some(name.clone()),
-                    IntegrationRef::Id(_) => None,
-                })
-                .collect();
+            // The embedded org holds every integration the env names, with its declared type.
+            let mut names = Vec::new();
+            let mut typed = Vec::new();
+            for integration in &env.integrations {
+                let IntegrationRef::Name(name) = integration else {
+                    continue;
+                };
+                match env.integration_type(integration) {
+                    IntegrationType::WebServices => names.push(name.clone()),
+                    other => typed.push(format!("{other}={name}")),
+                }
+            }
             let state_file = check_own_file(
                 project_dir,
                 &Path::new(".nodectl")
@@ -119,6 +123,7 @@ pub async fn connect(
             let handle = emulator::start(EmulatorOptions {
                 state: Some(state_file),
                 integration: names,
+                typed_integration: typed,
                 // The embedded org is the user's own: no platform rate limit to imitate.
                 rate_limit: 0,
                 ..EmulatorOptions::ephemeral()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{OpsError, connect};
 use crate::fixture::{self, TestRun};
 use crate::manifest::{Project, paths};
-use crate::model::{Env, IntegrationRef};
+use crate::model::{Env, IntegrationRef, IntegrationType};
 use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
 use crate::remote::{Remote, Snapshot};
 
@@ -103,6 +103,7 @@ pub async fn plan(
     settings: &PlanSettings,
 ) -> Result<Planned, OpsError> {
     let snapshot = remote.snapshot(&env.integrations).await?;
+    crate::remote::check_declared_types(&snapshot.integrations, |i| env.integration_type(i))?;
     let plan = plan::compute(&plan_input(project, env, &snapshot, settings));
     let dry_run = if settings.skip_dry_run {
         None
@@ -148,6 +149,12 @@ fn plan_input(
             .integrations
             .iter()
             .map(|i| (i.id.clone(), i.name.clone()))
+            .collect(),
+        code_integrations: snapshot
+            .integrations
+            .iter()
+            .filter(|i| i.integration_type.as_deref() == Some(IntegrationType::FUNCTION))
+            .map(|i| i.id.clone())
             .collect(),
         desired,
         remote: snapshot

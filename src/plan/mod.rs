@@ -58,6 +58,9 @@ pub struct PlanInput {
     pub env: String,
     /// The managed integrations: id → name.
     pub integrations: BTreeMap<String, String>,
+    /// The managed integrations whose actions run a code package nodectl does not manage
+    /// (`function-data-actions`): their actions are never deleted or replaced.
+    pub code_integrations: BTreeSet<String>,
     pub desired: Vec<DesiredNode>,
     pub remote: Vec<RemoteState>,
     pub unmanaged: Vec<Unmanaged>,
@@ -233,6 +236,8 @@ pub fn compute(input: &PlanInput) -> Plan {
     if !targeted {
         changes.extend(unclaimed_changes(input, &claimed));
     }
+    let mut warnings = warnings;
+    warnings.extend(unmanaged_code(input, &changes));
     changes.sort_by(|a, b| a.key.cmp(&b.key).then(a.change.cmp(&b.change)));
 
     let refusals = safety_refusals(input, &changes, &protected);
@@ -428,10 +433,13 @@ fn unclaimed_changes(input: &PlanInput, claimed: &BTreeMap<&str, &str>) -> Vec<C
         } else {
             Some("not managed by any manifest (use --prune to delete it)".to_string())
         };
-        let kind = if leftover || input.flags.prune {
-            ChangeKind::Delete
+        let runs_code = input.code_integrations.contains(&remote.integration_id);
+        let (kind, note) = if runs_code && (leftover || input.flags.prune) {
+            (ChangeKind::NoOp, Some(CODE_NEVER_DELETED.to_string()))
+        } else if leftover || input.flags.prune {
+            (ChangeKind::Delete, note)
         } else {
-            ChangeKind::NoOp
+            (ChangeKind::NoOp, note)
         };
         unclaimed.push(Change {
             key: ChangeKey {
@@ -453,6 +461,29 @@ fn unclaimed_changes(input: &PlanInput, claimed: &BTreeMap<&str, &str>) -> Vec<C
         });
     }
     unclaimed
+}
+
+/// Why an unclaimed function data action stays.
+const CODE_NEVER_DELETED: &str = "a function data action: never deleted by nodectl, which does not manage its code package; delete it in Genesys";
+
+/// What plan does not manage of the function data actions it writes: their function settings and
+/// code package, which stay as they are in Genesys (a created one has none until uploaded).
+fn unmanaged_code(input: &PlanInput, changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| c.change.is_write() && input.code_integrations.contains(&c.key.integration_id))
+        .map(|c| {
+            let consequence = if c.change == ChangeKind::Create {
+                "the new action has no code until one is uploaded in Genesys"
+            } else {
+                "they stay as they are in Genesys"
+            };
+            format!(
+                "`{}` is a function data action: nodectl manages its configuration, not its function settings or code package ({consequence})",
+                c.key.name
+            )
+        })
+        .collect()
 }
 
 fn new_change(desired: &DesiredNode, kind: ChangeKind, after: ActionContent) -> Change {
@@ -590,6 +621,16 @@ fn safety_refusals(
                     change.key.name,
                     change.change.as_str()
                 ),
+            });
+        }
+        if destroys
+            && change
+                .replaces
+                .as_ref()
+                .is_some_and(|r| input.code_integrations.contains(&r.integration_id))
+        {
+            refusals.push(Refusal {
+                reason: format!("`{}` would be replaced, deleting a function data action whose code package nodectl does not manage; move it in Genesys", change.key.name),
             });
         }
         if change.change == ChangeKind::Replace && !input.flags.allow_replace {

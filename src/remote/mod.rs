@@ -17,7 +17,7 @@ use crate::genesys::dto::{
     PublishDraftInput, UpdateActionInput, UpdateDraftInput,
 };
 use crate::genesys::{ApiError, Client, Verb};
-use crate::model::{ActionContent, IntegrationRef};
+use crate::model::{ActionContent, IntegrationRef, IntegrationType};
 pub use cache::ContentCache;
 
 /// The integration type whose actions are Web Services data actions.
@@ -30,6 +30,15 @@ pub enum RemoteError {
     Api(#[from] ApiError),
     #[error("integration `{0}` does not exist in this org")]
     IntegrationNotFound(String),
+    #[error(
+        "integration `{name}` is of type `{actual}` in this org, but the project declares it as `{declared}`{hint}"
+    )]
+    IntegrationTypeMismatch {
+        name: String,
+        actual: String,
+        declared: String,
+        hint: String,
+    },
     #[error(
         "{count} integrations are named `{name}` ({ids}); name it by id: integration = \"id:<uuid>\""
     )]
@@ -56,6 +65,34 @@ pub struct ManagedIntegration {
     pub name: String,
     /// `custom-rest-actions` for Web Services data actions; function and other kinds differ.
     pub integration_type: Option<String>,
+}
+
+/// Refuses a managed integration whose type in the org differs from the one the project declares
+/// (`declared` gives `custom-rest-actions` for an undeclared one): the project would manage actions
+/// it believes Genesys runs in another way.
+pub fn check_declared_types(
+    integrations: &[ManagedIntegration],
+    declared: impl Fn(&IntegrationRef) -> IntegrationType,
+) -> Result<(), RemoteError> {
+    for integration in integrations {
+        let Some(actual) = &integration.integration_type else {
+            continue;
+        };
+        let wanted = declared(&integration.reference);
+        if actual != wanted.as_str() {
+            let hint = format!(
+                "; declare it in nodectl.toml as {{ name = \"{}\", type = \"{actual}\" }}",
+                integration.reference
+            );
+            return Err(RemoteError::IntegrationTypeMismatch {
+                name: integration.name.clone(),
+                actual: actual.clone(),
+                declared: wanted.to_string(),
+                hint,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One action with its complete content.

@@ -5,7 +5,7 @@
 //! `/execute` endpoints run through `emulator::exec`. A set is immutable: a `--watch` reload
 //! builds a new one and swaps it in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -107,14 +107,14 @@ impl NodeSet {
         } else {
             snapshot.context.org_id.clone()
         };
-        let integrations: BTreeSet<String> = snapshot
+        let integrations: BTreeMap<String, &str> = snapshot
             .nodes
             .iter()
-            .map(|n| n.key.integration.to_string())
+            .map(|n| (n.key.integration.to_string(), n.integration_type.as_str()))
             .collect();
         let mut ids = BTreeMap::new();
-        for name in integrations {
-            let id = org.ensure_integration(&name);
+        for (name, integration_type) in integrations {
+            let id = org.ensure_integration(&name, integration_type);
             if let Some(integration) = org.integrations.iter_mut().find(|i| i.id == id) {
                 integration.credentials = snapshot.context.credentials.clone();
             }

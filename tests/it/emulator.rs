@@ -7,7 +7,8 @@
 //!
 //! Steps may save values of an answer (`save = { ACTION = "/id" }`) and use them as `@ACTION@` in
 //! later paths, headers and bodies; `@INTEGRATION@` (`@INTEGRATION_2@`, …) are the ids of the
-//! `--integration`s, `@BUILTIN@` the built-in integration's, `@UPSTREAM@` the upstream's base.
+//! `--integration`s, `@TYPED_1@` (`@TYPED_2@`, …) those of the `--typed-integration`s, `@BUILTIN@`
+//! the built-in integration's, `@UPSTREAM@` the upstream's base.
 //! Bodies are inline (`body`), or a file of `tests/cases/emulator/bodies/` (`body_file`) with
 //! JSON-pointer overrides (`set = { "/name" = "B" }`). Requests to `/api/` carry a token the
 //! harness fetched (`auth = "token"`, the default) and `ININ-Correlation-Id: step-N`, so context
@@ -202,6 +203,12 @@ impl Run<'_> {
                 }
                 self.vars
                     .insert(format!("INTEGRATION_{custom}"), id.clone());
+            }
+        }
+        for (index, entry) in self.options.typed_integration.iter().enumerate() {
+            let name = entry.split_once('=').map_or("", |(_, name)| name);
+            if let Some((_, id, _)) = integrations.iter().find(|(n, _, _)| n == name) {
+                self.vars.insert(format!("TYPED_{}", index + 1), id.clone());
             }
         }
         self.token = None;

@@ -494,6 +494,7 @@ async fn prune_everything(remote: &Remote) -> Result<nodectl::plan::Plan, String
             .iter()
             .map(|i| (i.id.clone(), i.name.clone()))
             .collect(),
+        code_integrations: Default::default(),
         desired: Vec::new(),
         remote: snapshot
             .actions

@@ -9,7 +9,8 @@
 //!
 //! `org.toml`: `[integrations]` (id → name; the first listed is the env's own), `[[action]]` with
 //! `name`, `integration` (a name of `[integrations]`), `id`, `version` — one per node of `org/` —
-//! and `[[unmanaged]]` (`id`, `name`, `integration_id`, `integration_name`). `case.toml`: `env`
+//! `[[unmanaged]]` (`id`, `name`, `integration_id`, `integration_name`), and `[types]` (id → the
+//! integration type where it is not `custom-rest-actions`, as the org's listing says). `case.toml`: `env`
 //! (default `local`), `prune`, `allow_replace`, `force`, `only`.
 
 use std::collections::BTreeMap;
@@ -44,6 +45,8 @@ struct Org {
     action: Vec<OrgAction>,
     #[serde(default)]
     unmanaged: Vec<OrgUnmanaged>,
+    #[serde(default)]
+    types: BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -168,6 +171,12 @@ fn plan_of(case_dir: &Path) -> String {
     let input = PlanInput {
         env,
         integrations: org.integrations.clone().into_iter().collect(),
+        code_integrations: org
+            .types
+            .iter()
+            .filter(|(_, kind)| kind.as_str() == "function-data-actions")
+            .map(|(id, _)| id.clone())
+            .collect(),
         desired,
         remote,
         unmanaged: org

@@ -36,6 +36,20 @@ use actions::stored_config;
 
 /// The integration type of Web Services data actions.
 pub const CUSTOM_REST_ACTIONS: &str = "custom-rest-actions";
+/// The integration type whose actions run code and have no request URL.
+pub const FUNCTION_DATA_ACTIONS: &str = "function-data-actions";
+/// The integration types that hold data actions (Genesys's "data actions integrations": Web
+/// Services, Genesys Cloud, function, AWS Lambda, Salesforce, Zendesk, Microsoft Dynamics; docs/
+/// formats.md, "Integration types"). Other types (apps, telephony, …) hold none.
+pub const DATA_ACTION_TYPES: [&str; 7] = [
+    CUSTOM_REST_ACTIONS,
+    "purecloud-data-actions",
+    FUNCTION_DATA_ACTIONS,
+    "aws-lambda-data-actions",
+    "salesforce-datadip",
+    "zendesk-data-actions",
+    "microsoft-dynamics-data-actions",
+];
 /// The built-in integration that holds the seeded `static…` actions.
 pub const BUILT_IN_INTEGRATION_ID: &str = "4b1e6c1a-2f0d-4e8b-9a57-3c6d2e8f1a90";
 /// The state file's format version.
@@ -245,8 +259,9 @@ impl Org {
         id
     }
 
-    /// The integration of that name, created (type `custom-rest-actions`) when absent; its id.
-    pub fn ensure_integration(&mut self, name: &str) -> String {
+    /// The integration of that name, created with `integration_type` when absent (an existing one
+    /// keeps its type); its id.
+    pub fn ensure_integration(&mut self, name: &str, integration_type: &str) -> String {
         if let Some(existing) = self.integrations.iter().find(|i| i.name == name) {
             return existing.id.clone();
         }
@@ -254,7 +269,7 @@ impl Org {
         self.integrations.push(StoredIntegration {
             id: id.clone(),
             name: name.to_string(),
-            integration_type: CUSTOM_REST_ACTIONS.to_string(),
+            integration_type: integration_type.to_string(),
             intended_state: enabled(),
             credentials: Map::new(),
         });
@@ -358,7 +373,7 @@ mod tests {
     }
 
     fn action_body(org: &mut Org, name: &str) -> Value {
-        let integration = org.ensure_integration("Web");
+        let integration = org.ensure_integration("Web", CUSTOM_REST_ACTIONS);
         json!({
             "name": name, "category": "Tests", "integrationId": integration,
             "config": { "request": { "requestUrlTemplate": "https://x/y", "requestType": "GET" },
@@ -441,7 +456,7 @@ mod tests {
     #[test]
     fn state_round_trips() {
         let mut org = Org::new(3);
-        org.ensure_integration("Web");
+        org.ensure_integration("Web", CUSTOM_REST_ACTIONS);
         let text = org.to_json().unwrap_or_default();
         let back = Org::from_json(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.integrations, org.integrations);

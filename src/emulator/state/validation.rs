@@ -9,7 +9,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::replies::ApiError;
-use super::{CUSTOM_REST_ACTIONS, METHODS, Org, StoredAction, TIMEOUT_RANGE, is_static};
+use super::{
+    BUILT_IN_INTEGRATION_ID, DATA_ACTION_TYPES, FUNCTION_DATA_ACTIONS, METHODS, Org, StoredAction,
+    TIMEOUT_RANGE, is_static,
+};
 
 impl Org {
     /// Everything that keeps a draft from being published.
@@ -51,17 +54,28 @@ impl Org {
         problems
     }
 
-    /// The integration exists and holds Web Services data actions.
+    /// The integration exists, holds data actions, and is not the read-only built-in one.
     pub(super) fn check_integration(&self, id: &str) -> Result<(), ApiError> {
         let integration = self.integration(id).ok_or_else(|| {
             ApiError::invalid("integrationId", format!("Integration {id} does not exist."))
         })?;
-        if integration.integration_type != CUSTOM_REST_ACTIONS {
+        if id == BUILT_IN_INTEGRATION_ID {
             return Err(ApiError::invalid(
                 "integrationId",
                 format!(
-                    "Integration {id} ({}) is of type {}; data actions can only be created in integrations of type {CUSTOM_REST_ACTIONS}.",
-                    integration.name, integration.integration_type
+                    "Integration {id} ({}) is built in: its actions are read-only.",
+                    integration.name
+                ),
+            ));
+        }
+        if !DATA_ACTION_TYPES.contains(&integration.integration_type.as_str()) {
+            return Err(ApiError::invalid(
+                "integrationId",
+                format!(
+                    "Integration {id} ({}) is of type {}, which holds no data actions; data action integrations are of type {}.",
+                    integration.name,
+                    integration.integration_type,
+                    DATA_ACTION_TYPES.join(", ")
                 ),
             ));
         }
@@ -100,7 +114,11 @@ impl Org {
             problems.push(ApiError::invalid("category", "category must not be empty."));
         }
         let request = &action.config.request;
-        if request.request_url_template.trim().is_empty() {
+        // A function data action runs its code package: it has no URL.
+        let runs_code = self
+            .integration(&action.integration_id)
+            .is_some_and(|i| i.integration_type == FUNCTION_DATA_ACTIONS);
+        if !runs_code && request.request_url_template.trim().is_empty() {
             problems.push(ApiError::invalid(
                 "config.request.requestUrlTemplate",
                 "config.request.requestUrlTemplate must not be empty.",
