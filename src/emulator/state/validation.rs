@@ -68,7 +68,10 @@ impl Org {
                 ),
             ));
         }
-        if !DATA_ACTION_TYPES.contains(&integration.integration_type.as_str()) {
+        let kind = integration.integration_type.as_str();
+        // Genesys names its newer data-action integrations `…-data-actions` (Google's, for one,
+        // whose id is not in the list): those hold actions too.
+        if !DATA_ACTION_TYPES.contains(&kind) && !kind.ends_with("-data-actions") {
             return Err(ApiError::invalid(
                 "integrationId",
                 format!(
