@@ -279,12 +279,28 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     }
 
     for (raw, name) in nodes_raw.iter().zip(&node_names) {
-        if let Some(name) = name
-            && !fixture_nodes.contains(name)
-        {
+        let Some(name) = name else { continue };
+        // A node of a type only Genesys executes is not dry-runnable whatever its fixtures: say
+        // that, and why, instead of asking for a fixture.
+        let type_reason = nodes
+            .values()
+            .flatten()
+            .find(|n| n.source == raw.file.relative)
+            .and_then(|n| n.integration_type.not_executable_reason());
+        let at = raw.file.locate(&[Seg::Key("name".into())], Target::Value);
+        if let Some(reason) = type_reason {
             diags.warning(
                 &raw.file.display,
-                raw.file.locate(&[Seg::Key("name".into())], Target::Value),
+                at,
+                format!(
+                    "node `{}` is not dry-runnable ({reason}): nodectl manages its configuration, and `nodectl test` cannot run it",
+                    name.escape_debug()
+                ),
+            );
+        } else if !fixture_nodes.contains(name) {
+            diags.warning(
+                &raw.file.display,
+                at,
                 format!(
                     "node `{}` has no fixture: `nodectl test` cannot check it (add one under {}/)",
                     name.escape_debug(),

@@ -152,7 +152,25 @@ fn resolve_url(
     diags: &mut Diagnostics,
 ) -> Option<String> {
     match (&parsed.request.url, integration_type.has_no_url()) {
-        (Some(url), _) => Some(url.clone()),
+        (Some(url), _) => {
+            let at = file.locate(&seg_path!["request", "url"], Target::Value);
+            let literal = url.trim_start();
+            let absolute = literal.starts_with("http://") || literal.starts_with("https://");
+            match integration_type {
+                IntegrationType::WebServices if literal.starts_with('/') => diags.warning(
+                    &file.display,
+                    at,
+                    "a Web Services action calls the URL as written: a path without scheme and host fails at run time (only Genesys Cloud Data Actions resolve `/api/v2/…` against the org's API)",
+                ),
+                IntegrationType::GenesysCloud if absolute => diags.warning(
+                    &file.display,
+                    at,
+                    "a Genesys Cloud Data Action calls the org's own Platform API: give the path (`/api/v2/…`): nodectl sends the integration's token only to the env's API base, so a full URL to any other host fails at run time",
+                ),
+                _ => {}
+            }
+            Some(url.clone())
+        }
         (None, true) => Some(String::new()),
         (None, false) => {
             diags.error(
