@@ -198,6 +198,9 @@ fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<St
                 continue;
             }
         };
+        if !site.request {
+            check_defaults(node, &template, files, diags);
+        }
         let set_targets: BTreeSet<String> = template
             .set_targets()
             .into_iter()
@@ -281,4 +284,60 @@ fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<St
         }
     }
     not_dry_runnable
+}
+
+/// The translation-map defaults the success template would turn into something that is not JSON.
+/// Genesys inserts a default's text as is when its path does not resolve (docs/runtime.md), so a
+/// default that is not a JSON value is fine inside a JSON string (`"${x}"`) and is a broken output
+/// where a JSON value is expected (`{"a": ${x}}`); Genesys saves both, so this is a warning.
+fn check_defaults(
+    node: &Node,
+    template: &vtl::Template,
+    files: &mut Files,
+    diags: &mut Diagnostics,
+) {
+    let uses = template.output_references();
+    for (name, default) in &node.response.translation_map_defaults {
+        let Some((_, path)) = node
+            .response
+            .translation_map
+            .iter()
+            .find(|(k, _)| k == name)
+        else {
+            continue;
+        };
+        let bare_uses = || uses.iter().filter(|u| u.bare && u.root == *name);
+        let as_value = bare_uses().any(|u| !u.in_json_string)
+            && serde_json::from_str::<serde_json::Value>(default).is_err();
+        let in_string = bare_uses().any(|u| u.in_json_string)
+            && serde_json::from_str::<String>(&format!("\"{default}\"")).is_err();
+        let consequence = if as_value {
+            "where a JSON value is expected (write a string default as '\"text\"')"
+        } else if in_string {
+            "inside a JSON string, which it breaks (a `\"`, a `\\` or a control character)"
+        } else {
+            continue;
+        };
+        let Some(file) = files.get(&node.source) else {
+            continue;
+        };
+        let at = file.locate(
+            &[
+                Seg::Key("response".into()),
+                Seg::Key("translation_map_defaults".into()),
+                Seg::Key(name.clone()),
+            ],
+            Target::Value,
+        );
+        let what = if default.is_empty() {
+            "the empty default".to_owned()
+        } else {
+            format!("the default `{default}`")
+        };
+        diags.warning(
+            &file.display,
+            at,
+            format!("translation_map_defaults.{name}: when `{path}` does not resolve, the output is not JSON: success_template inserts {what} as is {consequence}"),
+        );
+    }
 }
