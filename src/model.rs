@@ -220,7 +220,7 @@ pub struct Node {
     pub key: NodeKey,
     pub category: String,
     pub secure: bool,
-    /// `config.timeoutSeconds`; the runtime uses 15 when absent.
+    /// `config.timeoutSeconds`; the runtime uses 60 when absent, as Genesys does.
     pub timeout_seconds: Option<u8>,
     pub protect: bool,
     pub previous_names: Vec<String>,

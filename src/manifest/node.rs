@@ -233,11 +233,12 @@ fn load_schema(
                     Target::Value
                 };
                 let at = file.locate(&path, target);
-                diags.error(
-                    &file.display,
-                    at,
-                    format!("{}: {}", side.key(), problem.message),
-                );
+                let message = format!("{}: {}", side.key(), problem.message);
+                if problem.warning {
+                    diags.warning(&file.display, at, message);
+                } else {
+                    diags.error(&file.display, at, message);
+                }
             }
             Some(schema)
         }
@@ -287,16 +288,17 @@ fn load_schema(
             };
             for problem in contracts.check(side, &schema) {
                 let pointer = pointer_of(&problem.path);
-                diags.error(
-                    &file.display,
-                    at,
-                    format!(
-                        "{} in {} at {pointer}: {}",
-                        side.key(),
-                        schema_relative.display(),
-                        problem.message
-                    ),
+                let message = format!(
+                    "{} in {} at {pointer}: {}",
+                    side.key(),
+                    schema_relative.display(),
+                    problem.message
                 );
+                if problem.warning {
+                    diags.warning(&file.display, at, message);
+                } else {
+                    diags.error(&file.display, at, message);
+                }
             }
             Some(schema)
         }
