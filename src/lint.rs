@@ -2,7 +2,8 @@
 //! template and translation path is parsed; malformed ones are errors, constructs outside nodectl's
 //! subset are warnings that mark the node *not dry-runnable*, and the template references are
 //! checked against the contract (`${input.X}` declared in `input_schema`, success-template variables
-//! that exist, no list or map rendered straight into a request).
+//! that exist, no list or map rendered straight into a request, translation-map defaults that the
+//! success template would turn into something that is not JSON).
 //!
 //! It runs after `manifest` has loaded the project (which knows nothing of these parsers) and adds
 //! to the same diagnostics.
