@@ -2,7 +2,8 @@
 //! template and translation path is parsed; malformed ones are errors, constructs outside nodectl's
 //! subset are warnings that mark the node *not dry-runnable*, and the template references are
 //! checked against the contract (`${input.X}` declared in `input_schema`, success-template variables
-//! that exist, no list or map rendered straight into a request).
+//! that exist, no list or map rendered straight into a request, translation-map defaults that the
+//! success template would turn into something that is not JSON).
 //!
 //! It runs after `manifest` has loaded the project (which knows nothing of these parsers) and adds
 //! to the same diagnostics.
@@ -198,6 +199,9 @@ fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<St
                 continue;
             }
         };
+        if !site.request {
+            check_defaults(node, &template, files, diags);
+        }
         let set_targets: BTreeSet<String> = template
             .set_targets()
             .into_iter()
@@ -281,4 +285,60 @@ fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<St
         }
     }
     not_dry_runnable
+}
+
+/// The translation-map defaults the success template would turn into something that is not JSON.
+/// Genesys inserts a default's text as is when its path does not resolve (docs/runtime.md), so a
+/// default that is not a JSON value is fine inside a JSON string (`"${x}"`) and is a broken output
+/// where a JSON value is expected (`{"a": ${x}}`); Genesys saves both, so this is a warning.
+fn check_defaults(
+    node: &Node,
+    template: &vtl::Template,
+    files: &mut Files,
+    diags: &mut Diagnostics,
+) {
+    let uses = template.output_references();
+    for (name, default) in &node.response.translation_map_defaults {
+        let Some((_, path)) = node
+            .response
+            .translation_map
+            .iter()
+            .find(|(k, _)| k == name)
+        else {
+            continue;
+        };
+        let bare_uses = || uses.iter().filter(|u| u.bare && u.root == *name);
+        let as_value = bare_uses().any(|u| !u.in_json_string)
+            && serde_json::from_str::<serde_json::Value>(default).is_err();
+        let in_string = bare_uses().any(|u| u.in_json_string)
+            && serde_json::from_str::<String>(&format!("\"{default}\"")).is_err();
+        let consequence = if as_value {
+            "where a JSON value is expected (write a string default as '\"text\"')"
+        } else if in_string {
+            "inside a JSON string, which it breaks (a `\"`, a `\\` or a control character)"
+        } else {
+            continue;
+        };
+        let Some(file) = files.get(&node.source) else {
+            continue;
+        };
+        let at = file.locate(
+            &[
+                Seg::Key("response".into()),
+                Seg::Key("translation_map_defaults".into()),
+                Seg::Key(name.clone()),
+            ],
+            Target::Value,
+        );
+        let what = if default.is_empty() {
+            "the empty default".to_owned()
+        } else {
+            format!("the default `{default}`")
+        };
+        diags.warning(
+            &file.display,
+            at,
+            format!("translation_map_defaults.{name}: when `{path}` does not resolve, the output is not JSON: success_template inserts {what} as is {consequence}"),
+        );
+    }
 }

@@ -325,7 +325,7 @@ pub struct Node {
     pub integration_type: IntegrationType,
     pub category: String,
     pub secure: bool,
-    /// `config.timeoutSeconds`; the runtime uses 15 when absent.
+    /// `config.timeoutSeconds`; the runtime uses 60 when absent, as Genesys does.
     pub timeout_seconds: Option<u8>,
     pub protect: bool,
     pub previous_names: Vec<String>,

@@ -76,3 +76,51 @@ pub fn compile_contract(schema: &Value) -> Result<jsonschema::Validator, Contrac
         }
     })
 }
+
+/// The names Genesys accepts for input-contract properties (help article "Add contracts to
+/// custom actions for integrations"; the platform's own check of a saved input schema uses it as
+/// its `patternProperties`).
+pub const INPUT_NAME_PATTERN: &str = "^[A-Za-z][A-Za-z0-9_-]*$";
+
+/// The types Genesys accepts for input-contract properties: the enum its save-time check
+/// names ("instance value (\"object\") not found in enum (possible values:
+/// [\"boolean\",\"integer\",\"null\",\"number\",\"string\"])").
+pub const INPUT_SCALARS: [&str; 5] = ["boolean", "integer", "null", "number", "string"];
+
+/// A property of an input contract that Genesys refuses to save.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputRuleViolation {
+    /// The name does not match [`INPUT_NAME_PATTERN`].
+    Name(String),
+    /// A `type` outside [`INPUT_SCALARS`] (a nested object or an array): the property and the type.
+    Type(String, String),
+}
+
+/// The properties of an input contract that break Genesys's save-time rule "a simple properties
+/// schema: an object with properties and no sub-objects". A property without `type` is not one
+/// of them (nothing shows Genesys refusing it).
+pub fn input_rule_violations(schema: &Value) -> Vec<InputRuleViolation> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let name_ok = |name: &str| {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let mut violations = Vec::new();
+    for (name, property) in properties {
+        if !name_ok(name) {
+            violations.push(InputRuleViolation::Name(name.clone()));
+        }
+        let types: Vec<&str> = match property.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(bad) = types.iter().find(|t| !INPUT_SCALARS.contains(t)) {
+            violations.push(InputRuleViolation::Type(name.clone(), (*bad).to_owned()));
+        }
+    }
+    violations
+}

@@ -5,6 +5,10 @@
 //! ([`parse`]) and evaluates it many times against response bodies ([`JsonPath::evaluate`]), so
 //! that `nodectl` can predict, offline, what Genesys will put in each translation variable.
 //!
+//! A path that starts with neither `$` nor `@` is read as Jayway reads it, with `$.` before it:
+//! `entities[0].id` is `$.entities[0].id`, `[0]` is `$.[0]`, and `.a` is the deep scan `$..a`; a
+//! top-level `@` is the document, as `$` is.
+//!
 //! Accepted: `$`, `.name`, `['name']` / `["name"]`, `.[0]` (Jayway's dot-then-bracket quirk),
 //! `*` / `[*]`, deep scan `..name` / `..[0]` / `..*` / `..[?(…)]`, single indexes (negative
 //! too), index unions `[0,2]`, name unions `['a','b']`, slices `[1:3]` `[:2]` `[-2:]`, filters
@@ -125,6 +129,26 @@ impl JsonPathError {
         match self {
             JsonPathError::Syntax { .. } => JsonPathErrorKind::Syntax,
             JsonPathError::Unsupported { .. } => JsonPathErrorKind::Unsupported,
+        }
+    }
+
+    /// The same error `by` characters earlier (an error in the text with Jayway's implied `$.`
+    /// before it, located in the text as written; a problem inside the prefix is at 0).
+    fn shifted_back(self, by: usize) -> Self {
+        match self {
+            JsonPathError::Syntax {
+                offset,
+                message,
+                expected,
+            } => JsonPathError::Syntax {
+                offset: offset.saturating_sub(by),
+                message,
+                expected,
+            },
+            JsonPathError::Unsupported { offset, construct } => JsonPathError::Unsupported {
+                offset: offset.saturating_sub(by),
+                construct,
+            },
         }
     }
 

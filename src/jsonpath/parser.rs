@@ -11,16 +11,35 @@ use super::ast::{CmpOp, Expr, Function, Operand, PathOperand, Query, Segment, Se
 
 type PResult<T> = Result<T, JsonPathError>;
 
-/// Parses the text of a whole path (`$…`, surrounding whitespace allowed) into its query.
+/// Parses the text of a whole path (surrounding whitespace allowed) into its query.
+///
+/// A path whose first non-whitespace character is neither `$` nor `@` is read as Jayway's
+/// `PathCompiler.compile` reads it: as `$.` followed by the whole text, leading whitespace
+/// included (`entities[0].id` is `$.entities[0].id`, `[0]` is `$.[0]`, `.a` is the deep scan
+/// `$..a`). Offsets in errors still count characters of the text as written. A top-level `@` is
+/// the document, as `$` is.
 pub(super) fn parse_path(path: &str) -> PResult<Query> {
-    let chars: Vec<char> = path.chars().collect();
-    let Some(start) = chars.iter().position(|c| !c.is_whitespace()) else {
+    let written: Vec<char> = path.chars().collect();
+    let Some(first) = written.iter().position(|c| !c.is_whitespace()) else {
         return Err(JsonPathError::Syntax {
             offset: 0,
             message: "empty JSONPath".to_owned(),
             expected: None,
         });
     };
+    if matches!(written.get(first), Some('$' | '@')) {
+        return parse_chars(written, first);
+    }
+    let mut chars: Vec<char> = IMPLIED_ROOT.chars().collect();
+    chars.extend(written);
+    parse_chars(chars, 0).map_err(|err| err.shifted_back(IMPLIED_ROOT.len()))
+}
+
+/// What Jayway puts before a path that starts with neither `$` nor `@`.
+const IMPLIED_ROOT: &str = "$.";
+
+/// Parses `chars` from `start`, its first non-whitespace character.
+fn parse_chars(chars: Vec<char>, start: usize) -> PResult<Query> {
     let end = chars
         .iter()
         .rposition(|c| !c.is_whitespace())
@@ -172,14 +191,10 @@ impl Parser {
 
     fn parse_root(&mut self) -> PResult<Query> {
         match self.peek() {
-            Some('$') => self.bump(),
-            Some('@') => {
-                return self.syntax(
-                    self.pos,
-                    "a JSONPath must start with `$` (`@` is only valid inside a filter)",
-                );
-            }
-            _ => return self.syntax(self.pos, "a JSONPath must start with `$`"),
+            // Jayway compiles a top-level `@` as a root token too, evaluated against the
+            // document itself.
+            Some('$' | '@') => self.bump(),
+            _ => return self.syntax(self.pos, "a JSONPath must start with `$` or `@`"),
         }
         let query = self.parse_query()?;
         match self.peek() {

@@ -1,19 +1,22 @@
 //! Node contracts: compiling the input and output JSON Schemas (with the draft their `$schema`
-//! selects, draft 7 by default, `format` validated) and Genesys's own contract rules (no `$ref`; a
-//! flat input object of scalar properties with well-formed, unreserved names; no nested arrays in
-//! the output).
+//! selects, draft 7 by default, `format` validated) and Genesys's own contract rules. Errors are
+//! what Genesys refuses to save: a flat input object of scalar properties with well-formed names
+//! (`schema::input_rule_violations`, which the emulator applies too). Warnings are what Genesys
+//! documents as unsupported or harmful but is not known to refuse: `$ref`, nested arrays in the
+//! output, the reserved input names, an input property without a type.
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::source::Seg;
-use crate::schema::SchemaSeg;
+use crate::schema::{InputRuleViolation, SchemaSeg};
 
 /// A problem inside a schema: where (a path inside the schema) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaProblem {
     pub path: Vec<Seg>,
     pub message: String,
+    /// Genesys saves the schema anyway: a warning naming the consequence, not an error.
+    pub warning: bool,
 }
 
 impl SchemaProblem {
@@ -21,6 +24,14 @@ impl SchemaProblem {
         SchemaProblem {
             path,
             message: message.into(),
+            warning: false,
+        }
+    }
+
+    fn warning(path: Vec<Seg>, message: impl Into<String>) -> SchemaProblem {
+        SchemaProblem {
+            warning: true,
+            ..SchemaProblem::new(path, message)
         }
     }
 }
@@ -43,7 +54,6 @@ impl Side {
 
 /// Input property names Genesys reserves for the template context (docs/runtime.md).
 pub const RESERVED_INPUTS: [&str; 3] = ["orgId", "integrationId", "rawRequest"];
-const INPUT_SCALARS: [&str; 5] = ["string", "integer", "number", "boolean", "null"];
 
 /// Compiles a schema as JSON Schema with the options the runtime uses (`schema::compile_contract`).
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaProblem> {
@@ -87,9 +97,9 @@ fn find_refs(schema: &Value, path: &mut Vec<Seg>, problems: &mut Vec<SchemaProbl
             for (key, value) in map {
                 path.push(Seg::Key(key.clone()));
                 if key == "$ref" {
-                    problems.push(SchemaProblem::new(
+                    problems.push(SchemaProblem::warning(
                         path.clone(),
-                        "Genesys contracts cannot use `$ref`: inline the referenced schema",
+                        "Genesys's help says contracts do not support `$ref` (it is not known to refuse the save): inline the referenced schema",
                     ));
                 } else {
                     find_refs(value, path, problems);
@@ -126,32 +136,35 @@ fn check_input(schema: &Value, problems: &mut Vec<SchemaProblem>) {
     let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
         return;
     };
-    let name_pattern = Regex::new(r"^[A-Za-z][A-Za-z0-9_-]*$").ok();
-    for (name, property) in properties {
-        let at = vec![Seg::Key("properties".into()), Seg::Key(name.clone())];
-        if RESERVED_INPUTS.contains(&name.as_str()) {
-            problems.push(SchemaProblem::new(
-                at.clone(),
+    let at = |name: &str| vec![Seg::Key("properties".into()), Seg::Key(name.to_owned())];
+    for violation in crate::schema::input_rule_violations(schema) {
+        problems.push(match violation {
+            InputRuleViolation::Name(name) => SchemaProblem::new(
+                at(&name),
                 format!(
-                    "input name `{name}` is reserved by Genesys (orgId, integrationId, rawRequest)"
+                    "input name `{name}` must match {}; Genesys refuses to save it",
+                    crate::schema::INPUT_NAME_PATTERN
+                ),
+            ),
+            InputRuleViolation::Type(name, bad) => SchemaProblem::new(
+                at(&name),
+                format!("input `{name}` has type `{bad}`; Genesys refuses to save an input contract that is not flat: string, integer, number, boolean or null"),
+            ),
+        });
+    }
+    for (name, property) in properties {
+        if RESERVED_INPUTS.contains(&name.as_str()) {
+            problems.push(SchemaProblem::warning(
+                at(name),
+                format!(
+                    "input name `{name}` is reserved by Genesys (orgId, integrationId, rawRequest): the flow's value overwrites Genesys's own and the action fails"
                 ),
             ));
-        } else if name_pattern.as_ref().is_some_and(|re| !re.is_match(name)) {
-            problems.push(SchemaProblem::new(
-                at.clone(),
-                format!("input name `{name}` must match ^[A-Za-z][A-Za-z0-9_-]*$"),
-            ));
         }
-        let types = types_of(property);
-        if types.is_empty() {
-            problems.push(SchemaProblem::new(
-                at,
-                format!("input `{name}` needs a type: string, integer, number, boolean or null"),
-            ));
-        } else if let Some(bad) = types.iter().find(|t| !INPUT_SCALARS.contains(t)) {
-            problems.push(SchemaProblem::new(
-                at,
-                format!("input `{name}` has type `{bad}`; Genesys input contracts are flat: string, integer, number, boolean or null"),
+        if types_of(property).is_empty() {
+            problems.push(SchemaProblem::warning(
+                at(name),
+                format!("input `{name}` has no type: Genesys's input contracts type each property as string, integer, number, boolean or null"),
             ));
         }
     }
@@ -165,9 +178,9 @@ fn check_nested_arrays(schema: &Value, path: &mut Vec<Seg>, problems: &mut Vec<S
     {
         let mut at = path.clone();
         at.push(Seg::Key("items".into()));
-        problems.push(SchemaProblem::new(
+        problems.push(SchemaProblem::warning(
             at,
-            "Genesys output contracts cannot nest arrays (an array of arrays)",
+            "Genesys's help says output contracts do not support nested arrays (an array of arrays; it is not known to refuse the save): flatten it",
         ));
     }
     for (key, value) in map {

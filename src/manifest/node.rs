@@ -278,11 +278,12 @@ fn load_schema(
                     Target::Value
                 };
                 let at = file.locate(&path, target);
-                diags.error(
-                    &file.display,
-                    at,
-                    format!("{}: {}", side.key(), problem.message),
-                );
+                let message = format!("{}: {}", side.key(), problem.message);
+                if problem.warning {
+                    diags.warning(&file.display, at, message);
+                } else {
+                    diags.error(&file.display, at, message);
+                }
             }
             Some(schema)
         }
@@ -332,16 +333,17 @@ fn load_schema(
             };
             for problem in contracts.check(side, &schema) {
                 let pointer = pointer_of(&problem.path);
-                diags.error(
-                    &file.display,
-                    at,
-                    format!(
-                        "{} in {} at {pointer}: {}",
-                        side.key(),
-                        schema_relative.display(),
-                        problem.message
-                    ),
+                let message = format!(
+                    "{} in {} at {pointer}: {}",
+                    side.key(),
+                    schema_relative.display(),
+                    problem.message
                 );
+                if problem.warning {
+                    diags.warning(&file.display, at, message);
+                } else {
+                    diags.error(&file.display, at, message);
+                }
             }
             Some(schema)
         }
@@ -387,25 +389,13 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
         .success_template
         .clone()
         .unwrap_or_else(|| DEFAULT_SUCCESS_TEMPLATE.to_string());
-    for (name, default) in &response.translation_map_defaults {
+    for name in response.translation_map_defaults.keys() {
         let at = file.locate(
             &seg_path!["response", "translation_map_defaults", name.as_str()],
             Target::Key,
         );
         if !response.translation_map.contains_key(name) {
             diags.warning(&file.display, at, format!("translation_map_defaults has `{name}` but translation_map has no such variable; the default is never used"));
-        } else if references_variable(&success_template, name)
-            && let Err(error) = serde_json::from_str::<Value>(default)
-        {
-            let at = file.locate(
-                &seg_path!["response", "translation_map_defaults", name.as_str()],
-                Target::Value,
-            );
-            diags.error(
-                &file.display,
-                at,
-                format!("default for `{name}` is not JSON ({error}), but success_template inserts it as JSON; write a string as '\"text\"'"),
-            );
         }
     }
     ResponseSpec {
@@ -421,33 +411,6 @@ fn resolve_response(file: &SourceFile, parsed: &NodeFile, diags: &mut Diagnostic
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     }
-}
-
-/// Whether a Velocity template references `$name`, `${name}`, `$!name` or `$!{name}`. A lexical test:
-/// it cannot tell a reference inside `#[[ ]]#` or a comment, which only makes the check stricter.
-pub fn references_variable(template: &str, name: &str) -> bool {
-    let bytes = template.as_bytes();
-    let mut search_from = 0;
-    while let Some(found) = template.get(search_from..).and_then(|rest| rest.find('$')) {
-        let mut at = search_from + found + 1;
-        if bytes.get(at) == Some(&b'!') {
-            at += 1;
-        }
-        if bytes.get(at) == Some(&b'{') {
-            at += 1;
-        }
-        if template
-            .get(at..)
-            .is_some_and(|rest| rest.starts_with(name))
-        {
-            let after = bytes.get(at + name.len()).copied();
-            if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
-                return true;
-            }
-        }
-        search_from = at;
-    }
-    false
 }
 
 fn resolve_local(local: Option<&LocalSection>) -> LocalPolicy {

@@ -33,8 +33,10 @@ use crate::model::{ErrorKind, RetryPolicy};
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::vtl;
 
-/// The timeout Genesys applies when `timeoutSeconds` is absent.
-pub const DEFAULT_TIMEOUT_SECONDS: u8 = 15;
+/// The timeout Genesys applies when `timeoutSeconds` is absent: "The default timeout of 60
+/// seconds is used when you do not set a timeout value" (Genesys's help article "Add
+/// configuration to custom actions for integrations", Execution Timeout).
+pub const DEFAULT_TIMEOUT_SECONDS: u8 = 60;
 /// The longest upstream body excerpt quoted in an error message.
 const BODY_EXCERPT_BYTES: usize = 512;
 /// `input.orgId` when the env names no `org_id`.

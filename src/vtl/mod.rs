@@ -106,6 +106,20 @@ pub struct RefInfo {
     pub quiet: bool,
 }
 
+/// A reference rendered into a template's output, and where in the JSON text around it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputRef {
+    /// The variable name (`x` in `${x}` or `$x.length()`).
+    pub root: String,
+    /// Nothing follows the name (`${x}`, not `$x.length()` or `$x[0]`): the variable's own text
+    /// is what is rendered.
+    pub bare: bool,
+    /// Whether the text before it leaves it inside a JSON string literal (`"…${x}…"`).
+    pub in_json_string: bool,
+    pub line: u32,
+    pub column: u32,
+}
+
 /// Parses a template.
 pub fn parse(source: &str) -> Result<Template, ParseError> {
     let root = parser::Root::new(source);
@@ -203,6 +217,18 @@ impl Template {
         out
     }
 
+    /// The references rendered into the output (not those inside directives or method
+    /// arguments, not escaped ones), in source order, each with whether the template's literal
+    /// text before it leaves it inside a JSON string (a lexical reading: `"` opens and closes a
+    /// string, `\` escapes the next character; each `#if` branch starts from the state before
+    /// the `#if` and the first branch's state goes on after it, a `#foreach` body counts once).
+    pub fn output_references(&self) -> Vec<OutputRef> {
+        let mut out = Vec::new();
+        let mut state = JsonTextState::default();
+        output_refs(&self.nodes, &mut state, &mut out);
+        out
+    }
+
     /// The variables assigned by `#set` anywhere in the template.
     pub fn set_targets(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -245,6 +271,64 @@ fn walk_nodes<'t>(nodes: &'t [Node], f: &mut dyn FnMut(&'t ast::RefExpr)) {
                 walk_nodes(&fe.body, f);
             }
             Node::Set(s) => walk_expr(&s.value, f),
+        }
+    }
+}
+
+/// Where literal text has left a JSON reader: inside a string, after a backslash in one.
+#[derive(Clone, Copy, Default)]
+struct JsonTextState {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl JsonTextState {
+    fn feed(&mut self, text: &str) {
+        for c in text.chars() {
+            if self.escaped {
+                self.escaped = false;
+            } else if self.in_string && c == '\\' {
+                self.escaped = true;
+            } else if c == '"' {
+                self.in_string = !self.in_string;
+            }
+        }
+    }
+}
+
+fn output_refs(nodes: &[Node], state: &mut JsonTextState, out: &mut Vec<OutputRef>) {
+    for n in nodes {
+        match n {
+            Node::Text(text) => state.feed(text),
+            Node::Ref(r) if r.escapes % 2 == 0 => {
+                // A rendered value ends whatever escape the text began.
+                state.escaped = false;
+                out.push(OutputRef {
+                    root: r.r.root.to_string(),
+                    bare: r.r.mods.is_empty(),
+                    in_json_string: state.in_string,
+                    line: r.r.pos.line,
+                    column: r.r.pos.col,
+                });
+            }
+            Node::Ref(r) => state.feed(&r.r.literal),
+            Node::If(i) => {
+                let before = *state;
+                let mut after = None;
+                let bodies = i
+                    .branches
+                    .iter()
+                    .map(|(_, b)| b)
+                    .chain(i.otherwise.as_ref());
+                for body in bodies {
+                    let mut branch = before;
+                    output_refs(body, &mut branch, out);
+                    after.get_or_insert(branch);
+                }
+                *state = after.unwrap_or(before);
+            }
+            Node::Foreach(fe) => output_refs(&fe.body, state, out),
+            Node::Set(_) | Node::Break => {}
         }
     }
 }

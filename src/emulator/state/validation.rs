@@ -1,10 +1,12 @@
 //! Strict validation as Genesys does it: the problems of an action (integration known and of type
-//! `custom-rest-actions`, unique name, request fields, timeout, contract schemas) and of a draft
+//! `custom-rest-actions`, unique name, request fields, timeout, contract schemas, a flat input
+//! contract) and of a draft
 //! before publishing; request bodies (JSON object, required fields, typed decoding); query
 //! parameters; built-ins read-only, integrations fixed; versions that cannot wrap.
 
 use crate::emulator::route::Query;
 use crate::genesys::dto::{ErrorDetail, PostActionInput};
+use crate::schema::InputRuleViolation;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -184,6 +186,9 @@ impl Org {
                 problems.push(ApiError::invalid(field, format!("{field} {problem}")));
             }
         }
+        if let Some(problem) = input_rule_problem(&action.contract.input.input_schema) {
+            problems.push(ApiError::invalid("contract.input.inputSchema", problem));
+        }
         problems
     }
 }
@@ -208,6 +213,26 @@ pub(super) fn schema_problem(schema: &Value, roots: &[&str]) -> Option<String> {
     crate::schema::compile(schema)
         .err()
         .map(|e| format!("is not a valid JSON Schema: {e}"))
+}
+
+/// Genesys's save-time check of an input contract, "a simple properties schema" (its message,
+/// as Genesys words it; only the first violation is named): `schema::input_rule_violations`.
+pub(super) fn input_rule_problem(schema: &Value) -> Option<String> {
+    let reason = match crate::schema::input_rule_violations(schema)
+        .into_iter()
+        .next()?
+    {
+        InputRuleViolation::Type(name, bad) => format!(
+            "Error location: /properties/{name}/type. instance value (\"{bad}\") not found in enum (possible values: [\"boolean\",\"integer\",\"null\",\"number\",\"string\"])"
+        ),
+        InputRuleViolation::Name(name) => format!(
+            "Error location: /properties/{name}. property name does not match the pattern \"{}\"",
+            crate::schema::INPUT_NAME_PATTERN
+        ),
+    };
+    Some(format!(
+        "Failed Validation of contract.input.inputSchema as a simple properties schema. Must be an Object with properties and no sub-objects. JSON failed schema validation for the following reasons: {reason}"
+    ))
 }
 
 /// A `PostActionInput` body: a JSON object with every required field.
