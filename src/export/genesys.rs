@@ -41,12 +41,15 @@ pub struct ActionFile {
 /// nodectl can represent.
 pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| vec![format!("not UTF-8 text ({e}); a Genesys action file is JSON")])?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        vec![format!(
+            "not UTF-8 text ({e}); a Genesys action file is JSON"
+        )]
+    })?;
     let value: Value = serde_json::from_str(text).map_err(|e| vec![format!("not JSON: {e}")])?;
     let Value::Object(root) = value else {
         return Err(vec![format!(
-            "the file holds a JSON {}, not an action object",
+            "the file's JSON is {}, not an action object",
             kind(&value)
         )]);
     };
@@ -98,13 +101,15 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            p.problem(format!("`secure` is a {}, not a boolean", kind(other)));
+            p.problem(format!("`secure` is {}, not a boolean", kind(other)));
             false
         }
     };
     let empty = Map::new();
     let config = p.object(&root, "config", "config").unwrap_or(&empty);
-    let request = p.object(config, "request", "config.request").unwrap_or(&empty);
+    let request = p
+        .object(config, "request", "config.request")
+        .unwrap_or(&empty);
     let response = p
         .object(config, "response", "config.response")
         .unwrap_or(&empty);
@@ -189,15 +194,15 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
     })
 }
 
-/// `object`, `array`, … for messages.
+/// `an object`, `an array`, … for messages.
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -221,7 +226,7 @@ impl Reader<'_> {
                 None
             }
             Some(other) => {
-                self.problem(format!("`{key}` is a {}, not a string", kind(other)));
+                self.problem(format!("`{key}` is {}, not a string", kind(other)));
                 None
             }
         }
@@ -240,7 +245,7 @@ impl Reader<'_> {
                 None
             }
             Some(other) => {
-                self.problem(format!("`{path}` is a {}, not an object", kind(other)));
+                self.problem(format!("`{path}` is {}, not an object", kind(other)));
                 None
             }
         }
@@ -260,16 +265,13 @@ impl Reader<'_> {
                 .filter_map(|(k, v)| match v {
                     Value::String(s) => Some((k.clone(), s.clone())),
                     other => {
-                        self.problem(format!(
-                            "`{path}.{k}` is a {}, not a string",
-                            kind(other)
-                        ));
+                        self.problem(format!("`{path}.{k}` is {}, not a string", kind(other)));
                         None
                     }
                 })
                 .collect(),
             Some(other) => {
-                self.problem(format!("`{path}` is a {}, not an object", kind(other)));
+                self.problem(format!("`{path}` is {}, not an object", kind(other)));
                 Vec::new()
             }
         }
@@ -284,7 +286,10 @@ impl Reader<'_> {
                 None
             }
             Some(other) => {
-                self.problem(format!("`{path}` is a {}, not a JSON Schema object", kind(other)));
+                self.problem(format!(
+                    "`{path}` is {}, not a JSON Schema object",
+                    kind(other)
+                ));
                 None
             }
         }
@@ -324,10 +329,7 @@ pub fn to_ui_json(content: &ActionContent, integration_type: &IntegrationType) -
             Value::String(content.url.clone()),
         );
     }
-    request.insert(
-        "requestType".into(),
-        Value::String(content.method.clone()),
-    );
+    request.insert("requestType".into(), Value::String(content.method.clone()));
     request.insert("headers".into(), string_map(content.headers.clone()));
     request.insert(
         "requestTemplate".into(),

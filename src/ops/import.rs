@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::OpsError;
 use super::export::{refuse_overwrites, write_all};
-use crate::export::genesys::{self, ActionFile, MAX_FILE_BYTES, Shape};
 use crate::export;
+use crate::export::genesys::{self, ActionFile, MAX_FILE_BYTES, Shape};
 use crate::manifest::Project;
 use crate::model::{Env, IntegrationRef, IntegrationType};
 
@@ -139,9 +139,8 @@ pub fn run(
                 .unwrap_or_default()
         );
         let integration = several.then(|| one.integration.to_string());
-        let exported =
-            export::manifest_of(&content, &header, slug, integration.as_deref(), false)
-                .map_err(|e| OpsError::Io(format!("{}: {e}", one.display)))?;
+        let exported = export::manifest_of(&content, &header, slug, integration.as_deref(), false)
+            .map_err(|e| OpsError::Io(format!("{}: {e}", one.display)))?;
         files.push((
             nodes_dir.join(format!("{}.toml", exported.slug)),
             exported.manifest,
