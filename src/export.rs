@@ -73,7 +73,7 @@ pub fn unique_slugs(actions: &[&RemoteAction]) -> Vec<String> {
 /// Slugs for `(name, tie-breaker)` pairs, unique (`-2`, `-3` … in name then tie-breaker order).
 pub fn unique_slugs_of(keys: &[(&str, &str)]) -> Vec<String> {
     let mut order: Vec<(usize, &(&str, &str))> = keys.iter().enumerate().collect();
-    order.sort_by(|(_, a), (_, b)| a.cmp(b));
+    order.sort_by_key(|(_, key)| **key);
     let mut taken = BTreeSet::new();
     let mut slugs: Vec<(usize, String)> = Vec::with_capacity(keys.len());
     for (index, (name, _)) in order {
