@@ -105,7 +105,7 @@ for file in "${files[@]}"; do
             if ! "$bin" --color never apply --dir "$a" --auto-approve >"$case_dir/apply.out" 2>&1; then
                 reason=$(grep -m1 -A1 'FAILED\|error:' "$case_dir/apply.out" | tr '\n' ' ' | cut -c1-300)
             else
-                grep -q 'not dry-runnable' "$case_dir/apply.out" && touch "$case_dir/not-dry-runnable"
+                grep -q 'not dry-runnable' "$case_dir/apply.out" && echo "$name" >"$case_dir/not-dry-runnable"
                 stage=export
                 retype_state "$a/.nodectl/emulator/dev.json"
                 rmdir "$b"
@@ -219,7 +219,9 @@ applied = [r for r in rows if r[0] not in ("import", "validate", "apply")]
 not_dry = len(glob.glob(os.path.join(work, "*", "not-dry-runnable")))
 if applied:
     share = 100.0 * (len(applied) - not_dry) / len(applied)
-    print(f"\ndry-runnable: {len(applied) - not_dry} of {len(applied)} applied action(s) ({share:.1f} %)")
+    print(f"\ndry-runnable: {len(applied) - not_dry} of {len(applied)} applied action(s) ({share:.1f} %); not dry-runnable:")
+    for path in sorted(glob.glob(os.path.join(work, "*", "not-dry-runnable"))):
+        print("  " + open(path).read().strip())
 ok = sum(1 for r in rows if r[0] == "ok")
 if ok < min_ok:
     print(f"\ncorpus: {ok} round trip(s), fewer than the {min_ok} expected")

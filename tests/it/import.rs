@@ -205,3 +205,37 @@ fn export_genesys_needs_an_output_dir() {
     assert_eq!(run.code, 64, "{}", run.transcript());
     assert!(run.stderr.contains("--output DIR"), "{}", run.stderr);
 }
+
+/// Hostile surroundings: a `nodes` directory that is a symlink out of the project refuses the import
+/// as a whole, and a file over the size limit is not read.
+#[cfg(unix)]
+#[test]
+fn import_stays_inside_the_project_and_within_the_size_limit() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let project = work.path().join("p");
+    let outside = work.path().join("outside");
+    std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&outside).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        project.join("nodectl.toml"),
+        "[project]\nname = \"h\"\ndefault_env = \"dev\"\n\n[env.dev]\nemulator = true\nintegration = \"Web\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&outside, project.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    let input = inputs().join("mcphee11__architect-logging__Logging-to-GC-Chat-Group.json");
+    let run = nodectl(&project, &["import", &input.display().to_string()]);
+    assert_ne!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("symlink"), "{}", run.stderr);
+    let leaked: Vec<_> = std::fs::read_dir(&outside).into_iter().flatten().collect();
+    assert!(leaked.is_empty(), "written through the symlink: {leaked:?}");
+
+    std::fs::remove_file(project.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    let big = work.path().join("big.json");
+    let padding = " ".repeat(1024 * 1024);
+    std::fs::write(&big, format!("{{\"name\": \"big\"{padding}}}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = nodectl(&project, &["import", &big.display().to_string()]);
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert!(run.stderr.contains("byte limit"), "{}", run.stderr);
+    assert!(!project.join("nodes").exists(), "nothing is written");
+}
