@@ -85,7 +85,10 @@ pub async fn run(
     connection.close().await?;
     let snapshot = snapshot?;
 
-    let (notes, actions) = exportable(&snapshot);
+    let (mut notes, actions) = exportable(&snapshot);
+    if !new_project {
+        notes.extend(undeclared_types(env, &snapshot));
+    }
     if request.format == ExportFormat::Genesys {
         return export_genesys(project, request, &snapshot, notes, &actions);
     }
@@ -140,6 +143,31 @@ fn exportable(snapshot: &Snapshot) -> (Vec<String>, Vec<&RemoteAction>) {
         }
     }
     (notes, snapshot.actions.iter().collect())
+}
+
+/// Integrations whose type in the org is not the one the env declares (the project's nodes would
+/// be read as another kind of action): what to write in nodectl.toml.
+fn undeclared_types(env: &Env, snapshot: &Snapshot) -> Vec<String> {
+    snapshot
+        .integrations
+        .iter()
+        .filter(|i| env.integrations.contains(&i.reference))
+        .filter_map(|i| {
+            let kind = integration_type(i);
+            let declared = env.integration_type(&i.reference);
+            (kind != declared).then(|| {
+                let name = i.reference.to_string();
+                let entry = match kind {
+                    IntegrationType::WebServices => format!("{name:?} (a plain name)"),
+                    _ => format!("{{ name = {name:?}, type = \"{kind}\" }}"),
+                };
+                format!(
+                    "integration `{name}` is `{kind}` in the org but env `{}` declares `{declared}`: write {entry} among its integrations in nodectl.toml",
+                    env.name
+                )
+            })
+        })
+        .collect()
 }
 
 /// A managed integration's type as the org lists it (Web Services when it does not say).
