@@ -1,8 +1,10 @@
 //! `export`'s operation: read the org's actions of the wanted integrations, decide what is exported
-//! (built-in static actions and other kinds of integration are skipped, with a note), which files
-//! that makes (manifests, schema files, fixture skeletons, a `nodectl.toml` for a new project), and
-//! write them only when none would be overwritten without `--force` and every place is inside the
-//! target project. The manifests themselves are `crate::export`'s.
+//! (every integration type's actions; built-in static actions are skipped and function data actions'
+//! function settings left alone, with a note), which files that makes (manifests, schema files,
+//! fixture skeletons, a `nodectl.toml` declaring each integration's type for a new project — or, with
+//! `--format genesys`, one `<slug>.custom.json` per action in Genesys's UI export format), and write
+//! them only when none would be overwritten without `--force` and every place is inside the target
+//! project. The manifests themselves are `crate::export`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
