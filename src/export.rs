@@ -6,12 +6,14 @@
 
 use std::collections::BTreeSet;
 
+pub mod genesys;
+
 use sha2::Digest;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::model::{DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE};
+use crate::model::{ActionContent, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE};
 use crate::remote::RemoteAction;
 
 /// One exported action: its manifest and the schema files it refers to.
@@ -61,12 +63,21 @@ pub const MAX_SLUG_BYTES: usize = 80;
 
 /// Slugs for every action, unique (`-2`, `-3` … in name then id order) and stable for a given org.
 pub fn unique_slugs(actions: &[&RemoteAction]) -> Vec<String> {
-    let mut order: Vec<(usize, &RemoteAction)> = actions.iter().copied().enumerate().collect();
-    order.sort_by(|(_, a), (_, b)| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let keys: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a.name.as_str(), a.id.as_str()))
+        .collect();
+    unique_slugs_of(&keys)
+}
+
+/// Slugs for `(name, tie-breaker)` pairs, unique (`-2`, `-3` … in name then tie-breaker order).
+pub fn unique_slugs_of(keys: &[(&str, &str)]) -> Vec<String> {
+    let mut order: Vec<(usize, &(&str, &str))> = keys.iter().enumerate().collect();
+    order.sort_by_key(|(_, key)| **key);
     let mut taken = BTreeSet::new();
-    let mut slugs: Vec<(usize, String)> = Vec::with_capacity(actions.len());
-    for (index, action) in order {
-        let base = slug(&action.name);
+    let mut slugs: Vec<(usize, String)> = Vec::with_capacity(keys.len());
+    for (index, (name, _)) in order {
+        let base = slug(name);
         let mut candidate = base.clone();
         let mut n = 2;
         while !taken.insert(candidate.clone()) {
@@ -138,7 +149,8 @@ struct NodeOut {
 #[derive(Serialize)]
 struct RequestOut {
     method: String,
-    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
     #[serde(skip_serializing_if = "Map::is_empty")]
@@ -169,7 +181,23 @@ pub fn export_action(
     integration: Option<&str>,
     fixtures: bool,
 ) -> Result<Exported, String> {
-    let content = action.content();
+    let header = format!(
+        "# Exported by `nodectl export` from action {} (version {}).",
+        action.id, action.version
+    );
+    manifest_of(&action.content(), &header, slug, integration, fixtures)
+}
+
+/// The manifest of an action's content, under a `# …` `header` line saying where it comes from
+/// (`export` names the action, `import` the file). A content without URL (a function data action)
+/// has no `url`.
+pub fn manifest_of(
+    content: &ActionContent,
+    header: &str,
+    slug: &str,
+    integration: Option<&str>,
+    fixtures: bool,
+) -> Result<Exported, String> {
     let mut schema_files = Vec::new();
     let mut schema = |side: &str, value: &Value| -> (Option<Value>, Option<String>) {
         if toml_can_say(value) && value.is_object() {
@@ -204,7 +232,7 @@ pub fn export_action(
         output_schema_file,
         request: RequestOut {
             method: content.method.clone(),
-            url: tera_safe(&content.url),
+            url: (!content.url.is_empty()).then(|| tera_safe(&content.url)),
             body: (content.request_template != DEFAULT_BODY)
                 .then(|| tera_safe(&content.request_template)),
             headers: string_map(content.headers.clone()),
@@ -214,11 +242,9 @@ pub fn export_action(
         output_schema,
     };
     let body = toml::to_string(&node)
-        .map_err(|e| format!("`{}` cannot be written as TOML: {e}", action.name))?;
-    let manifest = format!(
-        "# Exported by `nodectl export` from action {} (version {}).\n{body}",
-        action.id, action.version
-    );
+        .map_err(|e| format!("`{}` cannot be written as TOML: {e}", content.name))?;
+    let header = header.replace(['\n', '\r'], " ");
+    let manifest = format!("{header}\n{body}");
     let fixture = fixtures.then(|| fixture_skeleton(&content.name, &content.input_schema));
     Ok(Exported {
         slug: slug.to_string(),

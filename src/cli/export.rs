@@ -6,13 +6,13 @@ use clap::Args;
 
 use super::{Exit, Output, ProjectArgs};
 use crate::model::IntegrationRef;
-use crate::ops::{self, export::ExportRequest};
+use crate::ops::{self, export::ExportFormat, export::ExportRequest};
 use crate::report;
 
 #[derive(Debug, Args)]
 #[command(
     about = "Write the org's existing data actions as node manifests",
-    after_help = "Reads every action of the env's integrations (or those named) completely and writes nodes/<slug>.toml for each — templates verbatim, schemas as TOML tables or as schemas/*.json when TOML cannot hold them — so that the next plan is empty. Refuses to overwrite files without --force. With --out DIR and no nodectl.toml there, writes one with the env.\n\nExamples:\n  nodectl export --env prod\n  nodectl export --env prod --integration \"ACME Web Services\" --out ../acme-actions --fixtures"
+    after_help = "Reads every action of the env's integrations (or those named) completely and writes nodes/<slug>.toml for each — templates verbatim, schemas as TOML tables or as schemas/*.json when TOML cannot hold them — so that the next plan is empty; actions of every integration type (function data actions: their configuration only). With --format genesys --output DIR, writes each action in the Genesys UI's export format instead (DIR/<slug>.custom.json). Refuses to overwrite files without --force. With --out DIR and no nodectl.toml there, writes one with the env.\n\nExamples:\n  nodectl export --env prod\n  nodectl export --env prod --integration \"ACME Web Services\" --out ../acme-actions --fixtures"
 )]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -20,15 +20,26 @@ pub struct ExportArgs {
     /// An integration to export (name, or id:<uuid>); default: the env's.
     #[arg(long = "integration", value_name = "NAME|id:UUID")]
     integrations: Vec<String>,
-    /// The project directory to write into (default: this project).
-    #[arg(long, value_name = "DIR")]
+    /// Where to write: the project directory for manifests (default: this project); for
+    /// `--format genesys`, the directory the `.custom.json` files go into (required).
+    #[arg(long, visible_alias = "output", value_name = "DIR")]
     out: Option<PathBuf>,
+    /// `manifests` (node manifests in a project) or `genesys` (Genesys's UI export format, one
+    /// <slug>.custom.json per action, which the Genesys UI imports).
+    #[arg(long, value_enum, default_value_t = Format::Manifests)]
+    format: Format,
     /// Overwrite existing manifests.
     #[arg(long)]
     force: bool,
     /// Also write a fixture skeleton per node (fixtures/<slug>/example.toml).
     #[arg(long)]
     fixtures: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Manifests,
+    Genesys,
 }
 
 pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
@@ -45,6 +56,10 @@ pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
         out: args.out,
         force: args.force,
         fixtures: args.fixtures,
+        format: match args.format {
+            Format::Manifests => ExportFormat::Manifests,
+            Format::Genesys => ExportFormat::Genesys,
+        },
     };
     // Reading a large org takes a while at the platform's rate: show that it is alive.
     let spinner = output.progress.then(|| {

@@ -7,6 +7,7 @@ mod completions;
 mod emulator;
 pub mod exit;
 mod export;
+mod import;
 mod live;
 mod plan;
 mod record;
@@ -80,6 +81,7 @@ enum Command {
     Run(run::RunArgs),
     Record(record::RecordArgs),
     Export(export::ExportArgs),
+    Import(import::ImportArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Emulator(emulator::EmulatorArgs),
@@ -173,6 +175,7 @@ where
         Command::Run(args) => run::run(args, &mut output),
         Command::Record(args) => record::run(args, &mut output),
         Command::Export(args) => export::run(args, &mut output),
+        Command::Import(args) => import::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
         Command::Emulator(args) => emulator::run(args, &mut output),

@@ -45,7 +45,8 @@ pub struct ActionConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestConfig {
-    #[serde(default)]
+    /// Empty for a function data action, which has none (left out of what is sent).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_url_template: String,
     #[serde(default)]
     pub request_type: String,

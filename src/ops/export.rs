@@ -1,8 +1,10 @@
 //! `export`'s operation: read the org's actions of the wanted integrations, decide what is exported
-//! (built-in static actions and other kinds of integration are skipped, with a note), which files
-//! that makes (manifests, schema files, fixture skeletons, a `nodectl.toml` for a new project), and
-//! write them only when none would be overwritten without `--force` and every place is inside the
-//! target project. The manifests themselves are `crate::export`'s.
+//! (every integration type's actions; built-in static actions are skipped and function data actions'
+//! function settings left alone, with a note), which files that makes (manifests, schema files,
+//! fixture skeletons, a `nodectl.toml` declaring each integration's type for a new project — or, with
+//! `--format genesys`, one `<slug>.custom.json` per action in Genesys's UI export format), and write
+//! them only when none would be overwritten without `--force` and every place is inside the target
+//! project. The manifests themselves are `crate::export`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +12,8 @@ use std::path::{Path, PathBuf};
 use super::{OpsError, connect};
 use crate::export::{self, Exported};
 use crate::manifest::{Project, paths};
-use crate::model::{Env, IntegrationRef, Target};
-use crate::remote::{CUSTOM_REST_ACTIONS, RemoteAction, Snapshot};
+use crate::model::{Env, IntegrationRef, IntegrationType, Target};
+use crate::remote::{ManagedIntegration, RemoteAction, Snapshot};
 
 /// What `export` is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +26,18 @@ pub struct ExportRequest {
     pub force: bool,
     /// Also write a fixture skeleton per node.
     pub fixtures: bool,
+    /// What is written.
+    pub format: ExportFormat,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Node manifests in a project (`out` is the project directory).
+    #[default]
+    Manifests,
+    /// Genesys's UI export format, one `<slug>.custom.json` per action, straight into `out`.
+    Genesys,
 }
 
 /// What an export did.
@@ -73,7 +87,13 @@ pub async fn run(
     connection.close().await?;
     let snapshot = snapshot?;
 
-    let (notes, actions) = exportable(&snapshot);
+    let (mut notes, actions) = exportable(&snapshot);
+    if !new_project {
+        notes.extend(undeclared_types(env, &snapshot));
+    }
+    if request.format == ExportFormat::Genesys {
+        return export_genesys(project, request, &snapshot, notes, &actions);
+    }
     let exported = export_actions(&snapshot, &actions, several, request.fixtures)?;
     let nodes_dir = out_dir.join(&project.config.nodes_dir);
     let fixtures_dir = out_dir.join(&project.config.fixtures_dir);
@@ -82,7 +102,7 @@ pub async fn run(
     if new_project {
         files.push((
             out_dir.join("nodectl.toml"),
-            project_file(&project.config.name, env, &wanted),
+            project_file(&project.config.name, env, &snapshot.integrations),
         ));
     }
     write_all(&out_dir, &files)?;
@@ -95,7 +115,8 @@ pub async fn run(
     })
 }
 
-/// The actions to export (those of Web Services integrations), and notes on what is skipped.
+/// The actions to export (every managed integration's, whatever its type), and notes on what is
+/// skipped or left unmanaged.
 fn exportable(snapshot: &Snapshot) -> (Vec<String>, Vec<&RemoteAction>) {
     let mut notes = Vec::new();
     if snapshot.statics > 0 {
@@ -104,33 +125,105 @@ fn exportable(snapshot: &Snapshot) -> (Vec<String>, Vec<&RemoteAction>) {
             snapshot.statics
         ));
     }
-    let foreign: Vec<&str> = snapshot
-        .integrations
-        .iter()
-        .filter(|i| {
-            i.integration_type
-                .as_deref()
-                .is_some_and(|t| t != CUSTOM_REST_ACTIONS)
-        })
-        .map(|i| i.id.as_str())
-        .collect();
-    for integration in snapshot
-        .integrations
-        .iter()
-        .filter(|i| foreign.contains(&i.id.as_str()))
-    {
-        notes.push(format!(
-            "skipped integration `{}` ({}): only Web Services data actions (custom-rest-actions) are managed; function and custom-auth actions are left alone",
-            integration.name,
-            integration.integration_type.as_deref().unwrap_or("unknown type")
-        ));
+    for integration in &snapshot.integrations {
+        let kind = integration_type(integration);
+        let count = snapshot
+            .actions
+            .iter()
+            .filter(|a| a.integration_id == integration.id)
+            .count();
+        if kind.has_no_url() && count > 0 {
+            notes.push(format!(
+                "integration `{}` ({kind}): {count} function data action(s) exported as configuration only; each one's function settings and code package (GET /api/v2/integrations/actions/{{actionId}}/function) are not managed — nodectl never changes them, but deleting the action (plan --prune) deletes them with it",
+                integration.name
+            ));
+        } else if let Some(reason) = kind.not_executable_reason().filter(|_| count > 0) {
+            notes.push(format!(
+                "integration `{}`: {count} action(s) exported; not dry-runnable ({reason})",
+                integration.name
+            ));
+        }
     }
-    let actions = snapshot
-        .actions
+    (notes, snapshot.actions.iter().collect())
+}
+
+/// Integrations whose type in the org is not the one the env declares (the project's nodes would
+/// be read as another kind of action): what to write in nodectl.toml.
+fn undeclared_types(env: &Env, snapshot: &Snapshot) -> Vec<String> {
+    snapshot
+        .integrations
         .iter()
-        .filter(|a| !foreign.contains(&a.integration_id.as_str()))
+        .filter(|i| env.integrations.contains(&i.reference))
+        .filter_map(|i| {
+            let kind = integration_type(i);
+            let declared = env.integration_type(&i.reference);
+            (kind != declared).then(|| {
+                let name = i.reference.to_string();
+                let entry = match kind {
+                    IntegrationType::WebServices => format!("{name:?} (a plain name)"),
+                    _ => format!("{{ name = {name:?}, type = \"{kind}\" }}"),
+                };
+                format!(
+                    "integration `{name}` is `{kind}` in the org but env `{}` declares `{declared}`: write {entry} among its integrations in nodectl.toml",
+                    env.name
+                )
+            })
+        })
+        .collect()
+}
+
+/// A managed integration's type as the org lists it (Web Services when it does not say).
+pub(super) fn integration_type(integration: &ManagedIntegration) -> IntegrationType {
+    integration
+        .integration_type
+        .as_deref()
+        .and_then(IntegrationType::parse)
+        .unwrap_or(IntegrationType::WebServices)
+}
+
+/// Each action in Genesys's UI export format, into `request.out` (inside the project or anywhere
+/// the user names; inside, the project's containment rules hold).
+fn export_genesys(
+    project: &Project,
+    request: &ExportRequest,
+    snapshot: &Snapshot,
+    notes: Vec<String>,
+    actions: &[&RemoteAction],
+) -> Result<ExportReport, OpsError> {
+    let Some(output) = request.out.clone() else {
+        return Err(OpsError::Usage(
+            "--format genesys writes the files into --output DIR: pass one".to_string(),
+        ));
+    };
+    let types: BTreeMap<&str, IntegrationType> = snapshot
+        .integrations
+        .iter()
+        .map(|i| (i.id.as_str(), integration_type(i)))
         .collect();
-    (notes, actions)
+    let slugs = export::unique_slugs(actions);
+    let files: Vec<(PathBuf, String)> = actions
+        .iter()
+        .zip(&slugs)
+        .map(|(action, slug)| {
+            let kind = types
+                .get(action.integration_id.as_str())
+                .cloned()
+                .unwrap_or(IntegrationType::WebServices);
+            (
+                output.join(format!("{slug}.custom.json")),
+                crate::export::genesys::to_ui_text(&action.content(), &kind),
+            )
+        })
+        .collect();
+    refuse_overwrites(&files, request.force)?;
+    write_all(&project.config.dir, &files)?;
+    Ok(ExportReport {
+        notes,
+        exported: files.len(),
+        integrations: snapshot.integrations.len(),
+        nodes_dir: output,
+        requests: snapshot.requests,
+    })
 }
 
 /// Each action as a node; `several` integrations are exported: each node names its own.
@@ -188,7 +281,7 @@ fn files_of(
 }
 
 /// Existing files are overwritten only with `--force`.
-fn refuse_overwrites(files: &[(PathBuf, String)], force: bool) -> Result<(), OpsError> {
+pub(super) fn refuse_overwrites(files: &[(PathBuf, String)], force: bool) -> Result<(), OpsError> {
     let existing: Vec<&Path> = files
         .iter()
         .map(|(p, _)| p.as_path())
@@ -212,7 +305,7 @@ fn refuse_overwrites(files: &[(PathBuf, String)], force: bool) -> Result<(), Ops
 
 /// Writes the files. Every place is checked before anything is written: a directory of the target
 /// project that is a symlink out of it refuses the export as a whole rather than half of it.
-fn write_all(out_dir: &Path, files: &[(PathBuf, String)]) -> Result<(), OpsError> {
+pub(super) fn write_all(out_dir: &Path, files: &[(PathBuf, String)]) -> Result<(), OpsError> {
     std::fs::create_dir_all(out_dir)
         .map_err(|error| OpsError::Io(format!("cannot create `{}`: {error}", out_dir.display())))?;
     let mut places: Vec<&PathBuf> = files.iter().map(|(path, _)| path).collect();
@@ -233,15 +326,25 @@ fn write_all(out_dir: &Path, files: &[(PathBuf, String)]) -> Result<(), OpsError
     Ok(())
 }
 
-/// `nodectl.toml` for a new project holding the env's connection and the exported integrations.
-fn project_file(name: &str, env: &Env, integrations: &[IntegrationRef]) -> String {
+/// `nodectl.toml` for a new project holding the env's connection and the exported integrations,
+/// each with its type as the org lists it (a plain name for a Web Services one).
+fn project_file(name: &str, env: &Env, integrations: &[ManagedIntegration]) -> String {
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
     let target = match &env.target {
         Target::Emulator => "emulator = true".to_string(),
         Target::Region { name, .. } => format!("region = {}", quote(name)),
         Target::ApiBase(base) => format!("api_base = {}", quote(base)),
     };
-    let names: Vec<String> = integrations.iter().map(|i| quote(&i.to_string())).collect();
+    let names: Vec<String> = integrations
+        .iter()
+        .map(|i| {
+            let reference = quote(&i.reference.to_string());
+            match integration_type(i) {
+                IntegrationType::WebServices => reference,
+                kind => format!("{{ name = {reference}, type = {} }}", quote(kind.as_str())),
+            }
+        })
+        .collect();
     let integration = match names.as_slice() {
         [one] => format!("integration = {one}"),
         many => format!("integrations = [{}]", many.join(", ")),

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod connect;
 pub mod export;
+pub mod import;
 pub mod live;
 pub mod plan;
 pub mod record;

@@ -3,6 +3,7 @@
 //! not a terminal).
 
 pub mod export;
+pub mod import;
 pub mod plan;
 pub mod record;
 pub mod test;

@@ -19,7 +19,7 @@ fn usage_errors_exit_64() {
 
 #[test]
 fn help_lists_only_working_commands() {
-    const WORKING: [&str; 12] = [
+    const WORKING: [&str; 13] = [
         "validate",
         "test",
         "plan",
@@ -27,6 +27,7 @@ fn help_lists_only_working_commands() {
         "run",
         "record",
         "export",
+        "import",
         "schema",
         "completions",
         "emulator",

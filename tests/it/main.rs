@@ -11,6 +11,7 @@ mod export;
 mod faults;
 mod fuzz;
 mod genesys;
+mod import;
 mod jsonpath;
 mod plan;
 mod run;
