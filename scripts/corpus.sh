@@ -66,20 +66,6 @@ project_file() {
     printf '[project]\nname = "corpus"\ndefault_env = "dev"\n\n[env.dev]\nemulator = true\nintegrations = [%s]\nmax_rps = 1000\n' "$integrations" >"$1/nodectl.toml"
 }
 
-# Until the emulator creates declared integrations with their types, set them in its state file so
-# that export sees the types the project declares (a no-op once it does).
-retype_state() {
-    python3 - "$1" "$integrations" <<'EOF'
-import json, re, sys
-path, entries = sys.argv[1], sys.argv[2]
-types = dict(re.findall(r'name = "([^"]+)", type = "([^"]+)"', entries))
-state = json.load(open(path))
-for integration in state.get("integrations", []):
-    if integration.get("name") in types:
-        integration["integrationType"] = types[integration["name"]]
-json.dump(state, open(path, "w"), indent=1)
-EOF
-}
 
 first_line() { grep -v '^note:' "$1" | grep -m1 -E 'error|FAIL|->|[~+-] ' | cut -c1-300; }
 
@@ -107,7 +93,6 @@ for file in "${files[@]}"; do
             else
                 grep -q 'not dry-runnable' "$case_dir/apply.out" && echo "$name" >"$case_dir/not-dry-runnable"
                 stage=export
-                retype_state "$a/.nodectl/emulator/dev.json"
                 rmdir "$b"
                 if ! "$bin" --color never export --dir "$a" --out "$b" >"$case_dir/export.out" 2>&1; then
                     reason=$(grep -m1 'error:' "$case_dir/export.out" | cut -c1-300)

@@ -119,6 +119,8 @@ pub(crate) enum Method {
     MoveKeysIntoArrayOfObjects,
     // $urlTool
     OptionalQueryParam,
+    // $salesforce
+    EscReserved,
 }
 
 impl Method {
@@ -174,6 +176,7 @@ impl Method {
             "firstFromArray" => FirstFromArray,
             "moveKeysIntoArrayOfObjects" => MoveKeysIntoArrayOfObjects,
             "optionalQueryParam" => OptionalQueryParam,
+            "escReserved" => EscReserved,
             _ => return None,
         })
     }
@@ -188,6 +191,8 @@ pub(crate) enum Tool {
     Encoding,
     SuccessTemplateUtils,
     UrlTool,
+    /// Genesys's Salesforce macros (Salesforce data actions).
+    Salesforce,
 }
 
 impl Tool {
@@ -198,6 +203,7 @@ impl Tool {
             "encoding" => Tool::Encoding,
             "successTemplateUtils" => Tool::SuccessTemplateUtils,
             "urlTool" => Tool::UrlTool,
+            "salesforce" => Tool::Salesforce,
             _ => return None,
         })
     }
@@ -227,6 +233,7 @@ impl Tool {
             Tool::Encoding => m == Base64,
             Tool::SuccessTemplateUtils => matches!(m, FirstFromArray | MoveKeysIntoArrayOfObjects),
             Tool::UrlTool => m == OptionalQueryParam,
+            Tool::Salesforce => m == EscReserved,
         }
     }
 
@@ -253,6 +260,7 @@ impl Tool {
             Tool::Encoding => "EncodingTool",
             Tool::SuccessTemplateUtils => "SuccessTemplateUtils",
             Tool::UrlTool => "UrlTool",
+            Tool::Salesforce => "SalesforceTool",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The tools every template can call: Velocity Tools' EscapeTool (`$esc`) and MathTool (`$math`)
 //! with their Java semantics, and Genesys's extensions (`$esc.jsonString`, `$esc.uriEncode`,
-//! `$encoding`, `$successTemplateUtils`, `$urlTool`).
+//! `$encoding`, `$successTemplateUtils`, `$urlTool`, `$salesforce`).
 
 use super::ast::{Method, Tool};
 use super::value::{Num, Value};
@@ -19,7 +19,27 @@ pub(crate) fn call<'a>(tool: Tool, m: Method, args: &[Value<'a>]) -> ToolResult<
         },
         Tool::SuccessTemplateUtils => success_utils(m, args),
         Tool::UrlTool => url_tool(m, args),
+        Tool::Salesforce => match (m, args) {
+            (Method::EscReserved, [a]) => Ok(Some(map_str(a, sosl_escape))),
+            _ => Ok(None),
+        },
     }
+}
+
+/// `$salesforce.escReserved(text)`: a backslash before each character SOSL reserves, so that a
+/// flow's value searches literally (`FIND {…}`). The set is Salesforce's ("The following characters
+/// are reserved: ? & | ! { } [ ] ( ) ^ ~ * : \ \" ' + -"); that Genesys's macro escapes exactly
+/// this set is *unverified* (docs/runtime.md).
+fn sosl_escape(text: &str) -> String {
+    const RESERVED: &str = "?&|!{}[]()^~*:\\\"'+-";
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if RESERVED.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn map_str<'a>(v: &Value<'a>, f: impl FnOnce(&str) -> String) -> Value<'a> {
