@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh            # all benchmarks
 #   scripts/bench.sh validate   # one of them
+#   BENCH_NODECTL=/tmp/nodectl-before scripts/bench.sh snapshot-latency   # another binary
 #
 # Builds the release binary, generates the projects it measures under target/bench/, and prints
 # each figure as `name: value`. Timings are the median of several runs of the whole command.
@@ -14,8 +15,14 @@ only=${1:-all}
 bench_dir=target/bench
 mkdir -p "$bench_dir"
 
-cargo build --release --quiet
-nodectl=$PWD/target/release/nodectl
+# BENCH_NODECTL=/path/to/nodectl measures that binary instead (a before/after comparison of two
+# builds on the same machine); the build is then skipped.
+if [ -n "${BENCH_NODECTL:-}" ]; then
+    nodectl=$BENCH_NODECTL
+else
+    cargo build --release --quiet
+    nodectl=$PWD/target/release/nodectl
+fi
 
 # What the figures were measured on, so that BENCHMARKS.md can say it.
 echo "bench_date: $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -152,10 +159,12 @@ if [ "$only" = all ] || [ "$only" = runtime ]; then
 fi
 
 # An emulator process for the remote benchmarks (its base URL in $emulator_base), and nodectl
-# pointed at it (NODECTL_API_BASE and the client's credentials) until stop_emulator.
+# pointed at it (NODECTL_API_BASE and the client's credentials) until stop_emulator. It listens on
+# $emulator_addr when set (a restarted emulator keeps its address, and so the content cache keyed by
+# it), else on a free port.
 start_emulator() {
     local log=$bench_dir/emulator.log
-    "$nodectl" emulator --addr 127.0.0.1:0 --integration "Local Web Services" \
+    "$nodectl" emulator --addr "${emulator_addr:-127.0.0.1:0}" --integration "Local Web Services" \
         --client-id bench --client-secret bench-secret "$@" >"$log" 2>&1 &
     emulator_pid=$!
     for _ in $(seq 100); do
@@ -360,4 +369,38 @@ if [ "$only" = all ] || [ "$only" = scale ]; then
         stop_emulator
         unset NODECTL_CACHE_DIR
     done
+fi
+
+if [ "$only" = all ] || [ "$only" = snapshot-latency ]; then
+    # Issue 15, part 6: the warm no-change plan of 1,000 actions against an org 150 ms away (every
+    # answer of the emulator 150 ms late), where the time is the round trips on the snapshot's
+    # critical path. The org is built and the content cache warmed without latency, then the emulator
+    # is restarted with --latency-ms 150 on the same address (the cache is keyed by the API base) and
+    # state. --max-rps 1000 takes the token bucket out of the figure; the last figure is at the env's
+    # own 4 requests/s, whose bucket starts empty (docs/plan-apply.md).
+    project=$bench_dir/validate-1000
+    generate_project 1000 "$project"
+    state=$bench_dir/latency-org.json
+    rm -f "$state"
+    emulator_addr=127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    export NODECTL_CACHE_DIR=$bench_dir/latency-cache
+    rm -rf "$NODECTL_CACHE_DIR"
+    start_emulator --rate-limit 0 --state "$state"
+    "$nodectl" apply --dir "$project" --auto-approve --max-rps 1000 --skip-dry-run >/dev/null 2>&1 || true
+    "$nodectl" plan --dir "$project" --max-rps 1000 >/dev/null
+    echo "plan_1000_warm_no_latency_ms: $(median_ms "$nodectl" plan --dir "$project" --max-rps 1000)"
+    stop_emulator
+    start_emulator --rate-limit 0 --state "$state" --latency-ms 150
+    before=$(emulator_requests)
+    warm=$(median_ms "$nodectl" plan --dir "$project" --max-rps 1000)
+    after=$(emulator_requests)
+    echo "plan_1000_warm_latency_150ms_ms: $warm (target < 1000)"
+    echo "plan_1000_warm_latency_150ms_requests: $(( (after - before) / runs ))"
+    echo "plan_1000_warm_latency_150ms_at_4_rps_ms: $(median_ms "$nodectl" plan --dir "$project")"
+    # The round trips alone: a one-node project (next to nothing to load) planned against the same
+    # org of 1,000 actions, whose snapshot is the same 13 requests and 1,000 cache hits.
+    generate_project 1 "$bench_dir/latency-1"
+    echo "plan_1_node_org_1000_latency_150ms_ms: $(median_ms "$nodectl" plan --dir "$bench_dir/latency-1" --max-rps 1000)"
+    stop_emulator
+    unset NODECTL_CACHE_DIR emulator_addr
 fi

@@ -197,7 +197,7 @@ impl Target {
 }
 
 /// One `[env.NAME]` of `nodectl.toml`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Env {
     pub name: String,
     pub target: Target,

@@ -122,19 +122,37 @@ pub fn print_dry_run_failures(
 
 pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
     let options = args.options;
+    let settings = options.settings();
+    let Some(runtime) = super::runtime(output) else {
+        return Exit::Failure;
+    };
+    // The snapshot needs only nodectl.toml's env: it is taken on the runtime's threads while this
+    // one loads the nodes and fixtures (a load that fails drops it with the runtime).
+    let ahead = std::env::current_dir().ok().and_then(|cwd| {
+        let (dir, env) = ops::plan::env_ahead(
+            options.project.dir.as_deref(),
+            &cwd,
+            options.project.env.as_deref(),
+        )?;
+        Some(runtime.spawn(ops::plan::ahead(dir, env, settings.clone())))
+    });
     let (project, env) = match super::load_env(&options.project, output) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
-    let settings = options.settings();
-    let work = ops::plan::run(&project, &env, &settings, args.out.as_deref());
-    let report = match super::block_on(work, output) {
-        Some(Ok(report)) => report,
-        Some(Err(error)) => {
+    let work = async {
+        let ahead = match ahead {
+            Some(task) => task.await.ok(),
+            None => None,
+        };
+        ops::plan::run(&project, &env, &settings, args.out.as_deref(), ahead).await
+    };
+    let report = match runtime.block_on(work) {
+        Ok(report) => report,
+        Err(error) => {
             output.error(error.to_string());
             return Exit::Failure;
         }
-        None => return Exit::Failure,
     };
     let planned = &report.planned;
     let plan = &planned.plan;

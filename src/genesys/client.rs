@@ -2,14 +2,16 @@
 //! OAuth client credentials (or a given access token) with reuse and refresh ahead of expiry and one
 //! re-auth on a 401; a token bucket (`max_rps`, capacity 15 × `max_rps`) and bounded concurrency; a
 //! 30 s timeout; two retry classes — 429 for every method, other 5xx / timeouts / connection errors
-//! only for idempotent methods — honouring `Retry-After` up to 180 s; and full pagination that fails
-//! when a listing does not add up.
+//! only for idempotent methods — honouring `Retry-After` up to 180 s; and full pagination (the pages
+//! after the first read concurrently, within the same bounds) that fails when a listing does not add
+//! up.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -559,40 +561,50 @@ impl Client {
         ))
     }
 
+    /// One reading of a listing. Page 1 says how many pages there are; the others are then asked for
+    /// at once, at most `concurrency` in flight (the client's semaphore and token bucket bound what
+    /// really runs), and taken in page order: an empty page ends the listing as in a sequential read,
+    /// and the pages not yet asked for are not sent.
     async fn list_once<T: DeserializeOwned>(
         &self,
         path: &str,
         id_of: &impl Fn(&T) -> &str,
     ) -> Result<Result<Vec<T>, String>, ApiError> {
         let separator = if path.contains('?') { '&' } else { '?' };
-        let mut entities: Vec<T> = Vec::new();
-        let mut total: Option<i64> = None;
-        let mut page = 1;
-        loop {
-            let page_path = format!("{path}{separator}pageSize={PAGE_SIZE}&pageNumber={page}");
-            let listing: EntityListing<T> = self.get(&page_path).await?;
-            if let Some(first) = total
-                && first != listing.total
-            {
-                return Ok(Err(format!(
-                    "total changed from {first} to {} while paging",
-                    listing.total
-                )));
+        let page_path =
+            |page: i64| format!("{path}{separator}pageSize={PAGE_SIZE}&pageNumber={page}");
+        let first: EntityListing<T> = self.get(&page_path(1)).await?;
+        let total = first.total;
+        let page_count = if first.page_count > 0 {
+            first.page_count
+        } else {
+            (total + PAGE_SIZE as i64 - 1) / PAGE_SIZE as i64
+        };
+        let more = !first.entities.is_empty() && page_count > 1;
+        let mut entities: Vec<T> = first.entities;
+        if more {
+            let pages = stream::iter(2..=page_count)
+                .map(|page| {
+                    let page_path = page_path(page);
+                    async move { self.get::<EntityListing<T>>(&page_path).await }
+                })
+                .buffered(self.options.concurrency.max(1));
+            let mut pages = std::pin::pin!(pages);
+            while let Some(listing) = pages.next().await {
+                let listing = listing?;
+                if listing.total != total {
+                    return Ok(Err(format!(
+                        "total changed from {total} to {} while paging",
+                        listing.total
+                    )));
+                }
+                if listing.entities.is_empty() {
+                    break;
+                }
+                entities.extend(listing.entities);
             }
-            total = Some(listing.total);
-            let received = listing.entities.len();
-            entities.extend(listing.entities);
-            let page_count = if listing.page_count > 0 {
-                listing.page_count
-            } else {
-                (listing.total + PAGE_SIZE as i64 - 1) / PAGE_SIZE as i64
-            };
-            if received == 0 || i64::from(page) >= page_count {
-                break;
-            }
-            page += 1;
         }
-        let expected = total.unwrap_or(0);
+        let expected = total;
         if entities.len() as i64 != expected {
             return Ok(Err(format!(
                 "collected {} entities but the listing's total is {expected}",

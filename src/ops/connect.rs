@@ -92,7 +92,24 @@ pub async fn connect(
     parallelism: Option<usize>,
     max_rps: Option<f64>,
 ) -> Result<Connection, OpsError> {
-    let project_dir = &project.config.dir;
+    connect_dir(&project.config.dir, env, parallelism, max_rps).await
+}
+
+/// Whether connecting to the env starts the embedded emulator (`emulator = true` and no
+/// `NODECTL_API_BASE`): it writes the project's `.nodectl/` and `.gitignore`, so nothing connects
+/// to it before the project has loaded.
+pub fn is_embedded(env: &Env) -> bool {
+    env.target == Target::Emulator
+        && !matches!(crate::manifest::project::pipeline_api_base(), Ok(Some(_)))
+}
+
+/// `connect` with only the project directory: what it needs of the project (its nodes are not).
+pub async fn connect_dir(
+    project_dir: &Path,
+    env: &Env,
+    parallelism: Option<usize>,
+    max_rps: Option<f64>,
+) -> Result<Connection, OpsError> {
     let override_base = crate::manifest::project::pipeline_api_base().map_err(OpsError::Setting)?;
     let (api_base, credentials, emulator) = match (&env.target, override_base) {
         (_, Some(base)) => (base, credentials_from_environment(env)?, None),

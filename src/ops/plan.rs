@@ -66,15 +66,38 @@ pub struct PlanReport {
     pub saved: Option<(PathBuf, Result<(), OpsError>)>,
 }
 
-/// `nodectl plan`: connect, plan, disconnect; then save the plan to `save_to`.
+/// `nodectl plan`: connect, plan, disconnect; then save the plan to `save_to`. With `ahead` (the
+/// connection and snapshot `ahead` took while the project loaded), the snapshot is that one when it
+/// was taken for this project's directory and this very env, else it is taken now.
 pub async fn run(
     project: &Project,
     env: &Env,
     settings: &PlanSettings,
     save_to: Option<&Path>,
+    ahead: Option<Ahead>,
 ) -> Result<PlanReport, OpsError> {
-    let connection = connect(project, env, settings.parallelism, settings.max_rps).await?;
-    let planned = plan(project, env, &connection.remote, settings).await;
+    let ahead = ahead.filter(|ahead| {
+        let same = ahead.dir == project.config.dir && ahead.env == *env;
+        if !same {
+            tracing::debug!("the env changed while the project loaded: snapshot taken again");
+        }
+        same
+    });
+    let (connection, planned) = match ahead {
+        Some(ahead) => {
+            let (connection, snapshot) = ahead.taken?;
+            let planned = match snapshot {
+                Ok(snapshot) => plan_from(project, env, snapshot, settings).await,
+                Err(error) => Err(error),
+            };
+            (connection, planned)
+        }
+        None => {
+            let connection = connect(project, env, settings.parallelism, settings.max_rps).await?;
+            let planned = plan(project, env, &connection.remote, settings).await;
+            (connection, planned)
+        }
+    };
     connection.close().await?;
     let planned = planned?;
     let saved = save_to.map(|path| (path.to_path_buf(), save(project, path, &planned.plan)));
@@ -103,6 +126,69 @@ pub async fn plan(
     settings: &PlanSettings,
 ) -> Result<Planned, OpsError> {
     let snapshot = remote.snapshot(&env.integrations).await?;
+    plan_from(project, env, snapshot, settings).await
+}
+
+/// The env's directory and env as `nodectl.toml` alone gives them (`dir` and `env` as `--dir` and
+/// `--env` say, from `cwd`), when `ahead` may connect to that org before the nodes and fixtures have
+/// loaded: the project file is usable without errors (its API base is one credentials may go to),
+/// the env exists, and it is not the embedded emulator. `None` otherwise: the snapshot then waits
+/// for the project, whose load reports what is wrong.
+pub fn env_ahead(dir: Option<&Path>, cwd: &Path, env: Option<&str>) -> Option<(PathBuf, Env)> {
+    let (dir, display_root) = match dir {
+        Some(dir) => (cwd.join(dir), dir.to_path_buf()),
+        None => {
+            let found = crate::manifest::project::discover(cwd)?;
+            (found.clone(), found)
+        }
+    };
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut diagnostics = crate::manifest::Diagnostics::default();
+    let (config, _) = crate::manifest::project::load(&dir, &display_root, &mut diagnostics)?;
+    if diagnostics.has_errors() {
+        return None;
+    }
+    let name = env.map(str::to_string).or(config.default_env.clone())?;
+    let env = config.envs.get(&name)?.clone();
+    (!super::connect::is_embedded(&env)).then_some((config.dir, env))
+}
+
+/// The connection to an env's org and its snapshot, taken before the project's nodes are loaded
+/// (they play no part in either): a warm `plan` against a distant org spends most of its time in
+/// round trips, which then overlap the load.
+pub struct Ahead {
+    dir: PathBuf,
+    env: Env,
+    taken: Result<(super::Connection, Result<Snapshot, OpsError>), OpsError>,
+}
+
+/// Connects to `env`'s org (from `env_ahead`) and takes its snapshot, for `run`.
+pub async fn ahead(dir: PathBuf, env: Env, settings: PlanSettings) -> Ahead {
+    let taken =
+        match super::connect::connect_dir(&dir, &env, settings.parallelism, settings.max_rps).await
+        {
+            Ok(connection) => {
+                let snapshot = connection
+                    .remote
+                    .snapshot(&env.integrations)
+                    .await
+                    .map_err(OpsError::from);
+                Ok((connection, snapshot))
+            }
+            Err(error) => Err(error),
+        };
+    Ahead { dir, env, taken }
+}
+
+/// Dry-run of the changing nodes (unless skipped) and plan, from a snapshot already taken.
+async fn plan_from(
+    project: &Project,
+    env: &Env,
+    snapshot: Snapshot,
+    settings: &PlanSettings,
+) -> Result<Planned, OpsError> {
     crate::remote::check_declared_types(&snapshot.integrations, |i| env.integration_type(i))?;
     let plan = plan::compute(&plan_input(project, env, &snapshot, settings));
     let dry_run = if settings.skip_dry_run {

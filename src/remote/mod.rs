@@ -165,23 +165,27 @@ impl Remote {
             .await?)
     }
 
-    /// The snapshot: every page of the action listing, then the complete content of each managed
-    /// action (from the content cache when its version is unchanged).
+    /// The snapshot: the integrations and every page of the action listing (the two listings
+    /// concurrently), then the complete content of each managed action (from the content cache when
+    /// its version is unchanged).
     pub async fn snapshot(&self, wanted: &[IntegrationRef]) -> Result<Snapshot, RemoteError> {
         let before = self.client.requests_sent();
-        let all = self.integrations().await?;
+        // The two listings at once (neither needs the other); the first request to reach the token
+        // grant makes it, the other waits for that token (`Client::access_token`).
+        let actions_path = format!("{ACTIONS}?includeConfig=true");
+        let (all, listed) = tokio::try_join!(self.integrations(), async {
+            self.client
+                .list_all(&actions_path, |a: &Action| a.id.as_str())
+                .await
+                .map_err(RemoteError::from)
+        })?;
+        let listed: Vec<Action> = listed;
         let integrations = resolve(&all, wanted)?;
         let name_of = |id: &str| {
             all.iter()
                 .find(|i| i.id == id)
                 .map_or_else(|| id.to_string(), |i| i.name.clone())
         };
-        let listed: Vec<Action> = self
-            .client
-            .list_all(&format!("{ACTIONS}?includeConfig=true"), |a: &Action| {
-                a.id.as_str()
-            })
-            .await?;
         let managed_ids: Vec<&str> = integrations.iter().map(|i| i.id.as_str()).collect();
         let mut elsewhere = Vec::new();
         let mut to_read = Vec::new();

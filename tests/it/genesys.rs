@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use nodectl::emulator::{self, EmulatorHandle, EmulatorOptions};
-use nodectl::genesys::dto::{ActionContract, UpdateActionInput, UpdateDraftInput};
+use nodectl::genesys::dto::{Action, ActionContract, UpdateActionInput, UpdateDraftInput};
 use nodectl::genesys::{Client, ClientOptions, Credentials};
 use nodectl::model::{ActionContent, IntegrationRef};
 use nodectl::remote::convert::{config_of, post_input};
@@ -481,6 +481,119 @@ async fn listing_that_does_not_add_up() -> Result<(), String> {
     Ok(())
 }
 
+/// An org of `count` actions `Page NN` behind an emulator that answers every request `latency_ms`
+/// late and serves 5 entities per page (the listing: `count` + 2 built-ins).
+async fn slow_paged_org(count: usize, latency_ms: u64) -> Result<EmulatorHandle, String> {
+    let handle = emulator(EmulatorOptions {
+        page_size_max: 5,
+        latency_ms,
+        rate_limit: 0,
+        ..EmulatorOptions::ephemeral()
+    })
+    .await;
+    let writer = remote(&handle, None, |o| o.concurrency = 32);
+    let integration = integration_id(&handle);
+    let creates = (0..count).map(|i| {
+        let input = post_input(&content(&format!("Page {i:02}")), &integration);
+        let writer = &writer;
+        async move { writer.create(&input).await.map_err(|e| e.to_string()) }
+    });
+    for created in futures_util::future::join_all(creates).await {
+        created?;
+    }
+    Ok(handle)
+}
+
+/// A listing of several pages is read concurrently once page 1 gives the count (the client's
+/// concurrency, 4, at once) and still comes back complete, without repeats and in the org's order
+/// (by name, then id), faster than page after page could.
+async fn concurrent_pages_complete_and_ordered() -> Result<(), String> {
+    let latency = 150;
+    let handle = slow_paged_org(23, latency).await?;
+    let reader = remote(&handle, None, |_| {});
+    let pages_before = count(&handle, "GET /api/v2/integrations/actions");
+    let started = Instant::now();
+    let listed = reader
+        .client()
+        .list_all("/api/v2/integrations/actions", |a: &Action| a.id.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let elapsed = started.elapsed();
+    let pages = count(&handle, "GET /api/v2/integrations/actions") - pages_before;
+    // 23 actions and the 2 built-ins: 5 pages of 5.
+    if listed.len() != 25 || pages != 5 {
+        return Err(format!("{} entities in {pages} pages", listed.len()));
+    }
+    let mut ordered = listed.clone();
+    ordered.sort_by_cached_key(|a| (a.name.to_lowercase(), a.id.clone()));
+    let ids = |actions: &[Action]| actions.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+    if ids(&listed) != ids(&ordered) {
+        return Err(format!(
+            "not in the org's order: {:?}",
+            listed.iter().map(|a| &a.name).collect::<Vec<_>>()
+        ));
+    }
+    let names: std::collections::BTreeSet<&str> = listed.iter().map(|a| a.name.as_str()).collect();
+    if let Some(missing) = (0..23)
+        .map(|i| format!("Page {i:02}"))
+        .find(|n| !names.contains(n.as_str()))
+    {
+        return Err(format!("`{missing}` is missing"));
+    }
+    // Page after page: the grant and 5 pages, 6 × 150 ms. Concurrently: the grant, page 1, pages 2-5.
+    let sequential = Duration::from_millis(6 * latency);
+    if elapsed >= sequential - Duration::from_millis(latency) {
+        return Err(format!(
+            "5 pages took {elapsed:?}: not concurrent (page after page: at least {sequential:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// Pages read concurrently from an org that changes under them (three writers creating actions
+/// all along): the listing's total differs between page 1 and a later page, the listing is read
+/// again, changes again, and is refused — never returned short or shifted.
+async fn concurrent_pages_of_a_changing_listing_fail() -> Result<(), String> {
+    let latency = 100;
+    let handle = slow_paged_org(13, latency).await?;
+    let integration = integration_id(&handle);
+    let reader = remote(&handle, None, |_| {});
+    let writer = remote(&handle, None, |o| o.concurrency = 8);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (done, writer, integration) = (&done, &writer, &integration);
+    // Staggered by a third of the latency: a create lands every ~35 ms while the listing runs.
+    let churn = |task: u64| async move {
+        tokio::time::sleep(Duration::from_millis(task * latency / 3)).await;
+        let mut i = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let input = post_input(&content(&format!("Churn {task} {i}")), integration);
+            writer.create(&input).await.map_err(|e| e.to_string())?;
+            i += 1;
+        }
+        Ok::<u64, String>(i)
+    };
+    let listing = async {
+        // Let the writers start first.
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+        let listed = reader
+            .client()
+            .list_all("/api/v2/integrations/actions", |a: &Action| a.id.as_str())
+            .await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        listed
+    };
+    let (listed, a, b, c) = tokio::join!(listing, churn(0), churn(1), churn(2));
+    let created = a? + b? + c?;
+    match listed {
+        Err(error) if error.to_string().contains("inconsistent listing") => Ok(()),
+        Err(error) => Err(format!("another error: {error}")),
+        Ok(listed) => Err(format!(
+            "a listing of {} entities was accepted while {created} actions were created",
+            listed.len()
+        )),
+    }
+}
+
 /// The plan of deleting every action of the org (`--prune`, no manifests), computed from a snapshot.
 async fn prune_everything(remote: &Remote) -> Result<nodectl::plan::Plan, String> {
     let snapshot = remote
@@ -663,7 +776,13 @@ fn check(name: &str, case: Case, failures: &mut Vec<String>) {
 
 #[test]
 fn client_and_remote_against_the_emulator() {
-    let cases: [(&str, Case); 12] = [
+    let cases: [(&str, Case); 14] = [
+        ("concurrent pages complete and ordered", || {
+            Box::pin(concurrent_pages_complete_and_ordered())
+        }),
+        ("concurrent pages of a changing listing fail", || {
+            Box::pin(concurrent_pages_of_a_changing_listing_fail())
+        }),
         ("unmanaged actions name their integration", || {
             Box::pin(unmanaged_actions_name_their_integration())
         }),
