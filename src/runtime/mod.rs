@@ -29,7 +29,8 @@ pub use error::ExecError;
 use redact::Redactor;
 
 use crate::jsonpath::{self, BudgetExceeded, JsonPath, Resolution};
-use crate::model::{ErrorKind, RetryPolicy};
+use crate::model::{ErrorKind, IntegrationType, RetryPolicy};
+use crate::transport::token::TokenSource;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::vtl;
 
@@ -53,6 +54,10 @@ pub struct ExecContext {
     pub api_base: Option<String>,
     /// `${credentials.X}`.
     pub credentials: Map<String, Value>,
+    /// The bearer tokens of Genesys Cloud Data Actions nodes (docs/runtime.md): a live grant, the
+    /// emulator's own, or the dry-run's placeholder. `None`: such a node fails its
+    /// `authenticate` step.
+    pub tokens: Option<Arc<dyn TokenSource>>,
 }
 
 impl ExecContext {
@@ -62,6 +67,7 @@ impl ExecContext {
             integration_id: ZERO_UUID.to_string(),
             api_base: None,
             credentials,
+            tokens: None,
         }
     }
 }
@@ -355,8 +361,12 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         context: &ExecContext,
         run: &mut Run,
     ) -> Result<Value, ExecError> {
-        // 5. execute request
-        let response = self.send_with_retries(node, &request, run).await;
+        // 5. execute request (a Genesys Cloud data action authenticates first, as step 5 too)
+        let response = if node.node.integration_type == IntegrationType::GenesysCloud {
+            self.send_authenticated(node, request, context, run).await
+        } else {
+            self.send_with_retries(node, &request, run).await
+        };
         let attempts_summary = run.attempts_summary();
         let response = run.step(5, "execute request", &response, |_| {
             Some(attempts_summary.clone())
@@ -380,6 +390,36 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let validated = validate_output(node, &output);
         run.step(8, "validate output", &validated, |_| None)?;
         Ok(output)
+    }
+
+    /// A Genesys Cloud data action's request: the integration's bearer token replaces any
+    /// `Authorization` header the template rendered; a 401 answer invalidates it, and one new
+    /// grant and one resend follow (once per execution). Each grant leaves an `authenticate`
+    /// operation (step 5, before `execute request`) saying where the token came from.
+    async fn send_authenticated(
+        &self,
+        node: &CompiledNode,
+        mut request: HttpRequest,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<HttpResponse, ExecError> {
+        let mut regranted = false;
+        loop {
+            let token = authenticate(context, &mut request, run, regranted).await?;
+            let response = self.send_with_retries(node, &request, run).await;
+            let refused = matches!(
+                run.attempts.last().map(|a| &a.outcome),
+                Some(AttemptOutcome::Response(r)) if r.status == 401
+            );
+            if response.is_err() && refused && !regranted {
+                if let Some(tokens) = &context.tokens {
+                    tokens.invalidate(&token);
+                }
+                regranted = true;
+                continue;
+            }
+            return response;
+        }
     }
 
     async fn send_with_retries(
@@ -451,6 +491,50 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             attempt += 1;
         }
     }
+}
+
+/// The `authenticate` operation: a token from the context's source, sent as
+/// `Authorization: Bearer …` in place of any rendered `Authorization` header, and added to the
+/// execution's secrets (unless it is the dry-run's placeholder). Hands back the token.
+async fn authenticate(
+    context: &ExecContext,
+    request: &mut HttpRequest,
+    run: &mut Run,
+    regrant: bool,
+) -> Result<String, ExecError> {
+    let granted = match &context.tokens {
+        Some(tokens) => tokens
+            .token()
+            .await
+            .map_err(|e| ExecError::new(e.kind, e.message)),
+        None => Err(ExecError::new(
+            ErrorKind::TemplateRequest,
+            "a Genesys Cloud Data Actions node needs the integration's OAuth token, and this execution has no token source",
+        )),
+    };
+    if let Ok(grant) = &granted
+        && grant.secret
+    {
+        run.derived.push(("token".to_string(), grant.token.clone()));
+    }
+    let grant = run.step(5, "authenticate", &granted, |grant| {
+        let mut description = grant.description.clone();
+        if regrant && let Value::Object(map) = &mut description {
+            map.insert(
+                "after".to_string(),
+                Value::String("the previous token was refused (401)".to_string()),
+            );
+        }
+        Some(description)
+    })?;
+    request
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+    request.headers.push((
+        "Authorization".to_string(),
+        format!("Bearer {}", grant.token),
+    ));
+    Ok(grant.token)
 }
 
 fn default_policy() -> RetryPolicy {
