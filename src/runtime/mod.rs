@@ -363,7 +363,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
     ) -> Result<Value, ExecError> {
         // 5. execute request (a Genesys Cloud data action authenticates first, as step 5 too)
         let response = if node.node.integration_type == IntegrationType::GenesysCloud {
-            self.send_authenticated(node, request, context, run).await
+            // A failed grant is the authenticate step's failure: no request, no execute step.
+            self.send_authenticated(node, request, context, run).await?
         } else {
             self.send_with_retries(node, &request, run).await
         };
@@ -395,14 +396,15 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
     /// A Genesys Cloud data action's request: the integration's bearer token replaces any
     /// `Authorization` header the template rendered; a 401 answer invalidates it, and one new
     /// grant and one resend follow (once per execution). Each grant leaves an `authenticate`
-    /// operation (step 5, before `execute request`) saying where the token came from.
+    /// operation (step 5, before `execute request`) saying where the token came from. The outer
+    /// error is a failed grant (already traced), the inner the request's own outcome.
     async fn send_authenticated(
         &self,
         node: &CompiledNode,
         mut request: HttpRequest,
         context: &ExecContext,
         run: &mut Run,
-    ) -> Result<HttpResponse, ExecError> {
+    ) -> Result<Result<HttpResponse, ExecError>, ExecError> {
         let mut regranted = false;
         loop {
             let token = authenticate(context, &mut request, run, regranted).await?;
@@ -418,7 +420,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 regranted = true;
                 continue;
             }
-            return response;
+            return Ok(response);
         }
     }
 

@@ -139,6 +139,11 @@ impl<G: Grantor> CachedTokens<G> {
             return Ok(self.grant_of(token, true));
         }
         let fresh = self.grantor.grant().await?;
+        tracing::debug!(
+            target: "nodectl::transport",
+            expires_in = fresh.expires_in_s,
+            "integration access token granted"
+        );
         let lead = 60.min(fresh.expires_in_s / 5).max(1);
         let refresh_at =
             Instant::now() + Duration::from_secs(fresh.expires_in_s.saturating_sub(lead));
