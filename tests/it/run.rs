@@ -109,11 +109,15 @@ fn check(case_file: &Path, failures: &mut Failures) {
     );
 }
 
-/// Stable text: the upstream's port and the per-execution context ids vary from run to run.
+/// Stable text: the upstream's port, the per-execution context ids and `test --output json`'s
+/// durations vary from run to run.
 fn normalize(text: &str, base: &str) -> String {
     let text = text.replace(base, "@UPSTREAM@");
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap_or_else(|e| panic!("{e}"));
     let text = crate::expect::normalize_context_ids(&text);
+    let duration =
+        regex::Regex::new(r#""duration_ms": [0-9.e-]+"#).unwrap_or_else(|e| panic!("{e}"));
+    let text = duration.replace_all(&text, r#""duration_ms": <ms>"#);
     port.replace_all(&text, "127.0.0.1:<port>").into_owned()
 }
 
