@@ -504,6 +504,23 @@ async fn authenticate(
     run: &mut Run,
     regrant: bool,
 ) -> Result<String, ExecError> {
+    // The org's token goes to the org's API only: a URL elsewhere (an absolute one in the
+    // template) gets no token and no request (docs/security.md).
+    if !on_api_base(&request.url, context.api_base.as_deref()) {
+        let refused: Result<crate::transport::token::Grant, ExecError> = Err(ExecError::new(
+            ErrorKind::TemplateRequest,
+            format!(
+                "a Genesys Cloud Data Actions request goes to the org's Platform API only, and `{}` is not under this env's API base{}; write the URL as a path (`/api/v2/…`)",
+                request.url,
+                context
+                    .api_base
+                    .as_deref()
+                    .map(|b| format!(" `{b}`"))
+                    .unwrap_or_default()
+            ),
+        ));
+        run.step(5, "authenticate", &refused, |_| None)?;
+    }
     let granted = match &context.tokens {
         Some(tokens) => tokens
             .token()
@@ -537,6 +554,17 @@ async fn authenticate(
         format!("Bearer {}", grant.token),
     ));
     Ok(grant.token)
+}
+
+/// Whether `url` is on the API base: the same scheme, host and port, then a path, a query or
+/// nothing.
+fn on_api_base(url: &str, api_base: Option<&str>) -> bool {
+    let Some(base) = api_base else {
+        return false;
+    };
+    let base = base.trim_end_matches('/');
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
 }
 
 fn default_policy() -> RetryPolicy {
