@@ -581,7 +581,8 @@ impl Grantor for MintedTokens {
 
     fn describe(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
-        map.insert("grant".into(), "client_credentials".into());
+        // No client-credentials round trip: the emulator issues the token itself.
+        map.insert("grant".into(), "emulator".into());
         map.insert("tokenUrl".into(), self.token_url.clone().into());
         map
     }
