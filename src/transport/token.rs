@@ -365,6 +365,58 @@ impl Grantor for ClientCredentialsGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Grants `t1`, `t2`, … slowly, counting.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicU32);
+
+    impl Grantor for Counting {
+        fn grant(&self) -> BoxFuture<'_, Result<Fresh, GrantError>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+                Ok(Fresh {
+                    token: format!("t{n}"),
+                    expires_in_s: 3600,
+                })
+            })
+        }
+
+        fn describe(&self) -> Map<String, Value> {
+            Map::new()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_executions_share_one_grant_and_a_refused_token_is_granted_anew() {
+        let tokens = std::sync::Arc::new(CachedTokens::new(Counting::default()));
+        let waiting: Vec<_> = (0..8)
+            .map(|_| {
+                let tokens = tokens.clone();
+                tokio::spawn(async move { tokens.token().await.map(|g| g.token) })
+            })
+            .collect();
+        for task in waiting {
+            assert_eq!(task.await.ok().and_then(Result::ok).as_deref(), Some("t1"));
+        }
+        assert_eq!(tokens.grantor.0.load(Ordering::SeqCst), 1);
+        // A 401 to an older token does not drop the current one.
+        tokens.invalidate("t0");
+        let again = tokens.token().await.ok();
+        assert_eq!(again.as_ref().map(|g| g.token.as_str()), Some("t1"));
+        assert_eq!(
+            again.map(|g| g.description["cached"].clone()),
+            Some(json!(true))
+        );
+        tokens.invalidate("t1");
+        let fresh = tokens.token().await.ok();
+        assert_eq!(fresh.as_ref().map(|g| g.token.as_str()), Some("t2"));
+        assert_eq!(
+            fresh.map(|g| g.description["cached"].clone()),
+            Some(json!(false))
+        );
+    }
 
     #[test]
     fn missing_client_fields_are_named_with_their_source() {
