@@ -121,11 +121,6 @@ impl NodeSet {
             }
             ids.insert(name, id);
         }
-        let types: BTreeMap<String, IntegrationType> = snapshot
-            .nodes
-            .iter()
-            .map(|n| (n.key.integration.to_string(), n.integration_type.clone()))
-            .collect();
         let mut nodes = BTreeMap::new();
         for node in snapshot.nodes {
             if let Some(id) = ids.get(&node.key.integration.to_string())
@@ -148,16 +143,6 @@ impl NodeSet {
                     .entry(fixture.node.clone())
                     .or_default()
                     .push(fixture);
-            }
-        }
-        // The integrations take the type their nodes declare (a Genesys Cloud Data Actions node
-        // authenticates on /test and /execute as on /simulate). Set after the actions are created:
-        // the org creates actions in Web Services integrations only.
-        for (name, integration_type) in &types {
-            if let Some(id) = ids.get(name)
-                && let Some(integration) = org.integrations.iter_mut().find(|i| &i.id == id)
-            {
-                integration.integration_type = integration_type.as_str().to_string();
             }
         }
         let actions = org
