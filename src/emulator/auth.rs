@@ -80,12 +80,7 @@ impl Tokens {
                 );
             }
         }
-        self.expiry_ms.retain(|_, expiry| *expiry > now_ms);
-        let token = self.rng.hex(32);
-        self.expiry_ms.insert(
-            token.clone(),
-            now_ms.saturating_add(self.ttl_seconds.saturating_mul(1000)),
-        );
+        let (token, _) = self.mint(now_ms);
         TokenReply {
             status: 200,
             body: json!({
@@ -94,6 +89,19 @@ impl Tokens {
                 "expires_in": self.ttl_seconds,
             }),
         }
+    }
+
+    /// A token issued without a grant request: what the emulator's own `/test` and `/execute`
+    /// send to its API for a Genesys Cloud Data Actions action, as Genesys authenticates its own
+    /// calls. `(token, expires_in)`.
+    pub fn mint(&mut self, now_ms: u64) -> (String, u64) {
+        self.expiry_ms.retain(|_, expiry| *expiry > now_ms);
+        let token = self.rng.hex(32);
+        self.expiry_ms.insert(
+            token.clone(),
+            now_ms.saturating_add(self.ttl_seconds.saturating_mul(1000)),
+        );
+        (token, self.ttl_seconds)
     }
 
     /// The bearer token of an API request, if it is one the emulator issued and it has not expired.

@@ -3,6 +3,8 @@
 //! not); `/execute` answers the output, or the ErrorBody with its status. The integration's
 //! credentials (from the state file) are `${credentials.X}`. `serve` reuses this over its own org.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::convert::to_node;
@@ -10,6 +12,7 @@ use super::state::{ApiError, Body, Executable, Reply};
 use crate::runtime::redact::Redactor;
 use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
 use crate::transport::Transport;
+use crate::transport::token::TokenSource;
 
 /// Which endpoint runs the action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +23,15 @@ pub enum Mode {
     Execute,
 }
 
-/// Runs `executable` with the request body as its input. `api_base` resolves request URLs that
-/// start with `/`; `context_id` becomes the `contextId` of any error body. Also hands back the
+/// What an action's request goes to: the API base that request URLs starting with `/` resolve
+/// against, and the tokens a Genesys Cloud Data Actions action authenticates with (docs/runtime.md).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Upstream<'a> {
+    pub api_base: Option<&'a str>,
+    pub tokens: Option<&'a Arc<dyn TokenSource>>,
+}
+
+/// Runs `executable` with the request body as its input, against `upstream`; `context_id` becomes the `contextId` of any error body. Also hands back the
 /// redactor of what ran (its secrets and the values its templates derived from them,
 /// docs/security.md): what `serve` redacts its answers with; the emulator, standing in for
 /// Genesys, answers unredacted.
@@ -30,7 +40,7 @@ pub async fn run<T: Transport, C: Clock>(
     executable: &Executable,
     body: &[u8],
     mode: Mode,
-    api_base: Option<&str>,
+    upstream: Upstream<'_>,
     context_id: &str,
 ) -> (Reply, Redactor) {
     let node = match to_node(&executable.action, &executable.integration.integration_type) {
@@ -46,7 +56,7 @@ pub async fn run<T: Transport, C: Clock>(
     };
     let compiled = CompiledNode::new(node);
     run_compiled(
-        runtime, executable, &compiled, body, mode, api_base, context_id,
+        runtime, executable, &compiled, body, mode, upstream, context_id,
     )
     .await
 }
@@ -83,7 +93,7 @@ pub async fn run_compiled<T: Transport, C: Clock>(
     compiled: &CompiledNode,
     body: &[u8],
     mode: Mode,
-    api_base: Option<&str>,
+    upstream: Upstream<'_>,
     context_id: &str,
 ) -> (Reply, Redactor) {
     let input = match parse_input(body) {
@@ -93,8 +103,9 @@ pub async fn run_compiled<T: Transport, C: Clock>(
     let context = ExecContext {
         org_id: executable.org_id.clone(),
         integration_id: executable.integration.id.clone(),
-        api_base: api_base.map(str::to_string),
+        api_base: upstream.api_base.map(str::to_string),
         credentials: executable.integration.credentials.clone(),
+        tokens: upstream.tokens.cloned(),
     };
     let execution = runtime.execute(compiled, &input, &context).await;
     let reply = match mode {

@@ -29,6 +29,7 @@ use super::{EmulatorError, EmulatorOptions, MAX_BODY_BYTES, StateSync};
 use crate::http::server::{BodyError, read_body_within};
 use crate::runtime::{Runtime, SystemClock};
 use crate::transport::live::LiveTransport;
+use crate::transport::token::{BoxFuture, CachedTokens, Fresh, GrantError, Grantor, TokenSource};
 
 /// State writes are coalesced to at most one per this interval.
 const COALESCE: Duration = Duration::from_millis(200);
@@ -115,7 +116,9 @@ struct Shared {
     base_url: String,
     client: ClientCredentials,
     org: Mutex<Org>,
-    tokens: Mutex<Tokens>,
+    tokens: Arc<Mutex<Tokens>>,
+    /// The tokens its own `/test` and `/execute` send to its API (Genesys Cloud Data Actions).
+    own_tokens: Arc<dyn TokenSource>,
     limiter: Mutex<RateLimiter>,
     faults: Mutex<Faults>,
     stats: Mutex<Stats>,
@@ -206,12 +209,20 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         slow_rate: options.slow_rate,
         slow_ms: options.slow_ms,
     };
+    // Tokens are credentials: never predictable from --seed.
+    let tokens = Arc::new(Mutex::new(Tokens::new(
+        options.token_ttl,
+        SplitMix64::entropy(),
+    )));
     let shared = Arc::new(Shared {
         base_url: base_url.clone(),
         client: client.clone(),
         org: Mutex::new(org),
-        // Tokens are credentials: never predictable from --seed.
-        tokens: Mutex::new(Tokens::new(options.token_ttl, SplitMix64::entropy())),
+        own_tokens: Arc::new(CachedTokens::new(MintedTokens {
+            tokens: tokens.clone(),
+            token_url: format!("{base_url}/oauth/token"),
+        })),
+        tokens,
         limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
         faults: Mutex::new(Faults::new(rates, seed)),
         stats: Mutex::new(Stats::default()),
@@ -529,13 +540,51 @@ async fn dispatch(
                 &executable,
                 body,
                 mode,
-                Some(&shared.base_url),
+                exec::Upstream {
+                    api_base: Some(&shared.base_url),
+                    tokens: Some(&shared.own_tokens),
+                },
                 context_id,
             )
             .await
             .0
         }
         Err(error) => error.into(),
+    }
+}
+
+/// The emulator's own grants, for Genesys Cloud Data Actions actions run by its `/test` and
+/// `/execute`: tokens its API accepts, minted without a round trip to `/oauth/token`.
+struct MintedTokens {
+    tokens: Arc<Mutex<Tokens>>,
+    token_url: String,
+}
+
+impl std::fmt::Debug for MintedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedTokens")
+            .field("token_url", &self.token_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Grantor for MintedTokens {
+    fn grant(&self) -> BoxFuture<'_, Result<Fresh, GrantError>> {
+        let (token, expires_in_s) = lock(&self.tokens).mint(now_ms());
+        Box::pin(async move {
+            Ok(Fresh {
+                token,
+                expires_in_s,
+            })
+        })
+    }
+
+    fn describe(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        // No client-credentials round trip: the emulator issues the token itself.
+        map.insert("grant".into(), "emulator".into());
+        map.insert("tokenUrl".into(), self.token_url.clone().into());
+        map
     }
 }
 

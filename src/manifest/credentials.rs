@@ -60,6 +60,25 @@ pub fn env_variable(env: &str) -> String {
     )
 }
 
+/// Where [`load`] reads the credentials of `env` from, as error messages name it: `standard
+/// input`, the `--credentials` file, `$NODECTL_CREDENTIALS_<ENV>`, or the env's credentials file.
+pub fn origin(env: &Env, explicit: Option<&CredentialSource>) -> String {
+    match explicit {
+        Some(CredentialSource::Stdin) => "the credentials from standard input".to_string(),
+        Some(CredentialSource::File(path)) => format!("credentials file `{}`", path.display()),
+        None => {
+            let variable = env_variable(&env.name);
+            if std::env::var_os(&variable).is_some() {
+                return format!("${variable}");
+            }
+            let file = env.credentials_file.clone().unwrap_or_else(|| {
+                PathBuf::from(".nodectl/credentials").join(format!("{}.json", env.name))
+            });
+            format!("credentials file `{}`", file.display())
+        }
+    }
+}
+
 /// The credentials of a live run of `env` in the project at `project_dir`.
 pub fn load(
     project_dir: &Path,

@@ -1,14 +1,19 @@
 //! What a live execution of one node (`run`, `record`) is made of, and how it is resolved: the
 //! node of the selected env, its credentials (`manifest::credentials`), and the execution context
-//! with the API base (the pipeline's `NODECTL_API_BASE`, else the env's region or `api_base`).
+//! with the API base (the pipeline's `NODECTL_API_BASE`, else the env's region or `api_base`), and
+//! for a Genesys Cloud Data Actions node the token source granting its bearer token.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::OpsError;
 use crate::manifest::credentials::{self, CredentialSource};
 use crate::manifest::{Project, shape::did_you_mean};
+use crate::model::IntegrationType;
 use crate::runtime::{CompiledNode, ExecContext};
 use crate::transport::live::LiveTransport;
+use crate::transport::token::{CachedTokens, ClientCredentialsGrant, TokenSource};
 
 /// Everything a live execution needs.
 pub struct Prepared {
@@ -47,6 +52,13 @@ pub fn prepare(
     context.api_base = crate::manifest::project::pipeline_api_base()
         .map_err(OpsError::Usage)?
         .or_else(|| env.target.api_base().map(str::to_string));
+    if found.integration_type == IntegrationType::GenesysCloud {
+        context.tokens = Some(live_tokens(
+            &context,
+            &credentials::origin(env, source),
+            &env_name,
+        )?);
+    }
     let transport = LiveTransport::new().map_err(|e| OpsError::Io(e.to_string()))?;
     let node = CompiledNode::new(found.clone());
     Ok(Prepared {
@@ -57,4 +69,26 @@ pub fn prepare(
         context,
         transport,
     })
+}
+
+/// The token source of a Genesys Cloud Data Actions node (docs/runtime.md): the client-credentials
+/// grant of the OAuth client in the env's credentials (`clientId`, `clientSecret`, read from
+/// `origin`), at the login host of the env's API base and nowhere else (docs/security.md).
+fn live_tokens(
+    context: &ExecContext,
+    origin: &str,
+    env_name: &str,
+) -> Result<Arc<dyn TokenSource>, OpsError> {
+    let Some(api_base) = &context.api_base else {
+        return Err(OpsError::Usage(format!(
+            "a Genesys Cloud Data Actions node calls the env's Platform API, and env `{env_name}` has no API base here (an `emulator = true` env: run `nodectl emulator` and set `api_base`, or set NODECTL_API_BASE)"
+        )));
+    };
+    let token_url = format!(
+        "{}/oauth/token",
+        crate::genesys::client::login_base_for(api_base).trim_end_matches('/')
+    );
+    let grant = ClientCredentialsGrant::new(&context.credentials, origin, token_url);
+    grant.check().map_err(OpsError::Credentials)?;
+    Ok(Arc::new(CachedTokens::new(grant)))
 }

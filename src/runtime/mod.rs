@@ -29,7 +29,8 @@ pub use error::ExecError;
 use redact::Redactor;
 
 use crate::jsonpath::{self, BudgetExceeded, JsonPath, Resolution};
-use crate::model::{ErrorKind, RetryPolicy};
+use crate::model::{ErrorKind, IntegrationType, RetryPolicy};
+use crate::transport::token::TokenSource;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::vtl;
 
@@ -53,6 +54,10 @@ pub struct ExecContext {
     pub api_base: Option<String>,
     /// `${credentials.X}`.
     pub credentials: Map<String, Value>,
+    /// The bearer tokens of Genesys Cloud Data Actions nodes (docs/runtime.md): a live grant, the
+    /// emulator's own, or the dry-run's placeholder. `None`: such a node fails its
+    /// `authenticate` step.
+    pub tokens: Option<Arc<dyn TokenSource>>,
 }
 
 impl ExecContext {
@@ -62,6 +67,7 @@ impl ExecContext {
             integration_id: ZERO_UUID.to_string(),
             api_base: None,
             credentials,
+            tokens: None,
         }
     }
 }
@@ -355,8 +361,13 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         context: &ExecContext,
         run: &mut Run,
     ) -> Result<Value, ExecError> {
-        // 5. execute request
-        let response = self.send_with_retries(node, &request, run).await;
+        // 5. execute request (a Genesys Cloud data action authenticates first, as step 5 too)
+        let response = if node.node.integration_type == IntegrationType::GenesysCloud {
+            // A failed grant is the authenticate step's failure: no request, no execute step.
+            self.send_authenticated(node, request, context, run).await?
+        } else {
+            self.send_with_retries(node, &request, run).await
+        };
         let attempts_summary = run.attempts_summary();
         let response = run.step(5, "execute request", &response, |_| {
             Some(attempts_summary.clone())
@@ -380,6 +391,37 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let validated = validate_output(node, &output);
         run.step(8, "validate output", &validated, |_| None)?;
         Ok(output)
+    }
+
+    /// A Genesys Cloud data action's request: the integration's bearer token replaces any
+    /// `Authorization` header the template rendered; a 401 answer invalidates it, and one new
+    /// grant and one resend follow (once per execution). Each grant leaves an `authenticate`
+    /// operation (step 5, before `execute request`) saying where the token came from. The outer
+    /// error is a failed grant (already traced), the inner the request's own outcome.
+    async fn send_authenticated(
+        &self,
+        node: &CompiledNode,
+        mut request: HttpRequest,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<Result<HttpResponse, ExecError>, ExecError> {
+        let mut regranted = false;
+        loop {
+            let token = authenticate(context, &mut request, run, regranted).await?;
+            let response = self.send_with_retries(node, &request, run).await;
+            let refused = matches!(
+                run.attempts.last().map(|a| &a.outcome),
+                Some(AttemptOutcome::Response(r)) if r.status == 401
+            );
+            if response.is_err() && refused && !regranted {
+                if let Some(tokens) = &context.tokens {
+                    tokens.invalidate(&token);
+                }
+                regranted = true;
+                continue;
+            }
+            return Ok(response);
+        }
     }
 
     async fn send_with_retries(
@@ -451,6 +493,78 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             attempt += 1;
         }
     }
+}
+
+/// The `authenticate` operation: a token from the context's source, sent as
+/// `Authorization: Bearer …` in place of any rendered `Authorization` header, and added to the
+/// execution's secrets (unless it is the dry-run's placeholder). Hands back the token.
+async fn authenticate(
+    context: &ExecContext,
+    request: &mut HttpRequest,
+    run: &mut Run,
+    regrant: bool,
+) -> Result<String, ExecError> {
+    // The org's token goes to the org's API only: a URL elsewhere (an absolute one in the
+    // template) gets no token and no request (docs/security.md).
+    if !on_api_base(&request.url, context.api_base.as_deref()) {
+        let refused: Result<crate::transport::token::Grant, ExecError> = Err(ExecError::new(
+            ErrorKind::TemplateRequest,
+            format!(
+                "a Genesys Cloud Data Actions request goes to the org's Platform API only, and `{}` is not under this env's API base{}; write the URL as a path (`/api/v2/…`)",
+                request.url,
+                context
+                    .api_base
+                    .as_deref()
+                    .map(|b| format!(" `{b}`"))
+                    .unwrap_or_default()
+            ),
+        ));
+        run.step(5, "authenticate", &refused, |_| None)?;
+    }
+    let granted = match &context.tokens {
+        Some(tokens) => tokens
+            .token()
+            .await
+            .map_err(|e| ExecError::new(e.kind, e.message)),
+        None => Err(ExecError::new(
+            ErrorKind::TemplateRequest,
+            "a Genesys Cloud Data Actions node needs the integration's OAuth token, and this execution has no token source",
+        )),
+    };
+    if let Ok(grant) = &granted
+        && grant.secret
+    {
+        run.derived.push(("token".to_string(), grant.token.clone()));
+    }
+    let grant = run.step(5, "authenticate", &granted, |grant| {
+        let mut description = grant.description.clone();
+        if regrant && let Value::Object(map) = &mut description {
+            map.insert(
+                "after".to_string(),
+                Value::String("the previous token was refused (401)".to_string()),
+            );
+        }
+        Some(description)
+    })?;
+    request
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+    request.headers.push((
+        "Authorization".to_string(),
+        format!("Bearer {}", grant.token),
+    ));
+    Ok(grant.token)
+}
+
+/// Whether `url` is on the API base: the same scheme, host and port, then a path, a query or
+/// nothing.
+fn on_api_base(url: &str, api_base: Option<&str>) -> bool {
+    let Some(base) = api_base else {
+        return false;
+    };
+    let base = base.trim_end_matches('/');
+    url.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
 }
 
 fn default_policy() -> RetryPolicy {

@@ -35,6 +35,7 @@ use crate::runtime::{
     VirtualClock,
 };
 use crate::transport::live::LiveTransport;
+use crate::transport::token::{DryRunTokens, TokenSource};
 
 /// How long shutdown waits for in-flight requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -576,6 +577,7 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         };
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
+        context.tokens = Some(Arc::new(DryRunTokens));
         replay(node, &fixture.exchanges, &input, &context).await
     } else {
         shared.runtime.execute(node, &input, &set.context).await
@@ -750,6 +752,8 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
     };
     let name = executable.action.name.clone();
     let api_base = set.context.api_base.as_deref();
+    let live_tokens = set.context.tokens.as_ref();
+    let dry_run_tokens: Arc<dyn TokenSource> = Arc::new(DryRunTokens);
     let compiled = set.action(&executable.action.id).cloned();
     let replayed = if shared.options.replay {
         let input = serde_json::from_slice::<Value>(body).ok();
@@ -784,7 +788,10 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 compiled,
                 body,
                 mode,
-                api_base,
+                exec::Upstream {
+                    api_base,
+                    tokens: Some(&dry_run_tokens),
+                },
                 context_id,
             )
             .await
@@ -796,7 +803,10 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 compiled,
                 body,
                 mode,
-                api_base,
+                exec::Upstream {
+                    api_base,
+                    tokens: live_tokens,
+                },
                 context_id,
             )
             .await
@@ -808,7 +818,10 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 &executable,
                 body,
                 mode,
-                api_base,
+                exec::Upstream {
+                    api_base,
+                    tokens: live_tokens,
+                },
                 context_id,
             )
             .await

@@ -14,6 +14,7 @@ use crate::emulator::state::Org;
 use crate::manifest::{EnvScope, LoadOptions, Severity, credentials};
 use crate::model::{Fixture, IntegrationType, Node};
 use crate::runtime::{CompiledNode, ExecContext, ZERO_UUID};
+use crate::transport::token::{CachedTokens, ClientCredentialsGrant};
 
 /// A loaded project, before compilation.
 #[derive(Debug, Clone)]
@@ -237,6 +238,20 @@ pub fn load_project(dir: Option<PathBuf>, env: Option<String>) -> Result<Snapsho
     let mut context = ExecContext::new(env.org_id.as_deref(), credentials);
     context.api_base = crate::manifest::project::pipeline_api_base()?
         .or_else(|| env.target.api_base().map(str::to_string));
+    // Genesys Cloud Data Actions nodes authenticate with the env's OAuth client at the login host
+    // of the API base; missing credentials fail those nodes' `authenticate` step, naming the source.
+    if let Some(api_base) = &context.api_base {
+        let token_url = format!(
+            "{}/oauth/token",
+            crate::genesys::client::login_base_for(api_base).trim_end_matches('/')
+        );
+        let grant = ClientCredentialsGrant::new(
+            &context.credentials,
+            &credentials::origin(env, None),
+            token_url,
+        );
+        context.tokens = Some(Arc::new(CachedTokens::new(grant)));
+    }
     let nodes = project.nodes.get(&env_name).cloned().unwrap_or_default();
     Ok(Snapshot {
         env: env_name,

@@ -1,9 +1,10 @@
 //! The `Transport` trait — how the runtime sends one HTTP request — and its exchange types. The live
 //! implementation (`live`) uses reqwest with rustls; the dry-run's replay of fixtures
 //! (`fixture::replay`) implements the same trait, so the runtime never knows which one it talks to
-//! (one code path).
+//! (one code path). `token` holds the bearer tokens of Genesys Cloud Data Actions.
 
 pub mod live;
+pub mod token;
 
 use std::fmt;
 use std::future::Future;

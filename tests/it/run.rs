@@ -2,7 +2,8 @@
 //! `tests/cases/run/cases/*.toml` names the arguments, the upstream's replies (or
 //! `upstream = "refused"`), optional stdin and environment, commands to run `then` (e.g. `test` on
 //! the recorded fixture), files to `show`, and `secrets` that must appear nowhere in the output or
-//! the files; `*.expected` holds the transcripts, the files and the requests the upstream received.
+//! the files, optionally another `project` (`gc-project`: Genesys Cloud Data Actions nodes whose
+//! API base and login host is the upstream); `*.expected` holds the transcripts, the files and the requests the upstream received.
 
 use std::path::Path;
 
@@ -27,6 +28,9 @@ struct Case {
     show: Vec<String>,
     #[serde(default)]
     secrets: Vec<String>,
+    /// The project folder under `tests/cases/run/` (default `project`).
+    #[serde(default)]
+    project: Option<String>,
 }
 
 /// Copies the run project with `@UPSTREAM@` replaced, runs the case and compares its transcript.
@@ -43,7 +47,9 @@ fn check(case_file: &Path, failures: &mut Failures) {
 
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     crate::expect::copy_project(
-        &root().join("tests/cases/run/project"),
+        &root()
+            .join("tests/cases/run")
+            .join(case.project.as_deref().unwrap_or("project")),
         project.path(),
         &base,
     );
@@ -103,11 +109,15 @@ fn check(case_file: &Path, failures: &mut Failures) {
     );
 }
 
-/// Stable text: the upstream's port and the per-execution context ids vary from run to run.
+/// Stable text: the upstream's port, the per-execution context ids and `test --output json`'s
+/// durations vary from run to run.
 fn normalize(text: &str, base: &str) -> String {
     let text = text.replace(base, "@UPSTREAM@");
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap_or_else(|e| panic!("{e}"));
     let text = crate::expect::normalize_context_ids(&text);
+    let duration =
+        regex::Regex::new(r#""duration_ms": [0-9.e-]+"#).unwrap_or_else(|e| panic!("{e}"));
+    let text = duration.replace_all(&text, r#""duration_ms": <ms>"#);
     port.replace_all(&text, "127.0.0.1:<port>").into_owned()
 }
 

@@ -388,3 +388,160 @@ properties.seen = {{ type = "string" }}
         "no placeholder for the derived value:\n{seen}"
     );
 }
+
+/// A Genesys Cloud Data Actions node (docs/runtime.md) run against the emulator: `run -vv` and a
+/// `serve -vv` session (`/simulate` with a trace, the Genesys-compatible `/test`) get a token
+/// granted to the integration's OAuth client and call the emulator's own API with it; after the
+/// emulator restarts on the same address (its tokens are gone) serve's cached token gets a 401, is
+/// granted once more and the request succeeds. The client secret and the tokens (the emulator's
+/// are 32 hex digits) appear in no output, trace or log.
+#[test]
+fn a_genesys_cloud_data_action_token_shows_nowhere() {
+    use nodectl::emulator::{self, EmulatorOptions};
+    use std::io::BufRead;
+    const SECRET: &str = "MARKER-gc-secret-0b4d";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = EmulatorOptions {
+        client_id: "gc-client".to_string(),
+        client_secret: SECRET.to_string(),
+        rate_limit: 0,
+        ..EmulatorOptions::ephemeral()
+    };
+    let org = runtime
+        .block_on(emulator::start(options.clone()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = org.base_url().to_string();
+
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodectl.toml"),
+        format!("[project]\nname = \"gc\"\n\n[env.org]\napi_base = \"{base}\"\nintegrations = [{{ name = \"Genesys Cloud Data Actions\", type = \"purecloud-data-actions\" }}]\ncredentials_file = \"creds.json\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodes/list.toml"),
+        "name = \"List Actions\"\ncategory = \"Platform\"\n\n[request]\nmethod = \"GET\"\nurl = \"/api/v2/integrations/actions?pageSize=1\"\n\n[response]\ntranslation_map = { total = \"$.total\" }\nsuccess_template = '{\"total\": ${total}}'\n\n[input_schema]\ntype = \"object\"\n\n[output_schema]\ntype = \"object\"\nrequired = [\"total\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("creds.json"),
+        format!(r#"{{"clientId": "gc-client", "clientSecret": "{SECRET}"}}"#),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let run = nodectl_with(
+        dir,
+        &[
+            "-vv",
+            "--log-format",
+            "json",
+            "run",
+            "List Actions",
+            "--input",
+            "{}",
+            "--trace",
+        ],
+        &[] as &[(String, String)],
+        None,
+    );
+    let mut seen = format!("=== run\n{}", run.transcript());
+    assert!(
+        run.stdout.contains("\"name\": \"authenticate\"")
+            && run.stdout.contains("\"success\": true"),
+        "run did not authenticate:\n{seen}"
+    );
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+        .args([
+            "-vv",
+            "--log-format",
+            "json",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut lines =
+        std::io::BufReader::new(serve.stdout.take().unwrap_or_else(|| panic!("no stdout")));
+    let mut first = String::new();
+    let _ = lines.read_line(&mut first);
+    let address = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("http://")
+        .to_string();
+    seen.push_str(&format!("=== serve\n{first}"));
+    let json = [("Content-Type".to_string(), "application/json".to_string())];
+    let ask = |path: &str, seen: &mut String| -> String {
+        let (status, answer) = http_request(&address, "POST", path, &json, Some("{}"));
+        assert_eq!(
+            status, 200,
+            "serve answered {path} with {status}:\n{answer}"
+        );
+        seen.push_str(&format!("--- POST {path}\n{answer}\n"));
+        answer
+    };
+    let simulate = "/simulate/node/List%20Actions?trace=true";
+    let granted = ask(simulate, &mut seen);
+    assert!(granted.contains(r#""cached":false"#), "{granted}");
+    let cached = ask(
+        "/api/v2/integrations/actions/List%20Actions/test",
+        &mut seen,
+    );
+    assert!(cached.contains(r#""cached":true"#), "{cached}");
+
+    // The org restarts on the same address: serve's cached token is refused once, then re-granted.
+    let addr = org.local_addr();
+    runtime
+        .block_on(org.shutdown())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let org = runtime
+        .block_on(emulator::start(EmulatorOptions { addr, ..options }))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let regranted = ask(simulate, &mut seen);
+    assert!(
+        regranted.contains("the previous token was refused (401)")
+            && regranted.contains(r#""status":401"#)
+            && regranted.contains(r#""total":"#),
+        "no re-grant after the 401:\n{regranted}"
+    );
+
+    let _ = Command::new("kill").arg(serve.id().to_string()).status();
+    let _ = serve.wait();
+    let mut rest = String::new();
+    let _ = lines.read_to_string(&mut rest);
+    if let Some(mut err) = serve.stderr.take() {
+        let _ = err.read_to_string(&mut rest);
+    }
+    seen.push_str(&rest);
+    runtime
+        .block_on(org.shutdown())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert!(
+        !seen.contains(SECRET),
+        "the client secret leaked:\n{}",
+        excerpt_around(&seen, SECRET)
+    );
+    let token = regex::Regex::new(r"[0-9a-f]{32}").unwrap_or_else(|e| panic!("{e}"));
+    if let Some(found) = token.find(&seen) {
+        panic!("a token leaked:\n{}", excerpt_around(&seen, found.as_str()));
+    }
+    assert!(
+        seen.contains("integration access token granted"),
+        "the -vv logs do not show the grant:\n{seen}"
+    );
+}
