@@ -58,7 +58,7 @@ pub enum IntegrationType {
     /// called with a token granted to the integration's OAuth client.
     GenesysCloud,
     /// Any other type (`function-data-actions`, `aws-lambda-data-actions`, `salesforce-datadip`, …):
-    /// managed as configuration, executed only by Genesys.
+    /// managed as configuration; dry-run over fixtures, never executed live by nodectl.
     Other(String),
 }
 
@@ -95,8 +95,20 @@ impl IntegrationType {
         self.as_str() == Self::FUNCTION
     }
 
-    /// Why nodectl cannot execute actions of this type the way Genesys does; `None` when it can.
-    pub fn not_executable_reason(&self) -> Option<String> {
+    /// Where a dry-run sends the requests of a type only Genesys executes live (a third party's
+    /// instance, a Lambda, a function's code): an origin on the reserved `.invalid` domain that
+    /// fixtures answer for, so that its templates, translation map and schemas are tested offline.
+    /// `None` for Web Services and Genesys Cloud Data Actions, whose URLs are real.
+    pub fn dry_run_origin(&self) -> Option<String> {
+        match self {
+            IntegrationType::WebServices | IntegrationType::GenesysCloud => None,
+            IntegrationType::Other(name) => Some(format!("https://{name}.invalid")),
+        }
+    }
+
+    /// Why nodectl cannot execute actions of this type live (`run`, `record`, `serve`, the
+    /// emulator's `/test`); `None` when it can. Such actions still dry-run over fixtures.
+    pub fn live_obstacle(&self) -> Option<String> {
         let why = match self.as_str() {
             Self::WEB_SERVICES | Self::GENESYS_CLOUD => return None,
             Self::FUNCTION => {

@@ -35,10 +35,7 @@ pub fn to_node(action: &StoredAction, integration_type: &str) -> Result<Node, St
     let integration_type = IntegrationType::parse(integration_type)
         .unwrap_or_else(|| IntegrationType::Other(integration_type.to_string()));
     Ok(Node {
-        not_dry_runnable: integration_type
-            .not_executable_reason()
-            .into_iter()
-            .collect(),
+        not_dry_runnable: Vec::new(),
         integration_type,
         key: NodeKey {
             integration: IntegrationRef::Id(action.integration_id.clone()),

@@ -280,24 +280,29 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
 
     for (raw, name) in nodes_raw.iter().zip(&node_names) {
         let Some(name) = name else { continue };
-        // A node of a type only Genesys executes is not dry-runnable whatever its fixtures: say
-        // that, and why, instead of asking for a fixture.
-        let type_reason = nodes
+        // A node of a type only Genesys executes live: say so, and what still tests it.
+        let live_obstacle = nodes
             .values()
             .flatten()
             .find(|n| n.source == raw.file.relative)
-            .and_then(|n| n.integration_type.not_executable_reason());
+            .and_then(|n| {
+                Some((
+                    n.integration_type.live_obstacle()?,
+                    n.integration_type.dry_run_origin()?,
+                ))
+            });
         let at = raw.file.locate(&[Seg::Key("name".into())], Target::Value);
-        if let Some(reason) = type_reason {
+        if let Some((reason, origin)) = live_obstacle {
             diags.warning(
                 &raw.file.display,
                 at,
                 format!(
-                    "node `{}` is not dry-runnable ({reason}): nodectl manages its configuration, and `nodectl test` cannot run it",
+                    "node `{}` cannot run live ({reason}): `run`, `record` and `serve` refuse it; `nodectl test` dry-runs it over fixtures whose requests go to `{origin}`",
                     name.escape_debug()
                 ),
             );
-        } else if !fixture_nodes.contains(name) {
+        }
+        if !fixture_nodes.contains(name) {
             diags.warning(
                 &raw.file.display,
                 at,

@@ -107,7 +107,6 @@ pub fn resolve(
     let integration = integration?;
     let integration_type = env.integration_type(&integration);
     let url = resolve_url(file, parsed, &integration_type, diags)?;
-    let integration_type_reason = integration_type.not_executable_reason();
     Some(Node {
         integration_type,
         key: NodeKey {
@@ -139,7 +138,7 @@ pub fn resolve(
         output_schema: output_schema?,
         local: resolve_local(parsed.local.as_ref()),
         source: file.relative.clone(),
-        not_dry_runnable: integration_type_reason.into_iter().collect(),
+        not_dry_runnable: Vec::new(),
     })
 }
 

@@ -137,9 +137,9 @@ fn exportable(snapshot: &Snapshot) -> (Vec<String>, Vec<&RemoteAction>) {
                 "integration `{}` ({kind}): {count} function data action(s) exported as configuration only; each one's function settings and code package (GET /api/v2/integrations/actions/{{actionId}}/function) are not managed — nodectl never changes them, but deleting the action (plan --prune) deletes them with it",
                 integration.name
             ));
-        } else if let Some(reason) = kind.not_executable_reason().filter(|_| count > 0) {
+        } else if let Some(reason) = kind.live_obstacle().filter(|_| count > 0) {
             notes.push(format!(
-                "integration `{}`: {count} action(s) exported; not dry-runnable ({reason})",
+                "integration `{}`: {count} action(s) exported; they dry-run over fixtures but cannot run live ({reason})",
                 integration.name
             ));
         }

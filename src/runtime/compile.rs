@@ -74,15 +74,7 @@ impl CompiledNode {
                 message: format!("{what}: {e}"),
             })
         };
-        // An action Genesys executes by other means (a function's code, a Lambda, a CRM session)
-        // fails its first step with the reason, as an unsupported template would.
-        let url = match node.integration_type.not_executable_reason() {
-            Some(reason) => Err(Unexecutable {
-                unsupported: true,
-                message: format!("not dry-runnable: {reason}"),
-            }),
-            None => template("request.url", &node.request.url),
-        };
+        let url = template("request.url", &node.request.url);
         let headers: Vec<(String, Compiled<vtl::Template>)> = node
             .request
             .headers

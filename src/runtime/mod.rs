@@ -244,7 +244,14 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             &mut run.derived,
         )
         .await
-        .and_then(|url| resolve_url(url, context));
+        .and_then(|url| {
+            resolve_url(
+                url,
+                &node.node.integration_type,
+                context,
+                self.transport.replays(),
+            )
+        });
         let url = run.step(2, "resolve request url", &url, |u| {
             Some(Value::String(u.clone()))
         })?;
@@ -826,10 +833,45 @@ async fn evaluate_path(
 }
 
 /// An absolute http(s) URL as is; a `/…` URL against the env's API base.
-fn resolve_url(url: String, context: &ExecContext) -> Result<String, ExecError> {
+/// Step 2's URL as the integration type says (docs/runtime.md, step 2): Web Services and Genesys
+/// Cloud Data Actions as written or against the env's API base; the types only Genesys executes
+/// live against their `.invalid` dry-run origin, over a replaying transport only.
+fn resolve_url(
+    url: String,
+    integration_type: &IntegrationType,
+    context: &ExecContext,
+    replays: bool,
+) -> Result<String, ExecError> {
     let trimmed = url.trim();
+    if let Some(origin) = integration_type.dry_run_origin() {
+        if !replays {
+            let reason = integration_type.live_obstacle().unwrap_or_default();
+            return Err(ExecError::new(
+                ErrorKind::TemplateUnsupported,
+                format!("cannot run live: {reason}; `nodectl test` dry-runs it over its fixtures"),
+            ));
+        }
+        return Ok(
+            if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+                trimmed.to_string()
+            } else if trimmed.starts_with('/') {
+                format!("{origin}{trimmed}")
+            } else {
+                // A Lambda's ARN, a function's empty URL: the invocation, named under the origin.
+                format!("{origin}/{trimmed}")
+            },
+        );
+    }
     if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
         return Ok(trimmed.to_string());
+    }
+    if trimmed.starts_with('/') && *integration_type == IntegrationType::WebServices {
+        return Err(ExecError::new(
+            ErrorKind::TemplateRequest,
+            format!(
+                "request URL `{trimmed}` is a path, but a Web Services action calls its URL as written (only Genesys Cloud Data Actions resolve a path against the org's API)"
+            ),
+        ));
     }
     if trimmed.starts_with('/') {
         return match &context.api_base {

@@ -83,4 +83,11 @@ pub trait Transport: Send + Sync {
         request: &HttpRequest,
         timeout: Duration,
     ) -> impl Future<Output = Result<HttpResponse, TransportError>> + Send;
+
+    /// Whether answers come from recordings (the dry-run) rather than the network: actions that
+    /// only Genesys executes live (a third party's session, a Lambda, a function's code) run over
+    /// a replaying transport only.
+    fn replays(&self) -> bool {
+        false
+    }
 }
