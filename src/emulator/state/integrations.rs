@@ -420,3 +420,75 @@ fn default_custom_auth(id: String, integration: &StoredIntegration) -> StoredAct
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::{Body, Org, Route};
+    use crate::emulator::route::Query;
+
+    fn call(org: &mut Org, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let route = Route::parse(method, path);
+        let reply = org.handle(&route, &Query::default(), body.to_string().as_bytes());
+        let value = match reply.body {
+            Body::Json(value) => value,
+            Body::Error(error) => error.body(None),
+            _ => Value::Null,
+        };
+        (reply.status, value)
+    }
+
+    fn id(value: &Value) -> String {
+        value["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn custom_auth_follows_the_bound_credential_type_and_values_render() {
+        let mut org = Org::new(9);
+        let (_, integration) = call(
+            &mut org,
+            "POST",
+            "/api/v2/integrations",
+            json!({"name": "Web", "integrationType": {"id": "custom-rest-actions"}}),
+        );
+        let integration = id(&integration);
+        let (status, credential) = call(
+            &mut org,
+            "POST",
+            "/api/v2/integrations/credentials",
+            json!({"name": "c", "type": "userDefinedOAuth", "credentialFields": {"k": "v"}}),
+        );
+        assert_eq!(status, 200, "a bare type name is taken");
+        let credential = id(&credential);
+        let config = format!("/api/v2/integrations/{integration}/config/current");
+        let body =
+            json!({"name": "Web", "version": 1, "credentials": {"basicAuth": {"id": credential}}});
+        assert_eq!(call(&mut org, "PUT", &config, body).0, 200);
+        let auth = format!("customAuth_-_{integration}");
+        assert!(org.actions.contains_key(&auth));
+        let runnable = org.runnable(&auth, false, false);
+        let values = runnable
+            .map(|e| e.integration.credentials)
+            .unwrap_or_default();
+        assert_eq!(values.get("k"), Some(&json!("v")));
+        assert_eq!(
+            org.runnable(&auth, false, true).err().map(|e| e.status),
+            Some(400)
+        );
+        // The credential becomes basicAuth: the custom authentication goes.
+        let path = format!("/api/v2/integrations/credentials/{credential}");
+        let basic = json!({"name": "c", "type": {"name": "basicAuth"}, "credentialFields": {"userName": "u"}});
+        assert_eq!(call(&mut org, "PUT", &path, basic).0, 200);
+        assert!(!org.actions.contains_key(&auth));
+    }
+
+    #[test]
+    fn the_built_in_integration_cannot_change() {
+        let mut org = Org::new(9);
+        let path = format!("/api/v2/integrations/{}", super::BUILT_IN_INTEGRATION_ID);
+        assert_eq!(call(&mut org, "DELETE", &path, json!({})).0, 400);
+        let patch = json!({"intendedState": "DISABLED"});
+        assert_eq!(call(&mut org, "PATCH", &path, patch).0, 400);
+    }
+}

@@ -10,9 +10,10 @@
 //! Choices where Genesys is unverified are marked *unverified* and kept in one place each.
 //!
 //! The endpoints live by concern: `listings` (reads), `actions` (published actions' writes),
-//! `drafts`, `validation` (Genesys's strictness), `replies` (error bodies, replies and wire views)
-//! and `builtins` (the seeded `static…` actions); this module holds the org itself, its state-file
-//! form, and `handle`, which dispatches a route to its endpoint.
+//! `drafts`, `integrations` (integrations' writes, `config/current`, custom authentication
+//! actions), `credentials`, `validation` (Genesys's strictness), `replies` (error bodies, replies
+//! and wire views) and `builtins` (the seeded `static…` actions); this module holds the org itself,
+//! its state-file form, and `handle`, which dispatches a route to its endpoint.
 
 mod actions;
 mod builtins;
@@ -297,6 +298,18 @@ impl Org {
             if key != id {
                 return Err(format!(
                     "{map}: the record under key `{key}` has id `{id}` (each key must be its record's id)"
+                ));
+            }
+        }
+        for integration in &org.integrations {
+            if let Some((key, id)) = integration
+                .bound_credentials
+                .iter()
+                .find(|(_, id)| !org.credentials.contains_key(*id))
+            {
+                return Err(format!(
+                    "integrations: `{}` binds credential `{id}` ({key}), which is not among the credentials",
+                    integration.id
                 ));
             }
         }
