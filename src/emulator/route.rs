@@ -31,6 +31,8 @@ pub enum Route {
     CreateCredential,
     /// `GET /api/v2/integrations/credentials/types`.
     CredentialTypes,
+    /// `GET /api/v2/integrations/credentials/listing` (cursor paging).
+    CredentialCursorListing,
     /// `GET /api/v2/integrations/credentials/{credentialId}`.
     GetCredential(String),
     /// `PUT /api/v2/integrations/credentials/{credentialId}`.
@@ -89,6 +91,7 @@ const INTEGRATION: &str = "/api/v2/integrations/{integrationId}";
 const CONFIG: &str = "/api/v2/integrations/{integrationId}/config/current";
 const CREDENTIALS: &str = "/api/v2/integrations/credentials";
 const CREDENTIAL_TYPES: &str = "/api/v2/integrations/credentials/types";
+const CREDENTIAL_LISTING: &str = "/api/v2/integrations/credentials/listing";
 const CREDENTIAL: &str = "/api/v2/integrations/credentials/{credentialId}";
 const ACTIONS: &str = "/api/v2/integrations/actions";
 const ACTION: &str = "/api/v2/integrations/actions/{actionId}";
@@ -142,6 +145,12 @@ impl Route {
             ["credentials", "types"] => {
                 only(method, "GET", Route::CredentialTypes, CREDENTIAL_TYPES)
             }
+            ["credentials", "listing"] => only(
+                method,
+                "GET",
+                Route::CredentialCursorListing,
+                CREDENTIAL_LISTING,
+            ),
             ["credentials", credential] => match method {
                 "GET" => Route::GetCredential(id(credential)),
                 "PUT" => Route::PutCredential(id(credential)),
@@ -246,6 +255,7 @@ impl Route {
             Route::GetConfig(_) | Route::PutConfig(_) => CONFIG,
             Route::ListCredentials | Route::CreateCredential => CREDENTIALS,
             Route::CredentialTypes => CREDENTIAL_TYPES,
+            Route::CredentialCursorListing => CREDENTIAL_LISTING,
             Route::GetCredential(_) | Route::PutCredential(_) | Route::DeleteCredential(_) => {
                 CREDENTIAL
             }

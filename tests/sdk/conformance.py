@@ -633,6 +633,8 @@ def integrations_lifecycle(client, api, step):
     listing = api_call(client, "list credentials", api.get_integrations_credentials, page_number=1, page_size=25)
     expect(any(c.id == credential_id for c in listing.entities), "the credential is not listed")
     expect(listing.total == len(listing.entities), f"total {listing.total}, {len(listing.entities)} listed")
+    cursor = api_call(client, "cursor listing", api.get_integrations_credentials_listing, page_size="200")
+    expect(any(c.id == credential_id for c in cursor.entities), "the credential is not in the cursor listing")
     step.ok()
 
     step("put-config")

@@ -10,12 +10,15 @@ use crate::emulator::route::Query;
 use crate::genesys::dto::Credential;
 
 use super::replies::{ApiError, Reply};
-use super::validation::{decode, json_object, require};
-use super::{Org, StoredCredential};
+use super::validation::{decode, json_object, positive_param, require};
+use super::{DEFAULT_PAGE_SIZE, Org, StoredCredential};
+use crate::http::url::percent_encode;
 
 /// The credential type whose binding gives a Web Services integration its custom authentication.
 pub const USER_DEFINED_OAUTH: &str = "userDefinedOAuth";
 const CREDENTIALS_PATH: &str = "/api/v2/integrations/credentials";
+/// The largest page of the cursor listing ("Maximum of 200").
+const MAX_CURSOR_PAGE: u64 = 200;
 
 /// The credential types: name, fields in display order, required fields. `userDefined` and
 /// `userDefinedOAuth` take any fields. *unverified*: basicAuth's password optional (Genesys's help:
@@ -149,6 +152,64 @@ impl Org {
             CREDENTIALS_PATH,
         )?;
         Ok(Reply::json(200, page))
+    }
+
+    /// `GET /credentials/listing`: `CredentialInfoCursorListing` (`entities`, `selfUri`,
+    /// `nextUri`, `previousUri`), sorted by name. The cursors (`after`, `before`) are credential
+    /// ids (*unverified*: Genesys's are opaque); one that names no credential is 400. `pageSize`
+    /// at most 200, default 25.
+    pub(super) fn cursor_credentials(&self, query: &Query) -> Result<Reply, ApiError> {
+        let size = positive_param(query, "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
+        if size > MAX_CURSOR_PAGE {
+            return Err(ApiError::invalid(
+                "pageSize",
+                format!("pageSize must be at most {MAX_CURSOR_PAGE}; got {size}."),
+            ));
+        }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let mut sorted: Vec<&StoredCredential> = self.credentials.values().collect();
+        sorted.sort_by_cached_key(|c| (c.name.to_lowercase(), c.id.clone()));
+        let position = |name: &str| -> Result<Option<usize>, ApiError> {
+            let Some(cursor) = query.get(name) else {
+                return Ok(None);
+            };
+            sorted
+                .iter()
+                .position(|c| c.id == cursor)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid(name, format!("The cursor {name}={cursor} is not valid."))
+                })
+        };
+        let (start, end) = match (position("after")?, position("before")?) {
+            (Some(after), _) => (after + 1, (after + 1).saturating_add(size)),
+            (None, Some(before)) => (before.saturating_sub(size), before),
+            (None, None) => (0, size),
+        };
+        let end = end.min(sorted.len());
+        let start = start.min(end);
+        let page = sorted.get(start..end).unwrap_or_default();
+        let uri = |cursor: &str| format!("{CREDENTIALS_PATH}/listing?pageSize={size}{cursor}");
+        let self_uri = match (query.get("after"), query.get("before")) {
+            (Some(after), _) => uri(&format!("&after={}", percent_encode(after))),
+            (None, Some(before)) => uri(&format!("&before={}", percent_encode(before))),
+            (None, None) => uri(""),
+        };
+        let mut listing = serde_json::Map::new();
+        listing.insert(
+            "entities".to_string(),
+            Value::Array(page.iter().map(|c| self.credential_info(c)).collect()),
+        );
+        listing.insert("selfUri".to_string(), Value::String(self_uri));
+        if let (Some(last), true) = (page.last(), end < sorted.len()) {
+            let next = uri(&format!("&after={}", percent_encode(&last.id)));
+            listing.insert("nextUri".to_string(), Value::String(next));
+        }
+        if let (Some(first), true) = (page.first(), start > 0) {
+            let previous = uri(&format!("&before={}", percent_encode(&first.id)));
+            listing.insert("previousUri".to_string(), Value::String(previous));
+        }
+        Ok(Reply::json(200, Value::Object(listing)))
     }
 
     /// `GET /credentials/{id}`: `Credential` "with sensitive fields redacted" — the values are

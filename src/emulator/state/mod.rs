@@ -377,6 +377,7 @@ impl Org {
             Route::ListCredentials => self.list_credentials(query),
             Route::CreateCredential => self.create_credential(body),
             Route::CredentialTypes => Ok(credentials::credential_types()),
+            Route::CredentialCursorListing => self.cursor_credentials(query),
             Route::GetCredential(id) => self.get_credential(id),
             Route::PutCredential(id) => self.put_credential(id, body),
             Route::DeleteCredential(id) => self.delete_credential(id),
