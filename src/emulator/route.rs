@@ -25,6 +25,10 @@ pub enum Route {
     GetConfig(String),
     /// `PUT /api/v2/integrations/{integrationId}/config/current`.
     PutConfig(String),
+    /// `GET /api/v2/integrations/types`.
+    ListIntegrationTypes,
+    /// `GET /api/v2/integrations/types/{typeId}`.
+    GetIntegrationType(String),
     /// `GET /api/v2/integrations/credentials`.
     ListCredentials,
     /// `POST /api/v2/integrations/credentials`.
@@ -89,6 +93,8 @@ pub enum Route {
 const INTEGRATIONS: &str = "/api/v2/integrations";
 const INTEGRATION: &str = "/api/v2/integrations/{integrationId}";
 const CONFIG: &str = "/api/v2/integrations/{integrationId}/config/current";
+const TYPES: &str = "/api/v2/integrations/types";
+const TYPE: &str = "/api/v2/integrations/types/{typeId}";
 const CREDENTIALS: &str = "/api/v2/integrations/credentials";
 const CREDENTIAL_TYPES: &str = "/api/v2/integrations/credentials/types";
 const CREDENTIAL_LISTING: &str = "/api/v2/integrations/credentials/listing";
@@ -137,6 +143,8 @@ impl Route {
                 "POST" => Route::CreateIntegration,
                 _ => Route::MethodNotAllowed(INTEGRATIONS),
             },
+            ["types"] => only(method, "GET", Route::ListIntegrationTypes, TYPES),
+            ["types", kind] => only(method, "GET", Route::GetIntegrationType(id(kind)), TYPE),
             ["credentials"] => match method {
                 "GET" => Route::ListCredentials,
                 "POST" => Route::CreateCredential,
@@ -253,6 +261,8 @@ impl Route {
                 INTEGRATION
             }
             Route::GetConfig(_) | Route::PutConfig(_) => CONFIG,
+            Route::ListIntegrationTypes => TYPES,
+            Route::GetIntegrationType(_) => TYPE,
             Route::ListCredentials | Route::CreateCredential => CREDENTIALS,
             Route::CredentialTypes => CREDENTIAL_TYPES,
             Route::CredentialCursorListing => CREDENTIAL_LISTING,

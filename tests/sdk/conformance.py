@@ -568,7 +568,7 @@ def run(base_url, client_id, client_secret, integration_name, step):
 
 
 def integrations_lifecycle(client, api, step):
-    """The integrations API: credential types, an integration created DISABLED, its configuration
+    """The integrations API: credential types and an integration type's credential keys, an integration created DISABLED, its configuration
     (version 1, then bound to a userDefinedOAuth credential whose values are never read back), a
     stale-version PUT (409), enabling, the custom authentication action listed with
     includeAuthActions, then the integration deleted (its credential stays) and the credential."""
@@ -580,6 +580,11 @@ def integrations_lifecycle(client, api, step):
     expect(
         set(by_name["pureCloudOAuthClient"].required) == {"clientId", "clientSecret"},
         f"pureCloudOAuthClient requires {by_name['pureCloudOAuthClient'].required!r}",
+    )
+    web = api_call(client, "integration type", api.get_integrations_type, "custom-rest-actions")
+    expect(
+        "userDefinedOAuth" in web.credentials["basicAuth"].credential_types,
+        f"custom-rest-actions's credentials {web.credentials!r}",
     )
     step.ok()
 

@@ -23,8 +23,6 @@ use super::{
 
 /// The id prefix of custom authentication actions: `customAuth_-_<integrationId>`.
 pub const CUSTOM_AUTH_PREFIX: &str = "customAuth_-_";
-/// Integration types the emulator knows besides the data-action ones (they hold no actions).
-const OTHER_TYPES: [&str; 2] = ["embedded-client-app", "imap-server"];
 const INTEGRATIONS_PATH: &str = "/api/v2/integrations";
 
 /// Whether an action id is a custom authentication action's.
@@ -32,39 +30,93 @@ pub fn is_custom_auth(id: &str) -> bool {
     id.starts_with(CUSTOM_AUTH_PREFIX)
 }
 
-/// Whether `POST /integrations` knows this type.
-fn known_type(kind: &str) -> bool {
-    DATA_ACTION_TYPES.contains(&kind)
-        || kind.ends_with("-data-actions")
-        || OTHER_TYPES.contains(&kind)
+/// A credential key of a configuration: its name, whether it is required, and the credential types
+/// it accepts (`CredentialSpecification`).
+type CredentialKey = (&'static str, bool, &'static [&'static str]);
+
+/// An integration type the emulator knows: id, display name, credential keys (`None`: unknown,
+/// any key and any credential type are taken).
+type KnownType = (&'static str, &'static str, Option<&'static [CredentialKey]>);
+
+/// The integration types `POST /integrations` takes (also any other `…-data-actions`), with their
+/// credential keys (`IntegrationType.credentials`). *unverified*: the display names, whether a key
+/// is required, the keys of the types marked `None`; `functionCredentials` is *likely* (a public
+/// configuration, not Genesys's own source).
+const KNOWN_TYPES: [KnownType; 9] = [
+    (
+        CUSTOM_REST_ACTIONS,
+        "Web Services Data Actions",
+        Some(&[(
+            "basicAuth",
+            false,
+            &["basicAuth", "userDefined", USER_DEFINED_OAUTH],
+        )]),
+    ),
+    (
+        "purecloud-data-actions",
+        "Genesys Cloud Data Actions",
+        Some(&[("pureCloudOAuthClient", true, &["pureCloudOAuthClient"])]),
+    ),
+    (
+        FUNCTION_DATA_ACTIONS,
+        "Function Data Actions",
+        Some(&[("functionCredentials", false, &["userDefined"])]),
+    ),
+    ("aws-lambda-data-actions", "AWS Lambda Data Actions", None),
+    ("salesforce-datadip", "Salesforce Data Actions", None),
+    ("zendesk-data-actions", "Zendesk Data Actions", None),
+    (
+        "microsoft-dynamics-data-actions",
+        "Microsoft Dynamics 365 Data Actions",
+        None,
+    ),
+    ("embedded-client-app", "Client Application", None),
+    ("imap-server", "IMAP Server", None),
+];
+
+/// The known type `kind`, or one synthesized for another `…-data-actions` type.
+fn known_type(kind: &str) -> Option<KnownType> {
+    KNOWN_TYPES
+        .iter()
+        .find(|(id, _, _)| *id == kind)
+        .copied()
+        .or_else(|| {
+            (kind.ends_with("-data-actions") || DATA_ACTION_TYPES.contains(&kind))
+                .then_some(("", "", None))
+        })
 }
 
 /// The name of an integration created without one (*unverified*: the type's display name).
 fn default_name(kind: &str) -> String {
-    match kind {
-        CUSTOM_REST_ACTIONS => "Web Services Data Actions".to_string(),
-        "purecloud-data-actions" => "Genesys Cloud Data Actions".to_string(),
-        FUNCTION_DATA_ACTIONS => "Function Data Actions".to_string(),
-        other => other.to_string(),
+    match known_type(kind) {
+        Some((_, name, _)) if !name.is_empty() => name.to_string(),
+        _ => kind.to_string(),
     }
 }
 
-/// A credential key of a configuration and the credential types it accepts.
-type CredentialKey = (&'static str, &'static [&'static str]);
-
-/// The credential keys a type's configuration takes and the credential types each accepts
-/// (`IntegrationType.credentials`); `None`: any key, any type (*unverified* for other types).
+/// The credential keys a type's configuration takes; `None`: any.
 fn credential_keys(kind: &str) -> Option<&'static [CredentialKey]> {
-    match kind {
-        CUSTOM_REST_ACTIONS => Some(&[(
-            "basicAuth",
-            &["basicAuth", "userDefined", USER_DEFINED_OAUTH],
-        )]),
-        "purecloud-data-actions" => Some(&[("pureCloudOAuthClient", &["pureCloudOAuthClient"])]),
-        // *likely* (a public configuration, not Genesys's own source).
-        FUNCTION_DATA_ACTIONS => Some(&[("functionCredentials", &["userDefined"])]),
-        _ => None,
-    }
+    known_type(kind).and_then(|(_, _, keys)| keys)
+}
+
+/// `IntegrationType` on the wire.
+fn type_json(kind: &str) -> Value {
+    let credentials: Map<String, Value> = credential_keys(kind)
+        .unwrap_or_default()
+        .iter()
+        .map(|(key, required, types)| {
+            (
+                (*key).to_string(),
+                json!({ "required": required, "title": key, "credentialTypes": types }),
+            )
+        })
+        .collect();
+    json!({
+        "id": kind,
+        "name": default_name(kind),
+        "credentials": credentials,
+        "selfUri": format!("{INTEGRATIONS_PATH}/types/{kind}"),
+    })
 }
 
 impl Org {
@@ -132,6 +184,23 @@ impl Org {
         })
     }
 
+    /// `GET /integrations/types`: the known types, paged (`IntegrationTypeEntityListing`).
+    pub(super) fn list_types(&self, query: &Query) -> Result<Reply, ApiError> {
+        let kinds: Vec<&str> = KNOWN_TYPES.iter().map(|(id, _, _)| *id).collect();
+        let page = self.page(kinds, type_json, query, "/api/v2/integrations/types")?;
+        Ok(Reply::json(200, page))
+    }
+
+    /// `GET /integrations/types/{typeId}`: `IntegrationType`, with its credential keys.
+    pub(super) fn get_type(&self, kind: &str) -> Result<Reply, ApiError> {
+        if known_type(kind).is_none() {
+            return Err(ApiError::not_found(format!(
+                "Integration type {kind} was not found."
+            )));
+        }
+        Ok(Reply::json(200, type_json(kind)))
+    }
+
     pub(super) fn get_integration(&self, id: &str, query: &Query) -> Result<Reply, ApiError> {
         let integration = self.integration_or_404(id)?;
         Ok(Reply::json(200, self.integration_json(integration, query)))
@@ -144,7 +213,7 @@ impl Org {
         require(&value, &["integrationType"])?;
         let request: CreateIntegrationRequest = decode(value)?;
         let kind = request.integration_type.id;
-        if !known_type(&kind) {
+        if known_type(&kind).is_none() {
             return Err(ApiError::invalid(
                 "integrationType.id",
                 format!("Integration type \"{kind}\" was not found."),
@@ -289,8 +358,8 @@ impl Org {
         let Some(keys) = credential_keys(&integration.integration_type) else {
             return Ok(());
         };
-        let Some((_, types)) = keys.iter().find(|(k, _)| *k == key) else {
-            let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+        let Some((_, _, types)) = keys.iter().find(|(k, _, _)| *k == key) else {
+            let names: Vec<&str> = keys.iter().map(|(k, _, _)| *k).collect();
             return Err(ApiError::invalid(
                 &field,
                 format!(

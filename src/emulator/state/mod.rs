@@ -374,6 +374,8 @@ impl Org {
             Route::DeleteIntegration(id) => self.delete_integration(id),
             Route::GetConfig(id) => self.get_config(id),
             Route::PutConfig(id) => self.put_config(id, body),
+            Route::ListIntegrationTypes => self.list_types(query),
+            Route::GetIntegrationType(kind) => self.get_type(kind),
             Route::ListCredentials => self.list_credentials(query),
             Route::CreateCredential => self.create_credential(body),
             Route::CredentialTypes => Ok(credentials::credential_types()),
