@@ -1,7 +1,8 @@
 //! The integrations' writes and their configuration: create (`intendedState` DISABLED, its
 //! configuration at version 1), enable or disable (PATCH), delete (with its actions; credentials
 //! stay), `config/current` (read, and replace naming the current version: the integration takes its
-//! name, credentials bound by id), and the custom authentication action a Web Services integration
+//! name, credentials bound by id), the integration types the emulator knows with the credential
+//! keys their configurations take, and the custom authentication action a Web Services integration
 //! gets while its configuration binds a `userDefinedOAuth` credential.
 
 use serde_json::{Map, Value, json};
