@@ -531,7 +531,7 @@ async fn dispatch(
         Route::ExecuteAction(id) => (id, false, Mode::Execute),
         _ => return lock(&shared.org).handle(route, query, body),
     };
-    let executable = lock(&shared.org).executable(id, draft);
+    let executable = lock(&shared.org).runnable(id, draft, mode == Mode::Execute);
     match executable {
         Ok(executable) => {
             // The emulator stands in for Genesys: its answers are not redacted.

@@ -13,8 +13,36 @@ pub enum Route {
     Stats,
     /// `GET /api/v2/integrations`.
     ListIntegrations,
+    /// `POST /api/v2/integrations`.
+    CreateIntegration,
     /// `GET /api/v2/integrations/{integrationId}`.
     GetIntegration(String),
+    /// `PATCH /api/v2/integrations/{integrationId}`.
+    PatchIntegration(String),
+    /// `DELETE /api/v2/integrations/{integrationId}`.
+    DeleteIntegration(String),
+    /// `GET /api/v2/integrations/{integrationId}/config/current`.
+    GetConfig(String),
+    /// `PUT /api/v2/integrations/{integrationId}/config/current`.
+    PutConfig(String),
+    /// `GET /api/v2/integrations/types`.
+    ListIntegrationTypes,
+    /// `GET /api/v2/integrations/types/{typeId}`.
+    GetIntegrationType(String),
+    /// `GET /api/v2/integrations/credentials`.
+    ListCredentials,
+    /// `POST /api/v2/integrations/credentials`.
+    CreateCredential,
+    /// `GET /api/v2/integrations/credentials/types`.
+    CredentialTypes,
+    /// `GET /api/v2/integrations/credentials/listing` (cursor paging).
+    CredentialCursorListing,
+    /// `GET /api/v2/integrations/credentials/{credentialId}`.
+    GetCredential(String),
+    /// `PUT /api/v2/integrations/credentials/{credentialId}`.
+    PutCredential(String),
+    /// `DELETE /api/v2/integrations/credentials/{credentialId}`.
+    DeleteCredential(String),
     /// `GET /api/v2/integrations/actions`.
     ListActions,
     /// `POST /api/v2/integrations/actions`.
@@ -64,6 +92,13 @@ pub enum Route {
 /// The path templates, as the stats name them.
 const INTEGRATIONS: &str = "/api/v2/integrations";
 const INTEGRATION: &str = "/api/v2/integrations/{integrationId}";
+const CONFIG: &str = "/api/v2/integrations/{integrationId}/config/current";
+const TYPES: &str = "/api/v2/integrations/types";
+const TYPE: &str = "/api/v2/integrations/types/{typeId}";
+const CREDENTIALS: &str = "/api/v2/integrations/credentials";
+const CREDENTIAL_TYPES: &str = "/api/v2/integrations/credentials/types";
+const CREDENTIAL_LISTING: &str = "/api/v2/integrations/credentials/listing";
+const CREDENTIAL: &str = "/api/v2/integrations/credentials/{credentialId}";
 const ACTIONS: &str = "/api/v2/integrations/actions";
 const ACTION: &str = "/api/v2/integrations/actions/{actionId}";
 const ACTION_TEMPLATE: &str = "/api/v2/integrations/actions/{actionId}/templates/{fileName}";
@@ -103,7 +138,33 @@ impl Route {
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let id = |s: &str| s.to_string();
         match segments.as_slice() {
-            [] => only(method, "GET", Route::ListIntegrations, INTEGRATIONS),
+            [] => match method {
+                "GET" => Route::ListIntegrations,
+                "POST" => Route::CreateIntegration,
+                _ => Route::MethodNotAllowed(INTEGRATIONS),
+            },
+            ["types"] => only(method, "GET", Route::ListIntegrationTypes, TYPES),
+            ["types", kind] => only(method, "GET", Route::GetIntegrationType(id(kind)), TYPE),
+            ["credentials"] => match method {
+                "GET" => Route::ListCredentials,
+                "POST" => Route::CreateCredential,
+                _ => Route::MethodNotAllowed(CREDENTIALS),
+            },
+            ["credentials", "types"] => {
+                only(method, "GET", Route::CredentialTypes, CREDENTIAL_TYPES)
+            }
+            ["credentials", "listing"] => only(
+                method,
+                "GET",
+                Route::CredentialCursorListing,
+                CREDENTIAL_LISTING,
+            ),
+            ["credentials", credential] => match method {
+                "GET" => Route::GetCredential(id(credential)),
+                "PUT" => Route::PutCredential(id(credential)),
+                "DELETE" => Route::DeleteCredential(id(credential)),
+                _ => Route::MethodNotAllowed(CREDENTIAL),
+            },
             ["actions"] => match method {
                 "GET" => Route::ListActions,
                 "POST" => Route::CreateAction,
@@ -175,12 +236,17 @@ impl Route {
                 Route::ExecuteAction(id(action)),
                 ACTION_EXECUTE,
             ),
-            [integration] => only(
-                method,
-                "GET",
-                Route::GetIntegration(id(integration)),
-                INTEGRATION,
-            ),
+            [integration, "config", "current"] => match method {
+                "GET" => Route::GetConfig(id(integration)),
+                "PUT" => Route::PutConfig(id(integration)),
+                _ => Route::MethodNotAllowed(CONFIG),
+            },
+            [integration] => match method {
+                "GET" => Route::GetIntegration(id(integration)),
+                "PATCH" => Route::PatchIntegration(id(integration)),
+                "DELETE" => Route::DeleteIntegration(id(integration)),
+                _ => Route::MethodNotAllowed(INTEGRATION),
+            },
             _ => Route::NotFound,
         }
     }
@@ -190,8 +256,19 @@ impl Route {
         match self {
             Route::Token => TOKEN,
             Route::Stats => STATS,
-            Route::ListIntegrations => INTEGRATIONS,
-            Route::GetIntegration(_) => INTEGRATION,
+            Route::ListIntegrations | Route::CreateIntegration => INTEGRATIONS,
+            Route::GetIntegration(_) | Route::PatchIntegration(_) | Route::DeleteIntegration(_) => {
+                INTEGRATION
+            }
+            Route::GetConfig(_) | Route::PutConfig(_) => CONFIG,
+            Route::ListIntegrationTypes => TYPES,
+            Route::GetIntegrationType(_) => TYPE,
+            Route::ListCredentials | Route::CreateCredential => CREDENTIALS,
+            Route::CredentialTypes => CREDENTIAL_TYPES,
+            Route::CredentialCursorListing => CREDENTIAL_LISTING,
+            Route::GetCredential(_) | Route::PutCredential(_) | Route::DeleteCredential(_) => {
+                CREDENTIAL
+            }
             Route::ListActions | Route::CreateAction => ACTIONS,
             Route::GetAction(_) | Route::PatchAction(_) | Route::DeleteAction(_) => ACTION,
             Route::ActionTemplate(..) => ACTION_TEMPLATE,
@@ -217,7 +294,14 @@ impl Route {
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            Route::CreateAction
+            Route::CreateIntegration
+                | Route::PatchIntegration(_)
+                | Route::DeleteIntegration(_)
+                | Route::PutConfig(_)
+                | Route::CreateCredential
+                | Route::PutCredential(_)
+                | Route::DeleteCredential(_)
+                | Route::CreateAction
                 | Route::PatchAction(_)
                 | Route::DeleteAction(_)
                 | Route::CreateDraft
@@ -292,6 +376,18 @@ mod tests {
         assert_eq!(
             Route::parse("PUT", "/api/v2/integrations/actions/x"),
             Route::MethodNotAllowed(ACTION)
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/v2/integrations/credentials/types"),
+            Route::CredentialTypes
+        );
+        assert_eq!(
+            Route::parse("PUT", "/api/v2/integrations/i-1/config/current"),
+            Route::PutConfig("i-1".to_string())
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/api/v2/integrations/credentials/c-1"),
+            Route::DeleteCredential("c-1".to_string())
         );
         assert_eq!(Route::parse("GET", "/api/v2/users"), Route::NotFound);
         assert_eq!(

@@ -205,6 +205,91 @@ pub struct IntegrationType {
     pub id: String,
 }
 
+/// `CreateIntegrationRequest`: `POST /api/v2/integrations` (`name` optional in practice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIntegrationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub integration_type: IntegrationType,
+}
+
+/// `IntegrationConfiguration`: `GET`/`PUT /api/v2/integrations/{id}/config/current`. `version`
+/// is the current one (a PUT names it); `credentials` maps the integration type's credential keys
+/// (`basicAuth`, `pureCloudOAuthClient`, …) to credentials, of which a PUT needs only the `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: i64,
+    #[serde(default)]
+    pub properties: Value,
+    #[serde(default)]
+    pub advanced: Value,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, CredentialInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `CredentialInfo`: a credential without its values (what writes answer, listings hold and a
+/// configuration binds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<CredentialType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `Credential`: `POST`/`PUT /api/v2/integrations/credentials` (`credentialFields` are strings;
+/// reads leave them out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    pub r#type: CredentialType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_fields: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `CredentialType`: its `name` (`basicAuth`, `userDefined`, `userDefinedOAuth`,
+/// `pureCloudOAuthClient`, …); the types listing adds the fields it takes and requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialType {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_order: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<Vec<String>>,
+}
+
 /// Genesys's `ErrorBody`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

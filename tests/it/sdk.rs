@@ -3,7 +3,8 @@
 //! binary on a free port with one custom-rest-actions integration and known client credentials,
 //! runs `tests/sdk/conformance.py` against its base URL — authenticate, list, create, get with
 //! expand/includeConfig, templates, patch, a stale-version conflict, the draft/publish cycle,
-//! delete — and requires every step's `ok` line and exit 0. The script checks each response
+//! delete, then the integrations API: credential types, an integration, a credential, its
+//! configuration, enabling it, its custom authentication action, deletes — and requires every step's `ok` line and exit 0. The script checks each response
 //! strictly against the SDK model it deserialises into (see its module doc). A machine without the
 //! SDK fails this test with instructions; it never skips.
 
@@ -41,6 +42,18 @@ const STEPS: &[&str] = &[
     "list-actions-again",
     "delete-action",
     "get-deleted",
+    "list-credential-types",
+    "create-integration",
+    "get-config",
+    "create-credential",
+    "get-credential",
+    "list-credentials",
+    "put-config",
+    "stale-config-conflict",
+    "enable-integration",
+    "list-auth-actions",
+    "delete-integration",
+    "delete-credential",
 ];
 
 /// A running `nodectl emulator`, killed when dropped (also when the test panics).

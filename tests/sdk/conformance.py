@@ -5,7 +5,9 @@ Drives the data-action lifecycle through `PureCloudPlatformClientV2` (its models
 its deserialiser; no raw HTTP) against an emulator: authenticate, list integrations and actions,
 create an action, get it with expand=contract and includeConfig, read both templates, patch it, a
 stale-version patch (409), the draft cycle (create, get, patch with a changed contract, validate,
-publish), list drafts and actions again, delete, and get the deleted action (404).
+publish), list drafts and actions again, delete, and get the deleted action (404); then the
+integrations API (credential types, create an integration and a credential, get and put its
+configuration, a stale-version PUT (409), enable it, its custom authentication action, delete).
 
 The SDK's deserialiser is lenient (a number where a string belongs becomes a string, an unknown
 field is dropped, an unknown enum value becomes "outdated_sdk_version"), so every response body is
@@ -46,6 +48,18 @@ STEPS = [
     "list-actions-again",
     "delete-action",
     "get-deleted",
+    "list-credential-types",
+    "create-integration",
+    "get-config",
+    "create-credential",
+    "get-credential",
+    "list-credentials",
+    "put-config",
+    "stale-config-conflict",
+    "enable-integration",
+    "list-auth-actions",
+    "delete-integration",
+    "delete-credential",
 ]
 
 try:
@@ -548,6 +562,148 @@ def run(base_url, client_id, client_secret, integration_name, step):
             body.status == 404 and body.code == "not.found",
             f"404 error body: status {body.status!r}, code {body.code!r}",
         )
+    step.ok()
+
+    integrations_lifecycle(client, api, step)
+
+
+def integrations_lifecycle(client, api, step):
+    """The integrations API: credential types and an integration type's credential keys, an integration created DISABLED, its configuration
+    (version 1, then bound to a userDefinedOAuth credential whose values are never read back), a
+    stale-version PUT (409), enabling, the custom authentication action listed with
+    includeAuthActions, then the integration deleted (its credential stays) and the credential."""
+    step("list-credential-types")
+    types = api_call(client, "credential types", api.get_integrations_credentials_types)
+    by_name = {t.name: t for t in types}
+    for name in ["basicAuth", "userDefined", "userDefinedOAuth", "pureCloudOAuthClient"]:
+        expect(name in by_name, f"credential type {name} is not listed: {sorted(by_name)}")
+    expect(
+        set(by_name["pureCloudOAuthClient"].required) == {"clientId", "clientSecret"},
+        f"pureCloudOAuthClient requires {by_name['pureCloudOAuthClient'].required!r}",
+    )
+    web = api_call(client, "integration type", api.get_integrations_type, "custom-rest-actions")
+    expect(
+        "userDefinedOAuth" in web.credentials["basicAuth"].credential_types,
+        f"custom-rest-actions's credentials {web.credentials!r}",
+    )
+    step.ok()
+
+    step("create-integration")
+    created = api_call(
+        client,
+        "create integration",
+        api.post_integrations,
+        body=make(
+            sdk.CreateIntegrationRequest,
+            integration_type=make(sdk.IntegrationType, id="custom-rest-actions"),
+        ),
+    )
+    integration_id = created.id
+    expect(integration_id, "the created integration has no id")
+    expect(created.intended_state == "DISABLED", f"a new integration is {created.intended_state!r}")
+    expect(created.integration_type.id == "custom-rest-actions", f"type {created.integration_type!r}")
+    step.ok()
+
+    step("get-config")
+    config = api_call(client, "get config", api.get_integration_config_current, integration_id)
+    expect(config.version == 1, f"a new integration's configuration is at version {config.version!r}")
+    expect(config.credentials in ({}, None), f"a new integration binds {config.credentials!r}")
+    step.ok()
+
+    step("create-credential")
+    info = api_call(
+        client,
+        "create credential",
+        api.post_integrations_credentials,
+        body=make(
+            sdk.Credential,
+            name="SDK OAuth",
+            type=make(sdk.CredentialType, name="userDefinedOAuth"),
+            credential_fields={"clientId": "sdk-client", "clientSecret": "sdk-secret", "loginUrl": "https://x.invalid/t"},
+        ),
+    )
+    credential_id = info.id
+    expect(credential_id and info.name == "SDK OAuth", f"created {info!r}")
+    expect(info.type.name == "userDefinedOAuth", f"type {info.type!r}")
+    step.ok()
+
+    step("get-credential")
+    credential = api_call(client, "get credential", api.get_integrations_credential, credential_id)
+    expect(credential.name == "SDK OAuth", f"name {credential.name!r}")
+    fields = credential.credential_fields or {}
+    expect("sdk-secret" not in fields.values(), f"a credential's values are answered: {fields!r}")
+    step.ok()
+
+    step("list-credentials")
+    listing = api_call(client, "list credentials", api.get_integrations_credentials, page_number=1, page_size=25)
+    expect(any(c.id == credential_id for c in listing.entities), "the credential is not listed")
+    expect(listing.total == len(listing.entities), f"total {listing.total}, {len(listing.entities)} listed")
+    cursor = api_call(client, "cursor listing", api.get_integrations_credentials_listing, page_size="200")
+    expect(any(c.id == credential_id for c in cursor.entities), "the credential is not in the cursor listing")
+    step.ok()
+
+    step("put-config")
+    body = make(
+        sdk.IntegrationConfiguration,
+        name="SDK Integration",
+        version=config.version,
+        properties={},
+        advanced={},
+        notes="managed by nodectl",
+        credentials={"basicAuth": make(sdk.CredentialInfo, id=credential_id)},
+    )
+    put = api_call(client, "put config", api.put_integration_config_current, integration_id, body=body)
+    expect(put.version == 2, f"version {put.version!r} after the PUT")
+    expect(put.credentials["basicAuth"].id == credential_id, f"bound {put.credentials!r}")
+    renamed = api_call(client, "get integration", api.get_integration, integration_id)
+    expect(renamed.name == "SDK Integration", f"the integration is named {renamed.name!r}")
+    step.ok()
+
+    step("stale-config-conflict")
+    try:
+        api.put_integration_config_current(integration_id, body=body)
+        raise Failure("a PUT naming a stale version succeeded")
+    except ApiException as error:
+        expect(error.status == 409, f"a stale PUT answered {error.status}, not 409: {error.body}")
+        expect(client.error_body(error).status == 409, "the error body's status")
+    step.ok()
+
+    step("enable-integration")
+    enabled = api_call(
+        client,
+        "enable",
+        api.patch_integration,
+        integration_id,
+        body=make(sdk.Integration, intended_state="ENABLED"),
+    )
+    expect(enabled.intended_state == "ENABLED", f"intendedState {enabled.intended_state!r}")
+    step.ok()
+
+    step("list-auth-actions")
+    auth_id = f"customAuth_-_{integration_id}"
+    plain = api_call(client, "list", api.get_integrations_actions, page_size=100)
+    expect(all(a.id != auth_id for a in plain.entities), "the custom auth action is listed without includeAuthActions")
+    with_auth = api_call(
+        client, "list with auth", api.get_integrations_actions, page_size=100, include_auth_actions="true"
+    )
+    auth = [a for a in with_auth.entities if a.id == auth_id]
+    expect(len(auth) == 1 and auth[0].version == 1, f"custom auth actions listed: {auth!r}")
+    step.ok()
+
+    step("delete-integration")
+    api_call(client, "delete integration", api.delete_integration, integration_id)
+    try:
+        api.get_integrations_action(auth_id)
+        raise Failure("the custom auth action outlived its integration")
+    except ApiException as error:
+        expect(error.status == 404, f"get of the custom auth action answered {error.status}, not 404")
+    kept = api_call(client, "get credential", api.get_integrations_credential, credential_id)
+    expect(kept.id == credential_id, "the credential went with the integration")
+    step.ok()
+
+    step("delete-credential")
+    api_call(client, "delete credential", api.delete_integrations_credential, credential_id)
+    expect(client.last_response.status == 204, f"delete answered {client.last_response.status}, not 204")
     step.ok()
 
 

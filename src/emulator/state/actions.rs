@@ -7,6 +7,7 @@ use crate::genesys::dto::{
 };
 use crate::model::{DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE};
 
+use super::integrations::is_custom_auth;
 use super::replies::{ApiError, Reply, View, action_json};
 use super::validation::{
     decode, json_object, next_version, post_input, refuse_integration_change, refuse_static,
@@ -89,6 +90,13 @@ impl Org {
     pub(super) fn delete_action(&mut self, id: &str) -> Result<Reply, ApiError> {
         self.published(id)?;
         refuse_static(id)?;
+        if is_custom_auth(id) {
+            // *unverified*: Genesys's status and message ("It cannot be created or deleted by
+            // API", Terraform's guide).
+            return Err(ApiError::bad_request(format!(
+                "Action {id} is a custom authentication action: it cannot be deleted; it goes with its integration, or when the integration's credential is no longer of type userDefinedOAuth."
+            )));
+        }
         self.actions.remove(id);
         // *unverified*: deleting an action also deletes its draft.
         self.drafts.remove(id);

@@ -2,7 +2,7 @@
 //! the Platform API itself): present in every org, read-only.
 
 use crate::genesys::dto::{ActionConfig, ActionContract, ContractInput, ContractOutput};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::actions::stored_config;
 use super::{BUILT_IN_INTEGRATION_ID, Org, StoredAction, StoredIntegration, enabled};
@@ -16,13 +16,12 @@ impl Org {
         if self.integration(BUILT_IN_INTEGRATION_ID).is_none() {
             self.integrations.insert(
                 0,
-                StoredIntegration {
-                    id: BUILT_IN_INTEGRATION_ID.to_string(),
-                    name: BUILT_IN_INTEGRATION_NAME.to_string(),
-                    integration_type: BUILT_IN_INTEGRATION_TYPE.to_string(),
-                    intended_state: enabled(),
-                    credentials: Map::new(),
-                },
+                StoredIntegration::new(
+                    BUILT_IN_INTEGRATION_ID.to_string(),
+                    BUILT_IN_INTEGRATION_NAME.to_string(),
+                    BUILT_IN_INTEGRATION_TYPE.to_string(),
+                    &enabled(),
+                ),
             );
         }
         for action in built_in_actions() {

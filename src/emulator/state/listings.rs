@@ -6,7 +6,8 @@ use crate::emulator::route::Query;
 use crate::http::url::percent_encode;
 use serde_json::{Value, json};
 
-use super::replies::{ApiError, Body, Reply, View, action_json, integration_view};
+use super::integrations::is_custom_auth;
+use super::replies::{ApiError, Body, Reply, View, action_json};
 use super::validation::{bool_param, positive_param};
 use super::{
     ACTIONS_PATH, DEFAULT_PAGE_SIZE, INPUT_SCHEMA, MAX_IDS, Org, REQUEST_TEMPLATE, SUCCESS_SCHEMA,
@@ -16,22 +17,21 @@ use super::{
 impl Org {
     pub(super) fn list_integrations(&self, query: &Query) -> Result<Reply, ApiError> {
         let entities: Vec<_> = self.integrations.iter().collect();
-        let page = self.page(entities, integration_view, query, "/api/v2/integrations")?;
+        let page = self.page(
+            entities,
+            |i| self.integration_json(i, query),
+            query,
+            "/api/v2/integrations",
+        )?;
         Ok(Reply::json(200, page))
-    }
-
-    pub(super) fn get_integration(&self, id: &str) -> Result<Reply, ApiError> {
-        let integration = self
-            .integration(id)
-            .ok_or_else(|| ApiError::not_found(format!("Integration {id} was not found.")))?;
-        Ok(Reply::json(200, integration_view(integration)))
     }
 
     /// `GET /actions` and `GET /actions/drafts`: filtered, sorted by name, paged.
     pub(super) fn list(&self, query: &Query, drafts: bool) -> Result<Reply, ApiError> {
         let include_config = bool_param(query, "includeConfig")?.unwrap_or(false);
         let secure = bool_param(query, "secure")?;
-        bool_param(query, "includeAuthActions")?;
+        // Custom authentication actions only when asked for, as Genesys lists them.
+        let include_auth = bool_param(query, "includeAuthActions")?.unwrap_or(false);
         let name = query.get("name").map(str::to_lowercase);
         let category = query.get("category");
         let ids: Option<Vec<&str>> = query.get("ids").map(|ids| {
@@ -51,6 +51,7 @@ impl Org {
         let source = if drafts { &self.drafts } else { &self.actions };
         let mut matching: Vec<&StoredAction> = source
             .values()
+            .filter(|a| include_auth || !is_custom_auth(&a.id))
             .filter(|a| {
                 name.as_ref()
                     .is_none_or(|n| a.name.to_lowercase().contains(n.as_str()))

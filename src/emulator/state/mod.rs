@@ -10,13 +10,16 @@
 //! Choices where Genesys is unverified are marked *unverified* and kept in one place each.
 //!
 //! The endpoints live by concern: `listings` (reads), `actions` (published actions' writes),
-//! `drafts`, `validation` (Genesys's strictness), `replies` (error bodies, replies and wire views)
-//! and `builtins` (the seeded `static…` actions); this module holds the org itself, its state-file
-//! form, and `handle`, which dispatches a route to its endpoint.
+//! `drafts`, `integrations` (integrations' writes, `config/current`, custom authentication
+//! actions), `credentials`, `validation` (Genesys's strictness), `replies` (error bodies, replies
+//! and wire views) and `builtins` (the seeded `static…` actions); this module holds the org itself,
+//! its state-file form, and `handle`, which dispatches a route to its endpoint.
 
 mod actions;
 mod builtins;
+mod credentials;
 mod drafts;
+mod integrations;
 mod listings;
 mod replies;
 mod validation;
@@ -67,8 +70,11 @@ const SUCCESS_TEMPLATE: &str = "successtemplate.vm";
 const INPUT_SCHEMA: &str = "inputschema.json";
 const SUCCESS_SCHEMA: &str = "successschema.json";
 
-/// An integration of the org. `credentials` (state file only, never on the wire) are the values
-/// `${credentials.X}` renders when the emulator executes one of its actions.
+/// An integration of the org and its current configuration (`name` is the configuration's name).
+/// `credentials` (state file only, never on the wire) are the values `${credentials.X}` renders
+/// when the emulator executes one of its actions: a state file may set them directly; once the
+/// configuration binds credentials (`boundCredentials`: credential key → credential id), the bound
+/// credentials' fields are used instead (`Org::executable`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredIntegration {
@@ -79,10 +85,64 @@ pub struct StoredIntegration {
     pub intended_state: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub credentials: Map<String, Value>,
+    /// The configuration's version (1 for a new integration).
+    #[serde(default = "first_version", skip_serializing_if = "is_first_version")]
+    pub config_version: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub properties: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub advanced: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bound_credentials: BTreeMap<String, String>,
+}
+
+impl StoredIntegration {
+    /// A new integration of `integration_type`, its configuration at version 1, nothing bound.
+    pub fn new(
+        id: String,
+        name: String,
+        integration_type: String,
+        state: &str,
+    ) -> StoredIntegration {
+        StoredIntegration {
+            id,
+            name,
+            integration_type,
+            intended_state: state.to_string(),
+            credentials: Map::new(),
+            config_version: first_version(),
+            notes: String::new(),
+            properties: Map::new(),
+            advanced: Map::new(),
+            bound_credentials: BTreeMap::new(),
+        }
+    }
 }
 
 fn enabled() -> String {
     "ENABLED".to_string()
+}
+
+fn first_version() -> i64 {
+    1
+}
+
+fn is_first_version(version: &i64) -> bool {
+    *version == 1
+}
+
+/// A credential of the org: its values are kept (the emulator stands in for Genesys, which runs
+/// actions with them) but never answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredCredential {
+    pub id: String,
+    pub name: String,
+    pub type_name: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// A published action or a draft, as stored: template texts inline, no server URIs.
@@ -173,6 +233,9 @@ pub struct Org {
     pub actions: BTreeMap<String, StoredAction>,
     /// Drafts by the id of their action.
     pub drafts: BTreeMap<String, StoredAction>,
+    /// Credentials by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<String, StoredCredential>,
     /// The id generator's state, so that a restarted emulator never repeats an id.
     rng_state: u64,
     #[serde(skip)]
@@ -201,6 +264,7 @@ impl Org {
             integrations: Vec::new(),
             actions: BTreeMap::new(),
             drafts: BTreeMap::new(),
+            credentials: BTreeMap::new(),
             rng_state: rng.state(),
             settings: OrgSettings::default(),
             generation: 0,
@@ -220,14 +284,33 @@ impl Org {
         }
         // A record filed under another id would be served under one id and changed under the
         // other: refuse the file rather than guess which is meant.
-        for (map, records) in [("actions", &org.actions), ("drafts", &org.drafts)] {
-            for (key, record) in records {
-                if *key != record.id {
-                    return Err(format!(
-                        "{map}: the record under key `{key}` has id `{}` (each key must be its record's id)",
-                        record.id
-                    ));
-                }
+        let ids = org
+            .actions
+            .iter()
+            .map(|(k, a)| ("actions", k, &a.id))
+            .chain(org.drafts.iter().map(|(k, a)| ("drafts", k, &a.id)))
+            .chain(
+                org.credentials
+                    .iter()
+                    .map(|(k, c)| ("credentials", k, &c.id)),
+            );
+        for (map, key, id) in ids {
+            if key != id {
+                return Err(format!(
+                    "{map}: the record under key `{key}` has id `{id}` (each key must be its record's id)"
+                ));
+            }
+        }
+        for integration in &org.integrations {
+            if let Some((key, id)) = integration
+                .bound_credentials
+                .iter()
+                .find(|(_, id)| !org.credentials.contains_key(*id))
+            {
+                return Err(format!(
+                    "integrations: `{}` binds credential `{id}` ({key}), which is not among the credentials",
+                    integration.id
+                ));
             }
         }
         org.seed_built_ins();
@@ -266,13 +349,12 @@ impl Org {
             return existing.id.clone();
         }
         let id = self.new_uuid();
-        self.integrations.push(StoredIntegration {
-            id: id.clone(),
-            name: name.to_string(),
-            integration_type: integration_type.to_string(),
-            intended_state: enabled(),
-            credentials: Map::new(),
-        });
+        self.integrations.push(StoredIntegration::new(
+            id.clone(),
+            name.to_string(),
+            integration_type.to_string(),
+            "ENABLED",
+        ));
         self.touch();
         id
     }
@@ -286,7 +368,21 @@ impl Org {
     pub fn handle(&mut self, route: &Route, query: &Query, body: &[u8]) -> Reply {
         let result = match route {
             Route::ListIntegrations => self.list_integrations(query),
-            Route::GetIntegration(id) => self.get_integration(id),
+            Route::CreateIntegration => self.create_integration(body),
+            Route::GetIntegration(id) => self.get_integration(id, query),
+            Route::PatchIntegration(id) => self.patch_integration(id, body),
+            Route::DeleteIntegration(id) => self.delete_integration(id),
+            Route::GetConfig(id) => self.get_config(id),
+            Route::PutConfig(id) => self.put_config(id, body),
+            Route::ListIntegrationTypes => self.list_types(query),
+            Route::GetIntegrationType(kind) => self.get_type(kind),
+            Route::ListCredentials => self.list_credentials(query),
+            Route::CreateCredential => self.create_credential(body),
+            Route::CredentialTypes => Ok(credentials::credential_types()),
+            Route::CredentialCursorListing => self.cursor_credentials(query),
+            Route::GetCredential(id) => self.get_credential(id),
+            Route::PutCredential(id) => self.put_credential(id, body),
+            Route::DeleteCredential(id) => self.delete_credential(id),
             Route::ListActions => self.list(query, false),
             Route::CreateAction => self.create_action(body),
             Route::GetAction(id) => self.get(id, query, false),
@@ -323,8 +419,15 @@ impl Org {
         reply
     }
 
-    /// What `/test` (`draft` for `…/draft/test`) or `/execute` runs.
+    /// What `/test` (`draft` for `…/draft/test`) runs.
     pub fn executable(&self, id: &str, draft: bool) -> Result<Executable, ApiError> {
+        self.runnable(id, draft, false)
+    }
+
+    /// What `/test` or (`execute`) `/execute` runs: a custom authentication action can be tested
+    /// but not executed ("These actions are not directly executable", Genesys's
+    /// `includeAuthActions`).
+    pub fn runnable(&self, id: &str, draft: bool, execute: bool) -> Result<Executable, ApiError> {
         let action = if draft {
             self.draft_of(id)?
         } else {
@@ -335,15 +438,24 @@ impl Org {
                 "Action {id} is a built-in action; the emulator cannot run built-in actions."
             )));
         }
+        if execute && integrations::is_custom_auth(id) {
+            return Err(ApiError::bad_request(format!(
+                "Action {id} is a custom authentication action: it is not directly executable (the integration runs it to authenticate its other actions); test it with POST …/{id}/test."
+            )));
+        }
         let integration = self.integration(&action.integration_id).ok_or_else(|| {
             ApiError::invalid(
                 "integrationId",
                 format!("Integration {} does not exist.", action.integration_id),
             )
         })?;
+        let mut integration = integration.clone();
+        if let Some(values) = self.bound_values(&integration) {
+            integration.credentials = values;
+        }
         Ok(Executable {
             action: action.clone(),
-            integration: integration.clone(),
+            integration,
             org_id: self.org_id.clone(),
         })
     }

@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ACTIONS_PATH, INPUT_SCHEMA, REQUEST_TEMPLATE, SUCCESS_SCHEMA, SUCCESS_TEMPLATE, StoredAction,
-    StoredIntegration,
 };
 
 /// Why a request failed: Genesys's `ErrorBody` without its `contextId` (the HTTP layer adds it).
@@ -198,16 +197,6 @@ impl View {
         contract: true,
         config: true,
     };
-}
-
-pub(super) fn integration_view(integration: &StoredIntegration) -> Value {
-    json!({
-        "id": integration.id,
-        "name": integration.name,
-        "integrationType": { "id": integration.integration_type },
-        "intendedState": integration.intended_state,
-        "selfUri": format!("/api/v2/integrations/{}", integration.id),
-    })
 }
 
 /// An action on the wire: contract only when asked for, config only when asked for, and template

@@ -10,6 +10,7 @@ use crate::schema::InputRuleViolation;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::integrations::is_custom_auth;
 use super::replies::ApiError;
 use super::{
     BUILT_IN_INTEGRATION_ID, DATA_ACTION_TYPES, FUNCTION_DATA_ACTIONS, METHODS, Org, StoredAction,
@@ -139,7 +140,12 @@ impl Org {
                 ),
             ));
         }
-        if let Some(timeout) = action.config.timeout_seconds
+        if action.config.timeout_seconds.is_some() && is_custom_auth(&action.id) {
+            problems.push(ApiError::invalid(
+                "config.timeoutSeconds",
+                "config.timeoutSeconds is invalid for Custom Authentication Actions.",
+            ));
+        } else if let Some(timeout) = action.config.timeout_seconds
             && !TIMEOUT_RANGE.contains(&timeout)
         {
             problems.push(ApiError::invalid(
