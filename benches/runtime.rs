@@ -69,6 +69,7 @@ fn node() -> Node {
         secure: false,
         timeout_seconds: Some(10),
         protect: false,
+        custom_auth: false,
         previous_names: vec![],
         request: RequestSpec {
             method: Method::Post,

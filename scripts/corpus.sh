@@ -23,8 +23,9 @@ dir=${1:?usage: scripts/corpus.sh [--min-ok N] DIR (a directory holding actions/
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${NODECTL:-}
 if [[ -z $bin ]]; then
+    # The newer of the release and debug builds: a stale one would test old code.
     for candidate in "$root/target/release/nodectl" "$root/target/debug/nodectl"; do
-        if [[ -x $candidate ]]; then bin=$candidate; break; fi
+        if [[ -x $candidate && ( -z $bin || $candidate -nt $bin ) ]]; then bin=$candidate; fi
     done
 fi
 [[ -x ${bin:-} ]] || { echo "corpus: no nodectl binary (cargo build first, or set NODECTL)" >&2; exit 2; }
@@ -33,7 +34,8 @@ files=("$dir"/actions/*.json)
 ((${#files[@]} > 0)) || { echo "corpus: no $dir/actions/*.json" >&2; exit 2; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+auth_emulator_pid=""
+trap '[[ -n $auth_emulator_pid ]] && kill "$auth_emulator_pid" 2>/dev/null; rm -rf "$work"' EXIT
 results=$work/results.tsv
 : >"$results"
 
@@ -67,6 +69,53 @@ project_file() {
 }
 
 
+# A custom authentication action (`actionType: customAuth`) exists only in a Web Services
+# integration bound to a User Defined OAuth credential, which Genesys (here the emulator) creates with
+# it: those definitions go to a `nodectl emulator` process of their own, one integration each, set up
+# through its API as an admin would in the UI; both projects of such a definition point at it.
+is_custom_auth() { python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1], encoding="utf-8-sig")).get("actionType") == "customAuth" else 1)' "$1" 2>/dev/null; }
+auth_base=""
+start_auth_emulator() {
+    local out=$work/auth-emulator.out
+    "$bin" emulator --addr 127.0.0.1:0 --state "$work/auth-org.json" >"$out" 2>&1 &
+    auth_emulator_pid=$!
+    for _ in $(seq 50); do
+        auth_base=$(grep -m1 -o 'http://127.0.0.1:[0-9]*' "$out" || true)
+        [[ -n $auth_base ]] && return 0
+        sleep 0.1
+    done
+    echo "corpus: the custom-auth emulator did not start" >&2
+    exit 2
+}
+# auth_project_file DIR INTEGRATION: the integration, its credential and binding, and the project.
+auth_project_file() {
+    python3 - "$auth_base" "$2" <<'EOF'
+import base64, json, sys, urllib.error, urllib.request
+base, name = sys.argv[1], sys.argv[2]
+basic = base64.b64encode(b"nodectl-emulator:nodectl-emulator-secret").decode()
+req = urllib.request.Request(base + "/oauth/token", data=b"grant_type=client_credentials",
+                             headers={"Authorization": "Basic " + basic,
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+token = json.load(urllib.request.urlopen(req))["access_token"]
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    r = urllib.request.Request(base + path, data=data, method=method,
+                               headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        return json.load(urllib.request.urlopen(r))
+    except urllib.error.HTTPError as error:
+        sys.exit(f"corpus: {method} {path} -> {error.code}: {error.read().decode(errors='replace')}")
+integration = call("POST", "/api/v2/integrations", {"integrationType": {"id": "custom-rest-actions"}})
+credential = call("POST", "/api/v2/integrations/credentials",
+                  {"name": name, "type": {"name": "userDefinedOAuth"}, "credentialFields": {"clientId": "corpus"}})
+config = call("GET", f"/api/v2/integrations/{integration['id']}/config/current")
+call("PUT", f"/api/v2/integrations/{integration['id']}/config/current",
+     {"name": name, "version": config["version"], "credentials": {"basicAuth": {"id": credential["id"]}}})
+EOF
+    printf '[project]\nname = "corpus"\ndefault_env = "dev"\n\n[env.dev]\napi_base = "%s"\nintegration = "%s"\nmax_rps = 1000\n' "$auth_base" "$2" >"$1/nodectl.toml"
+}
+export GENESYSCLOUD_OAUTHCLIENT_ID=nodectl-emulator GENESYSCLOUD_OAUTHCLIENT_SECRET=nodectl-emulator-secret
+
 first_line() { grep -v '^note:' "$1" | grep -m1 -E 'error|FAIL|->|[~+-] ' | cut -c1-300; }
 
 n=0
@@ -76,7 +125,12 @@ for file in "${files[@]}"; do
     case_dir=$work/$n
     a=$case_dir/a b=$case_dir/b g=$case_dir/genesys
     mkdir -p "$a" "$b"
-    project_file "$a"
+    if is_custom_auth "$file"; then
+        [[ -n $auth_base ]] || start_auth_emulator
+        auth_project_file "$a" "Corpus Auth $n"
+    else
+        project_file "$a"
+    fi
     stage=import reason=""
     if ! "$bin" --color never import --dir "$a" "$file" >"$case_dir/import.out" 2>&1; then
         reason=$(grep -m1 'error:' "$case_dir/import.out" | sed "s#$dir/actions/##" | cut -c1-300)
@@ -97,8 +151,10 @@ for file in "${files[@]}"; do
                 if ! "$bin" --color never export --dir "$a" --out "$b" >"$case_dir/export.out" 2>&1; then
                     reason=$(grep -m1 'error:' "$case_dir/export.out" | cut -c1-300)
                 else
-                    mkdir -p "$b/.nodectl/emulator"
-                    cp "$a/.nodectl/emulator/dev.json" "$b/.nodectl/emulator/dev.json"
+                    if [[ -f $a/.nodectl/emulator/dev.json ]]; then
+                        mkdir -p "$b/.nodectl/emulator"
+                        cp "$a/.nodectl/emulator/dev.json" "$b/.nodectl/emulator/dev.json"
+                    fi
                     stage=plan
                     "$bin" --color never plan --dir "$b" --detailed-exitcode >"$case_dir/plan.out" 2>&1
                     code=$?

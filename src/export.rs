@@ -129,6 +129,8 @@ struct NodeOut {
     category: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     secure: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    custom_auth: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,6 +228,7 @@ pub fn manifest_of(
         name: tera_safe(&content.name),
         category: tera_safe(&content.category),
         secure: content.secure,
+        custom_auth: content.custom_auth,
         timeout_seconds: content.timeout_seconds,
         integration: integration.map(tera_safe),
         input_schema_file,

@@ -236,6 +236,10 @@ impl Env {
     }
 }
 
+/// The id prefix Genesys gives an integration's custom authentication action:
+/// `customAuth_-_<integrationId>`.
+pub const CUSTOM_AUTH_PREFIX: &str = "customAuth_-_";
+
 /// `[safety]` of `nodectl.toml`.
 #[derive(Debug, Clone, Default)]
 pub struct Safety {
@@ -340,6 +344,9 @@ pub struct Node {
     /// `config.timeoutSeconds`; the runtime uses 60 when absent, as Genesys does.
     pub timeout_seconds: Option<u8>,
     pub protect: bool,
+    /// The integration's custom authentication action (`customAuth_-_<integrationId>`): Genesys
+    /// creates and deletes it with a User Defined OAuth credential; nodectl only updates it.
+    pub custom_auth: bool,
     pub previous_names: Vec<String>,
     pub request: RequestSpec,
     pub response: ResponseSpec,
@@ -526,6 +533,10 @@ pub fn is_uuid(text: &str) -> bool {
 /// when the manifest sets it, schemas as JSON values (key order never matters).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionContent {
+    /// The integration's custom authentication action (`customAuth_-_<integrationId>`); left out of
+    /// the serialized form when false, so plan files and checksums of other actions are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom_auth: bool,
     pub name: String,
     pub category: String,
     pub secure: bool,
@@ -579,6 +590,7 @@ impl Node {
     /// The content this node asks for.
     pub fn content(&self) -> ActionContent {
         ActionContent {
+            custom_auth: self.custom_auth,
             name: self.key.name.clone(),
             category: self.category.clone(),
             secure: self.secure,

@@ -4,7 +4,8 @@
 //! `contract`, `secure`, …, without `integrationType`), checked completely (every problem of a file
 //! reported at once) into an action's content. Writing: an action's content in the UI's export
 //! format, which the Genesys UI imports. Every file is hostile input: only JSON, only the fields
-//! Genesys defines, each of the type Genesys gives it; a custom-auth or static action is refused.
+//! Genesys defines, each of the type Genesys gives it; a static action is refused, a custom-auth one
+//! (`actionType: customAuth`) is read as the integration's custom authentication action.
 
 use serde_json::{Map, Value};
 
@@ -82,12 +83,11 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
         },
         None => None,
     };
+    let mut custom_auth = false;
     if let Some(action_type) = p.string(&root, "actionType", false) {
         match action_type.as_str() {
             "custom" => {}
-            "customAuth" => p.problem(
-                "`actionType` is `customAuth`: a Web Services integration's custom authentication action belongs to its integration (Genesys creates it with the credential and never lists it with the actions); nodectl does not manage it — set it up in the integration's configuration",
-            ),
+            "customAuth" => custom_auth = true,
             "static" => p.problem(
                 "`actionType` is `static`: Genesys's built-in actions cannot be created or changed",
             ),
@@ -176,6 +176,7 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
         integration_type,
         category: category.clone(),
         content: ActionContent {
+            custom_auth,
             name,
             category: category.unwrap_or_default(),
             secure,
@@ -351,7 +352,7 @@ pub fn to_ui_json(content: &ActionContent, integration_type: &IntegrationType) -
     serde_json::json!({
         "name": content.name,
         "integrationType": integration_type.as_str(),
-        "actionType": "custom",
+        "actionType": if content.custom_auth { "customAuth" } else { "custom" },
         "config": Value::Object(config),
         "contract": {
             "input": { "inputSchema": content.input_schema },

@@ -138,11 +138,15 @@ pub struct NodeFile {
     pub category: String,
     /// Inputs are sensitive: never logged or recorded.
     pub secure: Option<bool>,
-    /// `config.timeoutSeconds`, 1..=60 (15 when absent at run time).
+    /// `config.timeoutSeconds`, 1..=60 (60 when absent at run time).
     #[schemars(range(min = 1, max = 60))]
     pub timeout_seconds: Option<i64>,
     /// Never delete or replace this action.
     pub protect: Option<bool>,
+    /// This is the integration's custom authentication action (`customAuth_-_<integrationId>`,
+    /// which Genesys creates with a User Defined OAuth credential): matched by its integration, only
+    /// ever updated.
+    pub custom_auth: Option<bool>,
     /// Earlier names, so a rename keeps the action id.
     #[serde(default)]
     pub previous_names: Vec<String>,

@@ -107,6 +107,7 @@ pub fn resolve(
     let integration = integration?;
     let integration_type = env.integration_type(&integration);
     let url = resolve_url(file, parsed, &integration_type, diags)?;
+    let custom_auth = resolve_custom_auth(file, parsed, &integration_type, diags)?;
     Some(Node {
         integration_type,
         key: NodeKey {
@@ -117,6 +118,7 @@ pub fn resolve(
         secure: parsed.secure.unwrap_or(false),
         timeout_seconds: parsed.timeout_seconds.and_then(|t| u8::try_from(t).ok()),
         protect: parsed.protect.unwrap_or(false),
+        custom_auth,
         previous_names: parsed.previous_names.clone(),
         request: RequestSpec {
             method: parsed.request.method,
@@ -140,6 +142,45 @@ pub fn resolve(
         source: file.relative.clone(),
         not_dry_runnable: Vec::new(),
     })
+}
+
+/// `custom_auth = true`: only in a Web Services integration (Genesys makes custom authentication
+/// for those), and without `timeout_seconds` (Genesys refuses it for a custom-auth action: the SDK's
+/// `ActionConfig.timeoutSeconds` "is invalid for Custom Authentication Actions").
+fn resolve_custom_auth(
+    file: &SourceFile,
+    parsed: &NodeFile,
+    integration_type: &IntegrationType,
+    diags: &mut Diagnostics,
+) -> Option<bool> {
+    let custom_auth = parsed.custom_auth.unwrap_or(false);
+    if !custom_auth {
+        return Some(false);
+    }
+    let before = diags.error_count();
+    let at = file.locate(&seg_path!["custom_auth"], Target::Value);
+    if *integration_type != IntegrationType::WebServices {
+        diags.error(
+            &file.display,
+            at,
+            format!("custom_auth: only a Web Services integration (custom-rest-actions) has a custom authentication action; this one is `{integration_type}`"),
+        );
+    }
+    if parsed.timeout_seconds.is_some() {
+        diags.error(
+            &file.display,
+            file.locate(&seg_path!["timeout_seconds"], Target::Key),
+            "timeout_seconds is invalid for a custom authentication action (Genesys refuses it)",
+        );
+    }
+    if !parsed.previous_names.is_empty() {
+        diags.warning(
+            &file.display,
+            file.locate(&seg_path!["previous_names"], Target::Key),
+            "previous_names has no use in a custom authentication action: it is matched by its integration, whatever its name",
+        );
+    }
+    (diags.error_count() == before).then_some(true)
 }
 
 /// `request.url`: required, except in a function data action, which has none (Genesys runs its

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{ActionContent, Node, Safety};
+use crate::model::{ActionContent, CUSTOM_AUTH_PREFIX, Node, Safety};
 use diff::FieldChange;
 
 /// Bumped whenever the plan file's meaning changes; `apply` refuses other versions.
@@ -26,6 +26,14 @@ pub struct RemoteState {
     pub version: i64,
     pub integration_id: String,
     pub content: ActionContent,
+}
+
+impl RemoteState {
+    /// The integration's custom authentication action: claimed only by a `custom_auth` node,
+    /// never created or deleted by nodectl.
+    pub fn is_custom_auth(&self) -> bool {
+        self.id.starts_with(CUSTOM_AUTH_PREFIX)
+    }
 }
 
 /// An action of an integration the env does not manage.
@@ -277,7 +285,13 @@ fn match_nodes<'a>(input: &'a PlanInput, matching: &mut Matching<'a>) {
     // and by name alone: matching stays linear in the number of nodes and actions.
     let mut by_integration_and_name: HashMap<(&str, &str), &RemoteState> = HashMap::new();
     let mut by_name: HashMap<&str, Vec<&RemoteState>> = HashMap::new();
+    // The custom authentication actions by integration: matched by kind, not by name.
+    let mut custom_auth: HashMap<&str, &RemoteState> = HashMap::new();
     for remote in &input.remote {
+        if remote.is_custom_auth() {
+            custom_auth.insert(remote.integration_id.as_str(), remote);
+            continue;
+        }
         by_integration_and_name
             .entry((remote.integration_id.as_str(), remote.content.name.as_str()))
             .or_insert(remote);
@@ -301,6 +315,35 @@ fn match_nodes<'a>(input: &'a PlanInput, matching: &mut Matching<'a>) {
             matching.errors.push(format!(
                 "two nodes claim the name `{other}` in one integration"
             ));
+            continue;
+        }
+        if node.custom_auth {
+            match custom_auth.get(desired.integration_id.as_str()) {
+                Some(remote) => {
+                    if let Some(first) = matching
+                        .claimed
+                        .insert(remote.id.as_str(), node.key.name.as_str())
+                    {
+                        matching.errors.push(format!(
+                            "`{first}` and `{}` both claim the custom authentication action ({})",
+                            node.key.name, remote.id
+                        ));
+                        continue;
+                    }
+                    let renamed = remote.content.name != node.key.name;
+                    matching
+                        .changes
+                        .push(update_change(desired, remote, node.content(), renamed));
+                }
+                None => matching.errors.push(format!(
+                    "`{}` is the custom authentication action of integration `{}`, which has none: Genesys creates it when the integration's configuration binds a User Defined OAuth credential",
+                    node.key.name,
+                    input
+                        .integrations
+                        .get(&desired.integration_id)
+                        .map_or(desired.integration_id.as_str(), String::as_str)
+                )),
+            }
             continue;
         }
         let in_integration = |name: &str| {
@@ -434,7 +477,12 @@ fn unclaimed_changes(input: &PlanInput, claimed: &BTreeMap<&str, &str>) -> Vec<C
             Some("not managed by any manifest (use --prune to delete it)".to_string())
         };
         let runs_code = input.code_integrations.contains(&remote.integration_id);
-        let (kind, note) = if runs_code && (leftover || input.flags.prune) {
+        let (kind, note) = if remote.is_custom_auth() {
+            (
+                ChangeKind::NoOp,
+                Some(CUSTOM_AUTH_NEVER_DELETED.to_string()),
+            )
+        } else if runs_code && (leftover || input.flags.prune) {
             (ChangeKind::NoOp, Some(CODE_NEVER_DELETED.to_string()))
         } else if leftover || input.flags.prune {
             (ChangeKind::Delete, note)
@@ -462,6 +510,9 @@ fn unclaimed_changes(input: &PlanInput, claimed: &BTreeMap<&str, &str>) -> Vec<C
     }
     unclaimed
 }
+
+/// Why an unclaimed custom authentication action stays.
+const CUSTOM_AUTH_NEVER_DELETED: &str = "the integration's custom authentication action: Genesys creates and deletes it with a User Defined OAuth credential (manage it with a node that has custom_auth = true)";
 
 /// Why an unclaimed function data action stays.
 const CODE_NEVER_DELETED: &str = "a function data action: never deleted by nodectl, which does not manage its code package; delete it in Genesys";

@@ -17,7 +17,7 @@ use crate::genesys::dto::{
     PublishDraftInput, UpdateActionInput, UpdateDraftInput,
 };
 use crate::genesys::{ApiError, Client, Verb};
-use crate::model::{ActionContent, IntegrationRef, IntegrationType};
+use crate::model::{ActionContent, CUSTOM_AUTH_PREFIX, IntegrationRef, IntegrationType};
 pub use cache::ContentCache;
 
 /// The integration type whose actions are Web Services data actions.
@@ -172,7 +172,9 @@ impl Remote {
         let before = self.client.requests_sent();
         // The two listings at once (neither needs the other); the first request to reach the token
         // grant makes it, the other waits for that token (`Client::access_token`).
-        let actions_path = format!("{ACTIONS}?includeConfig=true");
+        // With the custom authentication actions, which a project may manage too (they are listed
+        // only when asked for).
+        let actions_path = format!("{ACTIONS}?includeConfig=true&includeAuthActions=true");
         let (all, listed) = tokio::try_join!(self.integrations(), async {
             self.client
                 .list_all(&actions_path, |a: &Action| a.id.as_str())
@@ -197,7 +199,7 @@ impl Remote {
             }
             if managed_ids.contains(&action.integration_id.as_str()) {
                 to_read.push(action);
-            } else {
+            } else if !action.id.starts_with(CUSTOM_AUTH_PREFIX) {
                 elsewhere.push(ActionSummary {
                     integration_name: name_of(&action.integration_id),
                     id: action.id,

@@ -158,6 +158,7 @@ pub fn text(plan: &Plan, verbose: bool, dry_run: Option<DryRunSummary>) -> Strin
             && let Some(after) = &change.after
         {
             let empty = crate::model::ActionContent {
+                custom_auth: false,
                 name: String::new(),
                 category: String::new(),
                 secure: false,

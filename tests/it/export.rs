@@ -26,6 +26,7 @@ fn corpus_action(i: usize) -> ActionContent {
         "Status/Check",
     ];
     let mut content = ActionContent {
+        custom_auth: false,
         name: format!("{} {i:03}", names[i % names.len()]),
         category: if i.is_multiple_of(7) {
             "Billing & Payments".into()

@@ -17,6 +17,7 @@ const INTEGRATION: &str = "Web Services";
 
 fn content(name: &str) -> ActionContent {
     ActionContent {
+        custom_auth: false,
         name: name.to_string(),
         category: "Tests".to_string(),
         secure: false,

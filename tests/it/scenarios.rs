@@ -51,7 +51,8 @@ struct Step {
     text: Option<String>,
     /// Removes this file.
     remove: Option<String>,
-    /// A call to the org: `["PATCH", "/api/v2/integrations/actions/{id:Name}", "{\"version\": {version:Name}}"]`.
+    /// A call to the org: `["PATCH", "/api/v2/integrations/actions/{id:Name}", "{\"version\": {version:Name}}"]`
+    /// (also `{integration:Name}`, `{credential:Name}`).
     http: Option<Vec<String>>,
     /// Lists the org's actions.
     list: Option<bool>,
@@ -179,12 +180,14 @@ impl Org {
             .unwrap_or_else(|| id.to_string())
     }
 
-    /// `{id:Name}`, `{version:Name}` and `{integration:Name}` resolved against the org.
+    /// `{id:Name}`, `{version:Name}`, `{integration:Name}` and `{credential:Name}` resolved
+    /// against the org.
     fn substitute(&self, text: &str) -> String {
-        let pattern = regex::Regex::new(r"\{(id|version|integration):([^}]+)\}")
+        let pattern = regex::Regex::new(r"\{(id|version|integration|credential):([^}]+)\}")
             .unwrap_or_else(|e| panic!("{e}"));
         let actions = self.actions();
         let integrations = self.entities("/api/v2/integrations");
+        let credentials = self.entities("/api/v2/integrations/credentials");
         pattern
             .replace_all(text, |c: &regex::Captures<'_>| {
                 let name = &c[2];
@@ -193,6 +196,11 @@ impl Org {
                         .iter()
                         .find(|i| i["name"] == name)
                         .and_then(|i| i["id"].as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    "credential" => credentials
+                        .iter()
+                        .find(|c| c["name"] == name)
+                        .and_then(|c| c["id"].as_str().map(str::to_string))
                         .unwrap_or_default(),
                     kind => actions
                         .iter()

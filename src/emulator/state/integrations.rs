@@ -23,7 +23,7 @@ use super::{
 };
 
 /// The id prefix of custom authentication actions: `customAuth_-_<integrationId>`.
-pub const CUSTOM_AUTH_PREFIX: &str = "customAuth_-_";
+pub use crate::model::CUSTOM_AUTH_PREFIX;
 const INTEGRATIONS_PATH: &str = "/api/v2/integrations";
 
 /// Whether an action id is a custom authentication action's.
