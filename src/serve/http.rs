@@ -578,6 +578,9 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
         context.tokens = Some(Arc::new(DryRunTokens));
+        context.api_base = Some(crate::fixture::dry_run_api_base(
+            context.api_base.as_deref(),
+        ));
         replay(node, &fixture.exchanges, &input, &context).await
     } else {
         shared.runtime.execute(node, &input, &set.context).await
@@ -751,6 +754,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
         }
     };
     let name = executable.action.name.clone();
+    let dry_run_base = crate::fixture::dry_run_api_base(set.context.api_base.as_deref());
     let api_base = set.context.api_base.as_deref();
     let live_tokens = set.context.tokens.as_ref();
     let dry_run_tokens: Arc<dyn TokenSource> = Arc::new(DryRunTokens);
@@ -789,7 +793,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
                 body,
                 mode,
                 exec::Upstream {
-                    api_base,
+                    api_base: Some(&dry_run_base),
                     tokens: Some(&dry_run_tokens),
                 },
                 context_id,
