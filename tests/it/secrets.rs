@@ -197,6 +197,69 @@ fn no_secret_reaches_any_output_or_file() {
     );
 }
 
+/// A `nodectl serve -vv --log-format json` process on a free loopback port, whose every answer
+/// and log line the secret-hygiene tests search.
+struct LoggedServe {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// Its first line (`serving on http://ADDR`).
+    first: String,
+    /// `127.0.0.1:PORT`.
+    address: String,
+}
+
+impl LoggedServe {
+    fn start(dir: &std::path::Path, envs: &[(String, String)]) -> LoggedServe {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
+            .args([
+                "-vv",
+                "--log-format",
+                "json",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+            ])
+            .current_dir(dir)
+            .envs(envs.iter().cloned())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut stdout =
+            std::io::BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("no stdout")));
+        let mut first = String::new();
+        let _ = stdout.read_line(&mut first);
+        let base = first.trim().rsplit(' ').next().unwrap_or_default();
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "serve printed {first}"
+        );
+        let address = base.trim_start_matches("http://").to_string();
+        LoggedServe {
+            child,
+            stdout,
+            first,
+            address,
+        }
+    }
+
+    /// SIGTERM (a graceful stop), then everything it wrote after its first line.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let mut rest = String::new();
+        let _ = self.stdout.read_to_string(&mut rest);
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut rest);
+        }
+        rest
+    }
+}
+
 /// `nodectl serve` at `-vv` over the project: the node simulated with a trace, run through the
 /// Genesys-compatible `/test`, and the metrics; then SIGTERM. Everything it answered and logged.
 fn serve_session(
@@ -205,39 +268,9 @@ fn serve_session(
     node: &str,
     input: &str,
 ) -> String {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nodectl"))
-        .args([
-            "-vv",
-            "--log-format",
-            "json",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .current_dir(dir)
-        .envs(envs.iter().cloned())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut lines = BufReader::new(stdout);
-    let mut first = String::new();
-    let _ = lines.read_line(&mut first);
-    let base = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        base.starts_with("http://127.0.0.1:"),
-        "serve printed {first}"
-    );
-    let address = base.trim_start_matches("http://").to_string();
-    let mut seen = format!("=== serve\n{first}");
+    let serve = LoggedServe::start(dir, envs);
+    let address = serve.address.clone();
+    let mut seen = format!("=== serve\n{}", serve.first);
     let node = node.replace(' ', "%20");
     for (method, path, body) in [
         ("POST", format!("/simulate/node/{node}?trace=true"), input),
@@ -263,15 +296,7 @@ fn serve_session(
         );
         seen.push_str(&format!("--- {method} {path}\n{answer}\n"));
     }
-    // SIGTERM (a graceful stop), then everything it wrote.
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let _ = child.wait();
-    let mut rest = String::new();
-    let _ = lines.read_to_string(&mut rest);
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut rest);
-    }
-    seen.push_str(&rest);
+    seen.push_str(&serve.stop());
     assert!(
         seen.contains("\"success\":true"),
         "serve did not run the node:\n{seen}"
@@ -398,7 +423,6 @@ properties.seen = {{ type = "string" }}
 #[test]
 fn a_genesys_cloud_data_action_token_shows_nowhere() {
     use nodectl::emulator::{self, EmulatorOptions};
-    use std::io::BufRead;
     const SECRET: &str = "MARKER-gc-secret-0b4d";
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -457,33 +481,9 @@ fn a_genesys_cloud_data_action_token_shows_nowhere() {
         "run did not authenticate:\n{seen}"
     );
 
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_nodectl"))
-        .args([
-            "-vv",
-            "--log-format",
-            "json",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut lines =
-        std::io::BufReader::new(serve.stdout.take().unwrap_or_else(|| panic!("no stdout")));
-    let mut first = String::new();
-    let _ = lines.read_line(&mut first);
-    let address = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("http://")
-        .to_string();
-    seen.push_str(&format!("=== serve\n{first}"));
+    let serve = LoggedServe::start(dir, &[]);
+    let address = serve.address.clone();
+    seen.push_str(&format!("=== serve\n{}", serve.first));
     let json = [("Content-Type".to_string(), "application/json".to_string())];
     let ask = |path: &str, seen: &mut String| -> String {
         let (status, answer) = http_request(&address, "POST", path, &json, Some("{}"));
@@ -519,14 +519,7 @@ fn a_genesys_cloud_data_action_token_shows_nowhere() {
         "no re-grant after the 401:\n{regranted}"
     );
 
-    let _ = Command::new("kill").arg(serve.id().to_string()).status();
-    let _ = serve.wait();
-    let mut rest = String::new();
-    let _ = lines.read_to_string(&mut rest);
-    if let Some(mut err) = serve.stderr.take() {
-        let _ = err.read_to_string(&mut rest);
-    }
-    seen.push_str(&rest);
+    seen.push_str(&serve.stop());
     runtime
         .block_on(org.shutdown())
         .unwrap_or_else(|e| panic!("{e}"));
