@@ -553,6 +553,19 @@ pub struct ActionContent {
     pub output_schema: Value,
 }
 
+/// What kind of JSON value this is, for messages: `null`, `a boolean`, `a number`, `a string`,
+/// `an array`, `an object`.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// CRLF → LF: templates edited on Windows or in the Genesys UI compare equal.
 pub fn normalize_template(text: &str) -> String {
     text.replace("\r\n", "\n")

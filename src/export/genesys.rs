@@ -9,7 +9,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{ActionContent, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, IntegrationType};
+use crate::model::{
+    ActionContent, DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, IntegrationType, json_kind,
+};
 
 /// The largest file read (Genesys's own body limit is far below it for one action).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -51,7 +53,7 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
     let Value::Object(root) = value else {
         return Err(vec![format!(
             "the file's JSON is {}, not an action object",
-            kind(&value)
+            json_kind(&value)
         )]);
     };
     let mut problems = Vec::new();
@@ -101,7 +103,7 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            p.problem(format!("`secure` is {}, not a boolean", kind(other)));
+            p.problem(format!("`secure` is {}, not a boolean", json_kind(other)));
             false
         }
     };
@@ -195,18 +197,6 @@ pub fn parse(bytes: &[u8]) -> Result<ActionFile, Vec<String>> {
     })
 }
 
-/// `an object`, `an array`, … for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Reads fields, collecting what is wrong.
 struct Reader<'p> {
     problems: &'p mut Vec<String>,
@@ -227,7 +217,7 @@ impl Reader<'_> {
                 None
             }
             Some(other) => {
-                self.problem(format!("`{key}` is {}, not a string", kind(other)));
+                self.problem(format!("`{key}` is {}, not a string", json_kind(other)));
                 None
             }
         }
@@ -246,7 +236,7 @@ impl Reader<'_> {
                 None
             }
             Some(other) => {
-                self.problem(format!("`{path}` is {}, not an object", kind(other)));
+                self.problem(format!("`{path}` is {}, not an object", json_kind(other)));
                 None
             }
         }
@@ -266,13 +256,16 @@ impl Reader<'_> {
                 .filter_map(|(k, v)| match v {
                     Value::String(s) => Some((k.clone(), s.clone())),
                     other => {
-                        self.problem(format!("`{path}.{k}` is {}, not a string", kind(other)));
+                        self.problem(format!(
+                            "`{path}.{k}` is {}, not a string",
+                            json_kind(other)
+                        ));
                         None
                     }
                 })
                 .collect(),
             Some(other) => {
-                self.problem(format!("`{path}` is {}, not an object", kind(other)));
+                self.problem(format!("`{path}` is {}, not an object", json_kind(other)));
                 Vec::new()
             }
         }
@@ -289,7 +282,7 @@ impl Reader<'_> {
             Some(other) => {
                 self.problem(format!(
                     "`{path}` is {}, not a JSON Schema object",
-                    kind(other)
+                    json_kind(other)
                 ));
                 None
             }

@@ -13,7 +13,9 @@ use super::format::{ExchangeSection, FixtureFile};
 use super::paths::{self, Area, ContainmentError};
 use super::shape::did_you_mean;
 use super::source::{Seg, SourceFile, Target};
-use crate::model::{Env, Exchange, Expectation, ExpectedRequest, Fixture, RecordedResponse};
+use crate::model::{
+    Env, Exchange, Expectation, ExpectedRequest, Fixture, RecordedResponse, json_kind,
+};
 use crate::seg_path;
 
 /// Whether tera renders the string at `path` of a fixture: `[input]`, `[credentials]` and
@@ -371,17 +373,6 @@ fn resolve_exchange(
                 },
             })
         }
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
