@@ -20,8 +20,6 @@ use crate::genesys::{ApiError, Client, Verb};
 use crate::model::{ActionContent, CUSTOM_AUTH_PREFIX, IntegrationRef, IntegrationType};
 pub use cache::ContentCache;
 
-/// The integration type whose actions are Web Services data actions.
-pub const CUSTOM_REST_ACTIONS: &str = "custom-rest-actions";
 const ACTIONS: &str = "/api/v2/integrations/actions";
 
 #[derive(Debug, Error)]

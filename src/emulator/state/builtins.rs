@@ -2,13 +2,14 @@
 //! the Platform API itself): present in every org, read-only.
 
 use crate::genesys::dto::{ActionConfig, ActionContract, ContractInput, ContractOutput};
+use crate::model::IntegrationType;
 use serde_json::{Value, json};
 
 use super::actions::stored_config;
 use super::{BUILT_IN_INTEGRATION_ID, Org, StoredAction, StoredIntegration, enabled};
 
 pub(super) const BUILT_IN_INTEGRATION_NAME: &str = "Genesys Cloud Data Actions (built-in)";
-pub(super) const BUILT_IN_INTEGRATION_TYPE: &str = "purecloud-data-actions";
+pub(super) const BUILT_IN_INTEGRATION_TYPE: &str = IntegrationType::GENESYS_CLOUD;
 
 impl Org {
     /// Adds the built-in integration and its two `static…` actions when they are missing.

@@ -12,6 +12,7 @@ use crate::genesys::dto::{
     ActionConfig, ActionContract, ContractInput, ContractOutput, CreateIntegrationRequest,
     IntegrationConfiguration, RequestConfig, ResponseConfig,
 };
+use crate::model::IntegrationType;
 
 use super::actions::stored_config;
 use super::credentials::USER_DEFINED_OAUTH;
@@ -54,7 +55,7 @@ const KNOWN_TYPES: [KnownType; 9] = [
         )]),
     ),
     (
-        "purecloud-data-actions",
+        IntegrationType::GENESYS_CLOUD,
         "Genesys Cloud Data Actions",
         Some(&[("pureCloudOAuthClient", true, &["pureCloudOAuthClient"])]),
     ),

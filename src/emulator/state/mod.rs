@@ -34,19 +34,19 @@ pub use replies::{ApiError, Body, ErrorParts, Reply};
 use super::rng::SplitMix64;
 use super::route::{Query, Route};
 use crate::genesys::dto::{ActionConfig, ActionContract};
-use crate::model::{DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE};
+use crate::model::{DEFAULT_BODY, DEFAULT_SUCCESS_TEMPLATE, IntegrationType};
 use actions::stored_config;
 
 /// The integration type of Web Services data actions.
-pub const CUSTOM_REST_ACTIONS: &str = "custom-rest-actions";
+pub const CUSTOM_REST_ACTIONS: &str = IntegrationType::WEB_SERVICES;
 /// The integration type whose actions run code and have no request URL.
-pub const FUNCTION_DATA_ACTIONS: &str = "function-data-actions";
+pub const FUNCTION_DATA_ACTIONS: &str = IntegrationType::FUNCTION;
 /// The integration types that hold data actions (Genesys's "data actions integrations": Web
 /// Services, Genesys Cloud, function, AWS Lambda, Salesforce, Zendesk, Microsoft Dynamics; docs/
 /// formats.md, "Integration types"). Other types (apps, telephony, …) hold none.
 pub const DATA_ACTION_TYPES: [&str; 7] = [
     CUSTOM_REST_ACTIONS,
-    "purecloud-data-actions",
+    IntegrationType::GENESYS_CLOUD,
     FUNCTION_DATA_ACTIONS,
     "aws-lambda-data-actions",
     "salesforce-datadip",
