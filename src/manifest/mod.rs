@@ -32,7 +32,7 @@ use render::VarRenderer;
 use shape::FileKind;
 use source::{Seg, SourceFile, Target};
 
-use crate::model::{Env, Fixture, Node, ProjectConfig};
+use crate::model::{Env, Fixture, IntegrationType, Node, ProjectConfig};
 use crate::seg_path;
 
 /// Which environments to resolve.
@@ -278,19 +278,24 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         }
     }
 
+    // The manifests of nodes of a type only Genesys executes live, found once (not per file).
+    let cannot_run_live: HashMap<&Path, &IntegrationType> = nodes
+        .values()
+        .flatten()
+        .filter(|n| n.integration_type.live_obstacle().is_some())
+        .map(|n| (n.source.as_path(), &n.integration_type))
+        .collect();
     for (raw, name) in nodes_raw.iter().zip(&node_names) {
         let Some(name) = name else { continue };
         // A node of a type only Genesys executes live: say so, and what still tests it.
-        let live_obstacle = nodes
-            .values()
-            .flatten()
-            .find(|n| n.source == raw.file.relative)
-            .and_then(|n| {
-                Some((
-                    n.integration_type.live_obstacle()?,
-                    n.integration_type.dry_run_origin()?,
-                ))
-            });
+        let live_obstacle = cannot_run_live
+            .get(raw.file.relative.as_path())
+            .and_then(|kind| Some((kind.live_obstacle()?, kind.dry_run_origin()?)));
+        let untested = !fixture_nodes.contains(name);
+        if live_obstacle.is_none() && !untested {
+            continue;
+        }
+        // Positions cost a re-parse of the file: only for a warning.
         let at = raw.file.locate(&[Seg::Key("name".into())], Target::Value);
         if let Some((reason, origin)) = live_obstacle {
             diags.warning(
@@ -302,7 +307,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
                 ),
             );
         }
-        if !fixture_nodes.contains(name) {
+        if untested {
             diags.warning(
                 &raw.file.display,
                 at,
