@@ -240,6 +240,11 @@ impl Env {
 /// `customAuth_-_<integrationId>`.
 pub const CUSTOM_AUTH_PREFIX: &str = "customAuth_-_";
 
+/// Whether an action id is a custom authentication action's.
+pub fn is_custom_auth_id(id: &str) -> bool {
+    id.starts_with(CUSTOM_AUTH_PREFIX)
+}
+
 /// `[safety]` of `nodectl.toml`.
 #[derive(Debug, Clone, Default)]
 pub struct Safety {

@@ -45,7 +45,7 @@ pub fn to_node(action: &StoredAction, integration_type: &str) -> Result<Node, St
         secure: action.secure,
         timeout_seconds,
         protect: false,
-        custom_auth: action.id.starts_with(crate::model::CUSTOM_AUTH_PREFIX),
+        custom_auth: crate::model::is_custom_auth_id(&action.id),
         previous_names: Vec::new(),
         request: RequestSpec {
             method,

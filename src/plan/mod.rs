@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{ActionContent, CUSTOM_AUTH_PREFIX, Node, Safety};
+use crate::model::{ActionContent, Node, Safety};
 use diff::FieldChange;
 
 /// Bumped whenever the plan file's meaning changes; `apply` refuses other versions.
@@ -32,7 +32,7 @@ impl RemoteState {
     /// The integration's custom authentication action: claimed only by a `custom_auth` node,
     /// never created or deleted by nodectl.
     pub fn is_custom_auth(&self) -> bool {
-        self.id.starts_with(CUSTOM_AUTH_PREFIX)
+        crate::model::is_custom_auth_id(&self.id)
     }
 }
 

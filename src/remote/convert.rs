@@ -95,7 +95,7 @@ impl super::RemoteAction {
         let request = &self.config.request;
         let response = &self.config.response;
         crate::model::ActionContent {
-            custom_auth: self.id.starts_with(crate::model::CUSTOM_AUTH_PREFIX),
+            custom_auth: crate::model::is_custom_auth_id(&self.id),
             name: self.name.clone(),
             category: self.category.clone(),
             secure: self.secure,

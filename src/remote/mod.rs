@@ -17,7 +17,7 @@ use crate::genesys::dto::{
     PublishDraftInput, UpdateActionInput, UpdateDraftInput,
 };
 use crate::genesys::{ApiError, Client, Verb};
-use crate::model::{ActionContent, CUSTOM_AUTH_PREFIX, IntegrationRef, IntegrationType};
+use crate::model::{ActionContent, IntegrationRef, IntegrationType, is_custom_auth_id};
 pub use cache::ContentCache;
 
 const ACTIONS: &str = "/api/v2/integrations/actions";
@@ -197,7 +197,7 @@ impl Remote {
             }
             if managed_ids.contains(&action.integration_id.as_str()) {
                 to_read.push(action);
-            } else if !action.id.starts_with(CUSTOM_AUTH_PREFIX) {
+            } else if !is_custom_auth_id(&action.id) {
                 elsewhere.push(ActionSummary {
                     integration_name: name_of(&action.integration_id),
                     id: action.id,

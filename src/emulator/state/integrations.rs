@@ -28,9 +28,7 @@ pub use crate::model::CUSTOM_AUTH_PREFIX;
 const INTEGRATIONS_PATH: &str = "/api/v2/integrations";
 
 /// Whether an action id is a custom authentication action's.
-pub fn is_custom_auth(id: &str) -> bool {
-    id.starts_with(CUSTOM_AUTH_PREFIX)
-}
+pub use crate::model::is_custom_auth_id as is_custom_auth;
 
 /// A credential key of a configuration: its name, whether it is required, and the credential types
 /// it accepts (`CredentialSpecification`).
