@@ -449,6 +449,9 @@ pub struct Fixture {
     pub clock_start: Option<String>,
     pub input: Value,
     pub credentials: Map<String, Value>,
+    /// `[auth_response]`: `${authResponse.X}` given directly, instead of running the integration's
+    /// custom authentication action over the first exchanges.
+    pub auth_response: Option<Map<String, Value>>,
     pub exchanges: Vec<Exchange>,
     pub expect: Expectation,
     /// The fixture file, relative to the project directory.

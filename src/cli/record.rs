@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::live::{LiveArgs, prepare};
+use super::run::link_custom_auth;
 use super::{Exit, Output};
 use crate::{ops, report};
 
@@ -27,7 +28,7 @@ pub struct RecordArgs {
 
 pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
     let prepared = match prepare(args.live, output) {
-        Ok(prepared) => prepared,
+        Ok(prepared) => link_custom_auth(prepared),
         Err(exit) => return exit,
     };
     let report = match super::block_on(ops::record::run(prepared, &args.out, args.force), output) {

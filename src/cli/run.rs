@@ -1,11 +1,12 @@
 //! `nodectl run`: execute one node for real against its upstream and print the output (or the
-//! Genesys-shaped error body) as JSON; `--trace` prints the whole `TestExecutionResult` instead.
+//! Genesys-shaped error body) as JSON; `--trace` prints the whole `TestExecutionResult` instead. A
+//! node reading `${authResponse.X}` runs its integration's custom authentication action first.
 
 use clap::Args;
 
-use super::live::{LiveArgs, prepare};
+use super::live::{LiveArgs, Prepared, prepare};
 use super::{Exit, Output};
-use crate::runtime::{Runtime, SystemClock};
+use crate::runtime::{CompiledNode, Runtime, SystemClock};
 
 #[derive(Debug, Args)]
 #[command(
@@ -22,7 +23,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     let prepared = match prepare(args.live, output) {
-        Ok(prepared) => prepared,
+        Ok(prepared) => link_custom_auth(prepared),
         Err(exit) => return exit,
     };
     let runtime = Runtime::new(prepared.transport, SystemClock);
@@ -49,4 +50,19 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     } else {
         Exit::Failure
     }
+}
+
+/// The node with its integration's custom authentication action linked (the env's node with
+/// `custom_auth = true`), which runs first when the node reads `${authResponse.X}`; `record`
+/// links the same way.
+pub(super) fn link_custom_auth(mut prepared: Prepared) -> Prepared {
+    if prepared.node.uses_auth_response() {
+        let nodes = prepared
+            .project
+            .nodes
+            .get(&prepared.env_name)
+            .map_or(&[][..], Vec::as_slice);
+        prepared.node = CompiledNode::linked(prepared.node.node.clone(), nodes);
+    }
+    prepared
 }

@@ -106,6 +106,7 @@ pub async fn run_compiled<T: Transport, C: Clock>(
         api_base: upstream.api_base.map(str::to_string),
         credentials: executable.integration.credentials.clone(),
         tokens: upstream.tokens.cloned(),
+        auth_response: None,
     };
     let execution = runtime.execute(compiled, &input, &context).await;
     let reply = match mode {

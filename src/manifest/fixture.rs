@@ -228,6 +228,10 @@ pub fn resolve(
                     .collect()
             })
             .unwrap_or_default(),
+        auth_response: parsed
+            .auth_response
+            .as_ref()
+            .map(|values| values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         exchanges,
         expect: Expectation {
             success: expect.success,

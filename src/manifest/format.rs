@@ -264,7 +264,11 @@ pub struct FixtureFile {
     pub input_json: Option<String>,
     /// Values for `${credentials.X}`; use fake values — fixtures are committed.
     pub credentials: Option<OrderedMap<String>>,
-    /// The HTTP exchanges, one per attempt, in order.
+    /// Values for `${authResponse.X}`, given directly: the integration's custom authentication
+    /// action is not run and its exchange is not in `exchange`. Use fake values.
+    pub auth_response: Option<OrderedMap<Value>>,
+    /// The HTTP exchanges, one per attempt, in order (a node reading `${authResponse.X}` without
+    /// `auth_response`: the custom authentication action's first).
     #[serde(default)]
     pub exchange: Vec<ExchangeSection>,
     pub expect: ExpectSection,

@@ -1,7 +1,8 @@
 //! The response cache of `[local].cache` (docs/runtime.md, "Cache"): successful outputs keyed by SHA-256
 //! of the node's definition and the resolved request, kept `ttl_seconds`, at most `max_entries`
 //! (least recently used evicted), safe under concurrency, and single-flight: concurrent identical
-//! misses make one upstream call while the others wait for its result.
+//! misses make one upstream call while the others wait for its result. The same structure keeps
+//! the runtime's custom authentication responses (per integration, each with its own lifetime).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,6 +97,18 @@ impl Cache {
 
     /// Stores a successful output, evicting the least recently used entry when full.
     pub fn put(&self, key: CacheKey, output: Value, now_ms: u64) {
+        let ttl_ms = self.policy.ttl_seconds.saturating_mul(1000);
+        self.put_for(key, output, now_ms, ttl_ms);
+    }
+
+    /// Forgets a key's entry (an authentication response the upstream refused).
+    pub fn remove(&self, key: &CacheKey) {
+        self.lock().entries.remove(key);
+    }
+
+    /// [`Cache::put`] with a lifetime of its own (`ttl_ms`) instead of the policy's: the
+    /// authentication responses, each living as long as its `expires_in` says.
+    pub fn put_for(&self, key: CacheKey, output: Value, now_ms: u64, ttl_ms: u64) {
         let mut state = self.lock();
         state.tick += 1;
         let tick = state.tick;
@@ -116,7 +129,7 @@ impl Cache {
             key,
             Entry {
                 output,
-                expires_at_ms: now_ms.saturating_add(self.policy.ttl_seconds.saturating_mul(1000)),
+                expires_at_ms: now_ms.saturating_add(ttl_ms),
                 last_used: tick,
             },
         );

@@ -4,6 +4,7 @@
 //! at its step (`template.unsupported`, `translation`), as validate warned.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -37,9 +38,16 @@ pub struct CompiledNode {
     pub(super) definition_hash: [u8; 32],
     /// Whether the success template is the default `${rawResult}` (then the body is the output).
     pub(super) default_success: bool,
-    /// Which request templates read a secret (`$credentials`, or `$input` of a secure node): only
-    /// those are rendered a second time with probes to find derived values (redact.rs).
+    /// Which request templates read a secret (`$credentials`, `$authResponse`, or `$input` of a
+    /// secure node): only those are rendered a second time with probes to find derived values
+    /// (redact.rs).
     pub(super) reads_secrets: ReadsSecrets,
+    /// Whether a request template (URL, a header, the body) reads `$authResponse`: then the
+    /// execution obtains the integration's authentication response first (docs/runtime.md).
+    pub(super) uses_auth_response: bool,
+    /// The custom authentication action of the node's integration (a node with
+    /// `custom_auth = true`), linked by whoever compiles the env's nodes ([`custom_auth_for`]).
+    pub(super) custom_auth: Option<Arc<CompiledNode>>,
 }
 
 /// Per request template, whether it reads a secret.
@@ -56,14 +64,36 @@ impl ReadsSecrets {
     }
 }
 
-/// Whether a template reads `$credentials` (or, for a secure node, `$input`); a template nodectl
-/// cannot parse reads nothing (it fails its step instead).
+/// Whether a template reads `$credentials` or `$authResponse` (or, for a secure node, `$input`);
+/// a template nodectl cannot parse reads nothing (it fails its step instead).
 fn reads_secrets(template: &Compiled<vtl::Template>, secure: bool) -> bool {
     template.as_ref().is_ok_and(|t| {
-        t.references()
-            .iter()
-            .any(|r| r.root == "credentials" || (secure && r.root == "input"))
+        t.references().iter().any(|r| {
+            r.root == "credentials" || r.root == AUTH_RESPONSE || (secure && r.root == "input")
+        })
     })
+}
+
+/// The Velocity context of the custom authentication action's answer (`${authResponse.X}`).
+pub const AUTH_RESPONSE: &str = "authResponse";
+
+/// Whether a parsed template reads `$authResponse`.
+fn reads_auth_response(template: &Compiled<vtl::Template>) -> bool {
+    template
+        .as_ref()
+        .is_ok_and(|t| t.references().iter().any(|r| r.root == AUTH_RESPONSE))
+}
+
+/// The custom authentication action of `node`'s integration among `nodes` (one env's): the node
+/// with `custom_auth = true` in the same integration. A custom authentication action has none
+/// (it does not authenticate itself).
+pub fn custom_auth_for<'a>(nodes: &'a [Node], node: &Node) -> Option<&'a Node> {
+    if node.custom_auth {
+        return None;
+    }
+    nodes
+        .iter()
+        .find(|n| n.custom_auth && n.key.integration == node.key.integration)
 }
 
 impl CompiledNode {
@@ -119,6 +149,9 @@ impl CompiledNode {
                 .collect(),
             body: reads_secrets(&body, node.secure),
         };
+        let uses_auth_response = reads_auth_response(&url)
+            || reads_auth_response(&body)
+            || headers.iter().any(|(_, t)| reads_auth_response(t));
         CompiledNode {
             node,
             url,
@@ -132,7 +165,39 @@ impl CompiledNode {
             definition_hash,
             default_success,
             reads_secrets,
+            uses_auth_response,
+            custom_auth: None,
         }
+    }
+
+    /// This node with its integration's custom authentication action linked (`None`: the
+    /// integration has none in the project). Only a node that reads `$authResponse` runs it.
+    pub fn with_custom_auth(mut self, custom_auth: Option<Arc<CompiledNode>>) -> CompiledNode {
+        self.custom_auth = custom_auth.filter(|_| !self.node.custom_auth);
+        self
+    }
+
+    /// Compiles `node` and links the custom authentication action of its integration among
+    /// `nodes` (its env's), compiled too.
+    /// Only a node that reads `$authResponse` gets (and compiles) it.
+    pub fn linked(node: Node, nodes: &[Node]) -> CompiledNode {
+        let compiled = CompiledNode::new(node);
+        if !compiled.uses_auth_response {
+            return compiled;
+        }
+        let custom_auth = custom_auth_for(nodes, &compiled.node)
+            .map(|auth| Arc::new(CompiledNode::new(auth.clone())));
+        compiled.with_custom_auth(custom_auth)
+    }
+
+    /// Whether a request template reads `$authResponse`.
+    pub fn uses_auth_response(&self) -> bool {
+        self.uses_auth_response
+    }
+
+    /// The linked custom authentication action.
+    pub fn custom_auth(&self) -> Option<&Arc<CompiledNode>> {
+        self.custom_auth.as_ref()
     }
 
     /// Why this node cannot be dry-run, if it cannot (validate's "not dry-runnable").

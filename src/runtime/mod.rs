@@ -6,7 +6,9 @@
 //! The eight steps — validate input, resolve URL, headers and body, execute (with retries), resolve
 //! the translation map and the success template, validate output — each leave an operation in the
 //! trace, shaped like Genesys's `TestExecutionResult`. Before a trace or an error leaves the runtime,
-//! every secret in it is redacted.
+//! every secret in it is redacted. A node whose request templates read `${authResponse.X}` first
+//! obtains its integration's authentication response: the custom authentication action run by
+//! this same runtime (cached per integration), or the one the context gives.
 
 pub mod cache;
 pub mod clock;
@@ -29,7 +31,7 @@ pub use error::ExecError;
 use redact::Redactor;
 
 use crate::jsonpath::{self, BudgetExceeded, JsonPath, Resolution};
-use crate::model::{ErrorKind, IntegrationType, RetryPolicy};
+use crate::model::{CachePolicy, ErrorKind, IntegrationType, RetryPolicy};
 use crate::transport::token::TokenSource;
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::vtl;
@@ -40,6 +42,16 @@ use crate::vtl;
 pub const DEFAULT_TIMEOUT_SECONDS: u8 = 60;
 /// The longest upstream body excerpt quoted in an error message.
 const BODY_EXCERPT_BYTES: usize = 512;
+/// How long an authentication response without a numeric `expires_in` is reused. Genesys says only
+/// that the integration "only sends this credential information once" (unverified for how long):
+/// an hour is the lifetime OAuth servers commonly grant (RFC 6749's client-credentials example
+/// answers `"expires_in": 3600`), and a 401 from the upstream re-runs the action anyway.
+pub const AUTH_RESPONSE_DEFAULT_TTL_SECONDS: u64 = 3600;
+/// Reuse of an authentication response ends this long before its `expires_in` does (at most half
+/// its lifetime), so that a request does not leave with a token about to expire.
+pub const AUTH_RESPONSE_EXPIRY_MARGIN_SECONDS: u64 = 60;
+/// How many integrations' authentication responses one runtime keeps.
+const AUTH_RESPONSE_CACHE_ENTRIES: u64 = 256;
 /// `input.orgId` when the env names no `org_id`.
 pub const ZERO_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -58,6 +70,9 @@ pub struct ExecContext {
     /// emulator's own, or the dry-run's placeholder. `None`: such a node fails its
     /// `authenticate` step.
     pub tokens: Option<Arc<dyn TokenSource>>,
+    /// `${authResponse.X}` given as is (a fixture's `[auth_response]`): the custom authentication
+    /// action is not run. `None`: it is run (or its cached answer reused) when a node reads it.
+    pub auth_response: Option<Map<String, Value>>,
 }
 
 impl ExecContext {
@@ -68,6 +83,7 @@ impl ExecContext {
             api_base: None,
             credentials,
             tokens: None,
+            auth_response: None,
         }
     }
 }
@@ -142,11 +158,15 @@ impl Execution {
     }
 }
 
-/// The executor: a transport, a clock and the caches of the nodes it has run.
+/// The executor: a transport, a clock, the caches of the nodes it has run and the authentication
+/// responses of the custom authentication actions it has run.
 pub struct Runtime<T: Transport, C: Clock> {
     transport: T,
     clock: C,
     caches: Mutex<HashMap<[u8; 32], Arc<Cache>>>,
+    /// Per integration (its custom authentication action's definition and the credentials), each
+    /// entry living until its `expires_in` (docs/runtime.md, "Custom authentication").
+    auth_cache: Cache,
 }
 
 impl<T: Transport, C: Clock> Runtime<T, C> {
@@ -155,6 +175,10 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             transport,
             clock,
             caches: Mutex::new(HashMap::new()),
+            auth_cache: Cache::new(CachePolicy {
+                ttl_seconds: AUTH_RESPONSE_DEFAULT_TTL_SECONDS,
+                max_entries: AUTH_RESPONSE_CACHE_ENTRIES,
+            }),
         }
     }
 
@@ -186,9 +210,11 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
     ) -> Execution {
         let mut run = Run::default();
         let result = self.steps(node, input, context, &mut run).await;
-        let redactor =
+        let redactor = run.redactors.iter().fold(
             Redactor::for_execution(&context.credentials, node.node.secure.then_some(input))
-                .with_derived(&run.derived);
+                .with_derived(&run.derived),
+            Redactor::merged,
+        );
         let result = result.map_err(|mut error| {
             error.message = redactor.text(&error.message);
             error
@@ -226,7 +252,17 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let step1 = validate_input(node, input);
         run.step(1, "validate input", &step1, |_| None)?;
 
-        let template_context = request_context(input, context);
+        // The authentication response, when a request template reads it: needed before the
+        // templates render, traced as step 5 `authenticate` right before `execute request`.
+        let auth_response = if node.uses_auth_response {
+            Some(self.auth_response(node, context, None, run).await?)
+        } else {
+            None
+        };
+        let mut template_context = request_context(input, context);
+        if let (Some(values), Value::Object(map)) = (&auth_response, &mut template_context) {
+            map.insert(compile::AUTH_RESPONSE.to_string(), values.clone());
+        }
         // The same context with every secret replaced by a probe: what renders differently with it
         // is derived from a secret and is redacted wherever it shows (redact.rs).
         let probe = node
@@ -234,12 +270,61 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             .any()
             .then(|| redact::probe_context(&template_context, node.node.secure))
             .flatten();
+        let request = self
+            .resolve_request(node, &template_context, probe.as_ref(), context, run)
+            .await?;
+        let held = std::mem::take(&mut run.held);
+        run.operations.extend(held);
+        let reauth = auth_response.map(|stale| Reauth {
+            renewable: context.auth_response.is_none(),
+            template_context,
+            stale,
+        });
 
+        // The cache is consulted before step 5; identical concurrent misses wait for one call.
+        let Some(cache) = self.cache_for(node) else {
+            return self
+                .execute_uncached(node, request, input, context, reauth, run)
+                .await;
+        };
+        let key = cache::key(&node.definition_hash, &request);
+        if let Some(output) = cache.get(&key, self.clock.now_ms()) {
+            return Ok(run.cache_hit(output));
+        }
+        let gate = cache.flight(&key);
+        let result = {
+            let _flight = gate.lock().await;
+            match cache.get(&key, self.clock.now_ms()) {
+                Some(output) => Ok(run.cache_hit(output)),
+                None => {
+                    let result = self
+                        .execute_uncached(node, request, input, context, reauth, run)
+                        .await;
+                    if let Ok(output) = &result {
+                        cache.put(key, output.clone(), self.clock.now_ms());
+                    }
+                    result
+                }
+            }
+        };
+        cache.land(&key, gate);
+        result
+    }
+
+    /// Steps 2 to 4 over `template_context` (and its `probe`, redact.rs), traced in `run`.
+    async fn resolve_request(
+        &self,
+        node: &CompiledNode,
+        template_context: &Value,
+        probe: Option<&Value>,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<HttpRequest, ExecError> {
         // 2. resolve request url
         let url = render_tracked(
             &node.url,
-            &template_context,
-            probe.as_ref().filter(|_| node.reads_secrets.url),
+            template_context,
+            probe.filter(|_| node.reads_secrets.url),
             || "credentials-derived.url".to_string(),
             &mut run.derived,
         )
@@ -262,8 +347,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             let reads_secrets = node.reads_secrets.headers.get(index).copied();
             match render_tracked(
                 template,
-                &template_context,
-                probe.as_ref().filter(|_| reads_secrets.unwrap_or(true)),
+                template_context,
+                probe.filter(|_| reads_secrets.unwrap_or(true)),
                 || format!("credentials-derived.header.{name}"),
                 &mut run.derived,
             )
@@ -296,8 +381,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let body = if node.node.request.method.sends_body() {
             let rendered = render_tracked(
                 &node.body,
-                &template_context,
-                probe.as_ref().filter(|_| node.reads_secrets.body),
+                template_context,
+                probe.filter(|_| node.reads_secrets.body),
                 || "credentials-derived.body".to_string(),
                 &mut run.derived,
             )
@@ -322,41 +407,12 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             })?;
             None
         };
-        let request = HttpRequest {
+        Ok(HttpRequest {
             method: node.node.request.method,
             url,
             headers,
             body,
-        };
-
-        // The cache is consulted before step 5; identical concurrent misses wait for one call.
-        let Some(cache) = self.cache_for(node) else {
-            return self
-                .execute_uncached(node, request, input, context, run)
-                .await;
-        };
-        let key = cache::key(&node.definition_hash, &request);
-        if let Some(output) = cache.get(&key, self.clock.now_ms()) {
-            return Ok(run.cache_hit(output));
-        }
-        let gate = cache.flight(&key);
-        let result = {
-            let _flight = gate.lock().await;
-            match cache.get(&key, self.clock.now_ms()) {
-                Some(output) => Ok(run.cache_hit(output)),
-                None => {
-                    let result = self
-                        .execute_uncached(node, request, input, context, run)
-                        .await;
-                    if let Ok(output) = &result {
-                        cache.put(key, output.clone(), self.clock.now_ms());
-                    }
-                    result
-                }
-            }
-        };
-        cache.land(&key, gate);
-        result
+        })
     }
 
     /// Steps 5 to 8.
@@ -366,12 +422,16 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         request: HttpRequest,
         input: &Value,
         context: &ExecContext,
+        reauth: Option<Reauth>,
         run: &mut Run,
     ) -> Result<Value, ExecError> {
         // 5. execute request (a Genesys Cloud data action authenticates first, as step 5 too)
         let response = if node.node.integration_type == IntegrationType::GenesysCloud {
             // A failed grant is the authenticate step's failure: no request, no execute step.
             self.send_authenticated(node, request, context, run).await?
+        } else if let Some(reauth) = reauth {
+            self.send_reauthenticating(node, request, context, reauth, run)
+                .await?
         } else {
             self.send_with_retries(node, &request, run).await
         };
@@ -429,6 +489,195 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             }
             return Ok(response);
         }
+    }
+
+    /// A request whose templates read `$authResponse`: when the upstream answers 401 and the
+    /// authentication response came from the custom authentication action, the action runs once
+    /// more (its cached answer forgotten), the request is resolved again with the new response
+    /// and sent once more. The outer error is a failed authentication (already traced).
+    async fn send_reauthenticating(
+        &self,
+        node: &CompiledNode,
+        request: HttpRequest,
+        context: &ExecContext,
+        reauth: Reauth,
+        run: &mut Run,
+    ) -> Result<Result<HttpResponse, ExecError>, ExecError> {
+        let response = self.send_with_retries(node, &request, run).await;
+        let refused = matches!(
+            run.attempts.last().map(|a| &a.outcome),
+            Some(AttemptOutcome::Response(r)) if r.status == 401
+        );
+        if response.is_ok() || !refused || !reauth.renewable {
+            return Ok(response);
+        }
+        let fresh = self
+            .auth_response(node, context, Some(&reauth.stale), run)
+            .await?;
+        let held = std::mem::take(&mut run.held);
+        run.operations.extend(held);
+        let mut template_context = reauth.template_context;
+        if let Value::Object(map) = &mut template_context {
+            map.insert(compile::AUTH_RESPONSE.to_string(), fresh);
+        }
+        let probe = node
+            .reads_secrets
+            .any()
+            .then(|| redact::probe_context(&template_context, node.node.secure))
+            .flatten();
+        // Steps 2 to 4 again, untraced (the trace shows them once): only what they derive counts.
+        let mut again = Run::default();
+        let request = self
+            .resolve_request(node, &template_context, probe.as_ref(), context, &mut again)
+            .await;
+        run.derived.append(&mut again.derived);
+        Ok(match request {
+            Ok(request) => self.send_with_retries(node, &request, run).await,
+            Err(error) => Err(error),
+        })
+    }
+
+    /// The `authenticate` operation of a node reading `$authResponse` (held until steps 2–4 are
+    /// traced): the context's given response, else the integration's cached one, else the custom
+    /// authentication action run now over the same transport with the same credentials (one run
+    /// per integration at a time; the others wait for its answer). `stale`: the response the
+    /// upstream just refused, forgotten first. Every string of the response becomes a secret of
+    /// this execution.
+    async fn auth_response(
+        &self,
+        node: &CompiledNode,
+        context: &ExecContext,
+        stale: Option<&Value>,
+        run: &mut Run,
+    ) -> Result<Value, ExecError> {
+        if let Some(given) = &context.auth_response {
+            let values = Value::Object(given.clone());
+            run.derived.extend(redact::auth_response_secrets(&values));
+            run.held.push(Operation::done(
+                5,
+                "authenticate",
+                json!({ "source": "authentication response given by the fixture ([auth_response])" }),
+            ));
+            return Ok(values);
+        }
+        let Some(auth) = node.custom_auth.as_ref() else {
+            let missing: Result<Value, ExecError> = Err(ExecError::new(
+                ErrorKind::TemplateRequest,
+                format!(
+                    "the request reads `$authResponse`, but integration `{}` has no custom authentication action in this project (a node with `custom_auth = true`); add it, or give the fixture an `[auth_response]` table",
+                    node.node.key.integration
+                ),
+            ));
+            return run.step(5, "authenticate", &missing, |_| None);
+        };
+        let name = auth.node.key.name.clone();
+        let key = auth_key(auth, context);
+        if let Some(stale) = stale
+            && self.auth_cache.get(&key, self.clock.now_ms()).as_ref() == Some(stale)
+        {
+            self.auth_cache.remove(&key);
+        }
+        let obtained = match self.auth_cache.get(&key, self.clock.now_ms()) {
+            Some(values) => Obtained::Reused(values),
+            None => {
+                let gate = self.auth_cache.flight(&key);
+                let obtained = {
+                    let _flight = gate.lock().await;
+                    match self.auth_cache.get(&key, self.clock.now_ms()) {
+                        Some(values) => Obtained::Reused(values),
+                        None => {
+                            let execution = self.run_custom_auth(auth, context).await;
+                            if let Ok(values @ Value::Object(_)) = &execution.result {
+                                self.auth_cache.put_for(
+                                    key,
+                                    values.clone(),
+                                    self.clock.now_ms(),
+                                    auth_ttl_ms(values),
+                                );
+                            }
+                            Obtained::Ran(Box::new(execution))
+                        }
+                    }
+                };
+                self.auth_cache.land(&key, gate);
+                obtained
+            }
+        };
+        let after = stale.map(|_| "the previous authentication response was refused (401)");
+        let (values, mut description) = match obtained {
+            Obtained::Reused(values) => (
+                values,
+                json!({ "action": name, "source": "reused cached authentication response" }),
+            ),
+            Obtained::Ran(execution) => {
+                let first = run.attempts.len();
+                run.auth_attempts
+                    .extend(first..first + execution.attempts.len());
+                run.attempts.extend(execution.attempts.iter().cloned());
+                run.waits_ms.extend(execution.waits_ms.iter().copied());
+                run.redactors.push(execution.redactor.clone());
+                let values = match &execution.result {
+                    Ok(values @ Value::Object(_)) => Ok(values.clone()),
+                    Ok(other) => Err(ExecError::new(
+                        ErrorKind::TemplateSuccess,
+                        format!(
+                            "custom authentication action `{name}` returned {}, not an object: `${{authResponse.X}}` reads the fields of an object",
+                            crate::model::json_kind(other)
+                        ),
+                    )),
+                    Err(error) => {
+                        let failed = execution
+                            .operations
+                            .iter()
+                            .rev()
+                            .find(|o| !o.success)
+                            .map(|o| format!(" at step {} `{}`", o.step, o.name))
+                            .unwrap_or_default();
+                        Err(ExecError::new(
+                            error.kind,
+                            format!(
+                                "custom authentication action `{name}` failed{failed}: {}",
+                                error.message
+                            ),
+                        ))
+                    }
+                };
+                // A failure is traced where it happens; a success is held (moved below).
+                let values = run.step(5, "authenticate", &values, |_| None)?;
+                if let Some(done) = run.operations.pop() {
+                    run.held.push(done);
+                }
+                (
+                    values,
+                    json!({
+                        "action": name,
+                        "source": "ran the custom authentication action",
+                        "attempts": execution.attempts.len(),
+                    }),
+                )
+            }
+        };
+        if let (Some(after), Value::Object(map)) = (after, &mut description) {
+            map.insert("after".to_string(), Value::String(after.to_string()));
+        }
+        run.derived.extend(redact::auth_response_secrets(&values));
+        match run.held.last_mut() {
+            Some(held) if held.name == "authenticate" && held.result.is_none() => {
+                held.result = Some(description);
+            }
+            _ => run
+                .held
+                .push(Operation::done(5, "authenticate", description)),
+        }
+        Ok(values)
+    }
+
+    /// The custom authentication action, executed by this runtime with the execution's
+    /// credentials and an empty input.
+    async fn run_custom_auth(&self, auth: &CompiledNode, context: &ExecContext) -> Execution {
+        let mut auth_context = context.clone();
+        auth_context.auth_response = None;
+        Box::pin(self.execute(auth, &Value::Object(Map::new()), &auth_context)).await
     }
 
     async fn send_with_retries(
@@ -563,6 +812,51 @@ async fn authenticate(
     Ok(grant.token)
 }
 
+/// How an authentication response was had.
+enum Obtained {
+    Reused(Value),
+    Ran(Box<Execution>),
+}
+
+/// What a 401 from the upstream needs to authenticate again and resolve the request anew.
+struct Reauth {
+    /// The response came from the custom authentication action (not given by the context).
+    renewable: bool,
+    template_context: Value,
+    /// The authentication response the request was resolved with.
+    stale: Value,
+}
+
+/// The cache key of an integration's authentication response: its custom authentication action's
+/// definition (which names the integration) and the credentials it runs with.
+fn auth_key(auth: &CompiledNode, context: &ExecContext) -> cache::CacheKey {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(auth.definition_hash);
+    hasher.update(
+        crate::canonical::to_string(&Value::Object(context.credentials.clone())).as_bytes(),
+    );
+    hasher.update(context.integration_id.as_bytes());
+    hasher.finalize().into()
+}
+
+/// How long an authentication response is reused: its numeric `expires_in` (seconds, a number or
+/// a string of digits) less the margin, else the default.
+fn auth_ttl_ms(values: &Value) -> u64 {
+    let expires_in = values.get("expires_in").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    });
+    let seconds = match expires_in {
+        Some(seconds) => {
+            seconds.saturating_sub(AUTH_RESPONSE_EXPIRY_MARGIN_SECONDS.min(seconds / 2))
+        }
+        None => AUTH_RESPONSE_DEFAULT_TTL_SECONDS,
+    };
+    seconds.saturating_mul(1000)
+}
+
 /// Whether `url` is on the API base: the same scheme, host and port, then a path, a query or
 /// nothing.
 fn on_api_base(url: &str, api_base: Option<&str>) -> bool {
@@ -595,6 +889,25 @@ struct Run {
     attempts: Vec<Attempt>,
     waits_ms: Vec<u64>,
     cached: bool,
+    /// Indices in `attempts` of the custom authentication action's attempts.
+    auth_attempts: Vec<usize>,
+    /// The redactors of the custom authentication action's executions.
+    redactors: Vec<Redactor>,
+    /// Operations traced later than they happen: `authenticate`, obtained before step 2 and
+    /// shown before `execute request`.
+    held: Vec<Operation>,
+}
+
+impl Operation {
+    fn done(step: u8, name: &'static str, result: Value) -> Operation {
+        Operation {
+            step,
+            name,
+            success: true,
+            result: Some(result),
+            error: None,
+        }
+    }
 }
 
 impl Run {
@@ -646,6 +959,9 @@ impl Run {
         Value::Array(
             self.attempts
                 .iter()
+                .enumerate()
+                .filter(|(i, _)| !self.auth_attempts.contains(i))
+                .map(|(_, a)| a)
                 .enumerate()
                 .map(|(i, a)| {
                     let outcome = match &a.outcome {

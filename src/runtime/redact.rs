@@ -90,6 +90,19 @@ impl Redactor {
         self
     }
 
+    /// This redactor plus every form `other` redacts (the secrets of an execution this one ran
+    /// first: the custom authentication action's).
+    pub fn merged(mut self, other: &Redactor) -> Redactor {
+        if other.forms.is_empty() {
+            return self;
+        }
+        self.forms.extend(other.forms.iter().cloned());
+        self.forms
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        self.forms.dedup_by(|a, b| a.0 == b.0);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.forms.is_empty()
     }
@@ -198,8 +211,9 @@ pub fn derived_span<'a>(real: &'a str, probed: &str) -> Option<&'a str> {
     real_rest.get(..real_rest.len() - suffix)
 }
 
-/// The secrets of an execution replaced by probes in a template context: `credentials.*`, and
-/// every string input of a secure node (`input.*`, `input.rawRequest`). `None` when there is no
+/// The secrets of an execution replaced by probes in a template context: `credentials.*`,
+/// `authResponse.*` (top level), and every string input of a secure node (`input.*`,
+/// `input.rawRequest`). `None` when there is no
 /// real secret to protect (none, or only a recorded fixture's placeholders).
 pub fn probe_context(context: &Value, secure: bool) -> Option<Value> {
     let mut probed = context.clone();
@@ -218,10 +232,37 @@ pub fn probe_context(context: &Value, secure: bool) -> Option<Value> {
     if let Some(Value::Object(credentials)) = probed.get_mut("credentials") {
         probe_scalars(credentials);
     }
+    if let Some(Value::Object(auth_response)) = probed.get_mut("authResponse") {
+        probe_scalars(auth_response);
+    }
     if secure && let Some(Value::Object(input)) = probed.get_mut("input") {
         probe_scalars(input);
     }
     changed.then_some(probed)
+}
+
+/// Every string of an authentication response as `(authResponse.PATH, value)`: the secrets it
+/// adds to an execution (nested objects by dotted path, arrays by index).
+pub fn auth_response_secrets(value: &Value) -> Vec<(String, String)> {
+    fn walk(value: &Value, path: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::String(text) => out.push((path.to_string(), text.clone())),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    walk(item, &format!("{path}.{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}.{index}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, "authResponse", &mut out);
+    out
 }
 
 #[cfg(test)]
