@@ -3,7 +3,8 @@
 //! subset are warnings that mark the node *not dry-runnable*, and the template references are
 //! checked against the contract (`${input.X}` declared in `input_schema`, success-template variables
 //! that exist, no list or map rendered straight into a request, translation-map defaults that the
-//! success template would turn into something that is not JSON).
+//! success template would turn into something that is not JSON, `${authResponse.X}` only where the
+//! integration's custom authentication action exists and can produce `X`).
 //!
 //! It runs after `manifest` has loaded the project (which knows nothing of these parsers) and adds
 //! to the same diagnostics.
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::jsonpath::{self, JsonPathErrorKind};
 use crate::manifest::source::{Seg, SourceFile, Target};
 use crate::manifest::{self, Diagnostics, LoadError, LoadOptions, Loaded, Project};
-use crate::model::Node;
+use crate::model::{IntegrationRef, IntegrationType, Node};
 use crate::vtl;
 
 /// The former name of `load_project`, kept for the callers not yet moved (`serve`, the tests).
@@ -53,8 +54,12 @@ pub fn check(project: &mut Project, diags: &mut Diagnostics) {
         loaded: HashMap::new(),
     };
     for nodes in project.nodes.values_mut() {
+        let auth_actions = custom_auth_actions(nodes);
         for node in nodes.iter_mut() {
-            let reasons = check_node(node, &mut files, diags);
+            let auth = AuthContext {
+                action: auth_actions.get(&node.key.integration),
+            };
+            let reasons = check_node(node, &auth, &mut files, diags);
             for reason in reasons {
                 if !node.not_dry_runnable.contains(&reason) {
                     node.not_dry_runnable.push(reason);
@@ -62,6 +67,91 @@ pub fn check(project: &mut Project, diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// An env's custom authentication action of an integration: its name and the fields its output
+/// can have (`None`: not statically knowable, e.g. a `${rawResult}` success template).
+struct AuthAction {
+    name: String,
+    fields: Option<BTreeSet<String>>,
+}
+
+/// What `${authResponse.X}` references of a node are checked against.
+struct AuthContext<'a> {
+    /// The custom authentication action of the node's integration, if the env has one.
+    action: Option<&'a AuthAction>,
+}
+
+/// The custom authentication actions of one env's nodes, by integration.
+fn custom_auth_actions(nodes: &[Node]) -> HashMap<IntegrationRef, AuthAction> {
+    nodes
+        .iter()
+        .filter(|n| n.custom_auth)
+        .map(|n| {
+            (
+                n.key.integration.clone(),
+                AuthAction {
+                    name: n.key.name.clone(),
+                    fields: output_fields(n),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The top-level fields a node's output can have, when statically knowable: its output schema's
+/// declared properties (unless it allows others), else the keys of a success template that is a
+/// JSON object once its references are blanked (no directives). `${rawResult}` is unknowable.
+fn output_fields(node: &Node) -> Option<BTreeSet<String>> {
+    let schema = &node.output_schema;
+    if let Some(properties) = schema.get("properties").and_then(|p| p.as_object())
+        && !properties.is_empty()
+        && schema.get("additionalProperties") != Some(&serde_json::Value::Bool(true))
+    {
+        return Some(properties.keys().cloned().collect());
+    }
+    let template = node.response.success_template.trim();
+    if template == crate::model::DEFAULT_SUCCESS_TEMPLATE || template.contains('#') {
+        return None;
+    }
+    let reference = regex::Regex::new(r"\$!?\{[^}]*\}|\$!?[A-Za-z][A-Za-z0-9_.\-]*").ok()?;
+    let blanked = reference.replace_all(template, "0");
+    match serde_json::from_str::<serde_json::Value>(&blanked).ok()? {
+        serde_json::Value::Object(map) => Some(map.keys().cloned().collect()),
+        _ => None,
+    }
+}
+
+/// The warning for `${authResponse.NAME}` in a request template of `node`, if any.
+fn auth_response_problem(
+    node: &Node,
+    auth: &AuthContext<'_>,
+    label: &str,
+    name: Option<&String>,
+) -> Option<String> {
+    let shown = name.map_or("authResponse".to_string(), |n| format!("authResponse.{n}"));
+    if node.integration_type != IntegrationType::WebServices {
+        return Some(format!(
+            "{label}: `${{{shown}}}`: only a Web Services integration (custom-rest-actions) with a User Defined (OAuth) credential has an authentication response, and this one is `{}`; Genesys saves the template unchecked",
+            node.integration_type
+        ));
+    }
+    let Some(action) = auth.action else {
+        return Some(format!(
+            "{label}: `${{{shown}}}`: integration `{}` has no custom authentication action in this project (a node with custom_auth = true), so execution fails its authenticate step unless a fixture gives `[auth_response]`",
+            node.key.integration
+        ));
+    };
+    let (Some(name), Some(fields)) = (name, &action.fields) else {
+        return None;
+    };
+    (!fields.contains(name)).then(|| {
+        format!(
+            "{label}: `${{{shown}}}`: the custom authentication action `{}` does not produce `{name}` (its output has: {})",
+            action.name,
+            fields.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// Node files, read again only when a problem needs a position.
@@ -162,7 +252,12 @@ fn template_sites(node: &Node) -> Vec<TemplateSite> {
 }
 
 /// Checks one node; returns why it is not dry-runnable (empty: it is).
-fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<String> {
+fn check_node(
+    node: &Node,
+    auth: &AuthContext<'_>,
+    files: &mut Files,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
     let mut not_dry_runnable = Vec::new();
     let declared: BTreeSet<String> = node
         .input_schema
@@ -218,6 +313,9 @@ fn check_node(node: &Node, files: &mut Files, diags: &mut Diagnostics) -> Vec<St
                             "{}: `${{input.{name}}}` is not declared in input_schema (it would render as its own text when absent)",
                             site.label
                         ))
+                    }
+                    ("authResponse", name) if !node.custom_auth => {
+                        auth_response_problem(node, auth, &site.label, name)
                     }
                     _ => None,
                 }
