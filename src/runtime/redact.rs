@@ -143,9 +143,22 @@ impl Redactor {
     }
 }
 
-/// `<redacted:NAME>`.
+/// `<redacted:NAME>`, or [`url_placeholder`]'s form.
 pub fn is_placeholder(text: &str) -> bool {
-    text.starts_with("<redacted:") && text.ends_with('>')
+    (text.starts_with("<redacted:") && text.ends_with('>'))
+        || text
+            .strip_prefix(URL_PLACEHOLDER_ORIGIN)
+            .is_some_and(|name| !name.is_empty() && !name.contains(['/', '?', '#']))
+}
+
+/// The origin of [`url_placeholder`]s (`.invalid`: nothing is ever sent there live).
+pub const URL_PLACEHOLDER_ORIGIN: &str = "https://redacted.invalid/";
+
+/// The placeholder of a secret that is a URL (a custom authentication action's
+/// `${credentials.loginUrl}`): itself an absolute URL, `https://redacted.invalid/NAME`, so that a
+/// request sent to it still resolves in a replay.
+pub fn url_placeholder(name: &str) -> String {
+    format!("{URL_PLACEHOLDER_ORIGIN}{name}")
 }
 
 fn scalar_text(value: &Value) -> Option<String> {
