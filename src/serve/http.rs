@@ -578,6 +578,7 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         let mut context = set.context.clone();
         context.credentials = fixture.credentials.clone();
         context.tokens = Some(Arc::new(DryRunTokens));
+        context.auth_response = fixture.auth_response.clone();
         context.api_base = Some(crate::fixture::dry_run_api_base(
             context.api_base.as_deref(),
         ));

@@ -121,6 +121,25 @@ impl NodeSet {
             }
             ids.insert(name, id);
         }
+        // The custom authentication action of each integration, compiled once: what a node (or an
+        // org action) reading `${authResponse.X}` runs first (the runtime caches its answer).
+        let auth_by_integration: BTreeMap<String, Arc<CompiledNode>> = snapshot
+            .nodes
+            .iter()
+            .filter(|n| n.custom_auth)
+            .map(|n| {
+                (
+                    n.key.integration.to_string(),
+                    Arc::new(CompiledNode::new(n.clone())),
+                )
+            })
+            .collect();
+        let auth_of_id = |integration_id: &str| {
+            ids.iter()
+                .find(|(_, id)| id.as_str() == integration_id)
+                .and_then(|(name, _)| auth_by_integration.get(name))
+                .cloned()
+        };
         let mut nodes = BTreeMap::new();
         for node in snapshot.nodes {
             if let Some(id) = ids.get(&node.key.integration.to_string())
@@ -132,9 +151,12 @@ impl NodeSet {
                 ));
             }
             let name = node.key.name.clone();
+            let auth = auth_by_integration
+                .get(&node.key.integration.to_string())
+                .cloned();
             nodes
                 .entry(name)
-                .or_insert_with(|| Arc::new(CompiledNode::new(node)));
+                .or_insert_with(|| Arc::new(CompiledNode::new(node).with_custom_auth(auth)));
         }
         let mut fixtures: BTreeMap<String, Vec<Fixture>> = BTreeMap::new();
         for fixture in snapshot.fixtures {
@@ -155,7 +177,11 @@ impl NodeSet {
                         i.integration_type.as_str()
                     });
                 let node = to_node(action, integration_type).ok()?;
-                Some((id.clone(), Arc::new(CompiledNode::new(node))))
+                let auth = auth_of_id(&action.integration_id);
+                Some((
+                    id.clone(),
+                    Arc::new(CompiledNode::new(node).with_custom_auth(auth)),
+                ))
             })
             .collect();
         let set = NodeSet {

@@ -538,3 +538,116 @@ fn a_genesys_cloud_data_action_token_shows_nowhere() {
         "the -vv logs do not show the grant:\n{seen}"
     );
 }
+
+/// Custom authentication (docs/runtime.md): a node reading `${authResponse.access_token}` runs the
+/// integration's custom authentication action first. Neither the client secret nor any value of
+/// the authentication response (the token, echoed back by the upstream too, and the refresh
+/// token) shows in `run --trace -vv` (JSON logs) or in a `serve` session, whose second execution
+/// reuses the cached authentication response (one authorization request for two executions).
+#[test]
+fn a_custom_authentication_response_shows_nowhere() {
+    const SECRET: &str = "MARKER-auth-secret-6e1f";
+    const TOKEN: &str = "MARKER-auth-token-93ab";
+    const REFRESH: &str = "MARKER-auth-refresh-2c7d";
+    let token_reply = Reply {
+        status: 200,
+        body: format!(
+            r#"{{"access_token": "{TOKEN}", "refresh_token": "{REFRESH}", "expires_in": 3600}}"#
+        ),
+        ..Reply::default()
+    };
+    let api_reply = Reply {
+        status: 200,
+        body: format!(r#"{{"status": "open", "echo": "{TOKEN} {REFRESH}"}}"#),
+        ..Reply::default()
+    };
+    // run: token, API; serve: token, API, API (the second execution reuses the response).
+    let upstream = Upstream::start(vec![
+        token_reply.clone(),
+        api_reply.clone(),
+        token_reply,
+        api_reply.clone(),
+        api_reply,
+    ]);
+    let base = upstream.base.clone();
+
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = project.path();
+    std::fs::create_dir_all(dir.join("nodes")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodectl.toml"),
+        "[project]\nname = \"auth\"\n\n[env.local]\nemulator = true\nintegration = \"Orders API\"\ncredentials_file = \"creds.json\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodes/auth.toml"),
+        "name = \"Orders Auth\"\ncategory = \"Auth\"\ncustom_auth = true\n\n[request]\nmethod = \"POST\"\nurl = \"${credentials.loginUrl}\"\nheaders = { Authorization = 'Basic $encoding.base64(\"${credentials.clientId}:${credentials.clientSecret}\")', Content-Type = \"application/x-www-form-urlencoded\" }\nbody = \"grant_type=client_credentials\"\n\n[input_schema]\ntype = \"object\"\nproperties = {}\n\n[output_schema]\ntype = \"object\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("nodes/orders.toml"),
+        format!("name = \"Get Order\"\ncategory = \"Orders\"\n\n[request]\nmethod = \"GET\"\nurl = \"{base}/v1/orders/1?t=$esc.url(${{authResponse.refresh_token}})\"\nheaders = {{ Authorization = \"Bearer ${{authResponse.access_token}}\" }}\n\n[input_schema]\ntype = \"object\"\n\n[output_schema]\ntype = \"object\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("creds.json"),
+        format!(
+            r#"{{"loginUrl": "{base}/oauth/token", "clientId": "orders-client", "clientSecret": "{SECRET}"}}"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let run = nodectl_with(
+        dir,
+        &[
+            "-vv",
+            "--log-format",
+            "json",
+            "run",
+            "Get Order",
+            "--input",
+            "{}",
+            "--trace",
+        ],
+        &[] as &[(String, String)],
+        None,
+    );
+    let mut seen = format!("=== run\n{}", run.transcript());
+    assert_eq!(run.code, 0, "{seen}");
+    assert!(
+        seen.contains("ran the custom authentication action"),
+        "run did not authenticate:\n{seen}"
+    );
+
+    let serve = LoggedServe::start(dir, &[]);
+    let address = serve.address.clone();
+    seen.push_str(&format!("=== serve\n{}", serve.first));
+    let json = [("Content-Type".to_string(), "application/json".to_string())];
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let path = "/simulate/node/Get%20Order?trace=true";
+        let (status, answer) = http_request(&address, "POST", path, &json, Some("{}"));
+        assert_eq!(status, 200, "serve answered {status}:\n{answer}");
+        seen.push_str(&format!("--- POST {path}\n{answer}\n"));
+        answers.push(answer);
+    }
+    seen.push_str(&serve.stop());
+    assert!(
+        answers[0].contains("ran the custom authentication action")
+            && answers[1].contains("reused cached authentication response"),
+        "serve did not reuse the authentication response:\n{seen}"
+    );
+    let authorizations = upstream
+        .received()
+        .iter()
+        .filter(|r| r.target == "/oauth/token")
+        .count();
+    assert_eq!(authorizations, 2, "one per process:\n{seen}");
+    for marker in [SECRET, TOKEN, REFRESH] {
+        assert!(
+            !seen.contains(marker),
+            "{marker} leaked:\n{}",
+            excerpt_around(&seen, marker)
+        );
+    }
+}
