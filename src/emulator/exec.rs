@@ -1,14 +1,16 @@
 //! `/test`, `/draft/test` and `/execute`: the action runs through nodectl's runtime against its real
 //! upstream, as Genesys runs it. `/test` answers 200 with the `TestExecutionResult` (success or
 //! not); `/execute` answers the output, or the ErrorBody with its status. The integration's
-//! credentials (from the state file) are `${credentials.X}`. `serve` reuses this over its own org.
+//! credentials (from the state file) are `${credentials.X}`; an action reading `${authResponse.X}`
+//! runs its integration's custom authentication action first when the caller hands it over
+//! (`run_authenticated`). `serve` reuses this over its own org.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::convert::to_node;
-use super::state::{ApiError, Body, Executable, Reply};
+use super::state::{ApiError, Body, Executable, Reply, StoredAction};
 use crate::runtime::redact::Redactor;
 use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
 use crate::transport::Transport;
@@ -43,6 +45,22 @@ pub async fn run<T: Transport, C: Clock>(
     upstream: Upstream<'_>,
     context_id: &str,
 ) -> (Reply, Redactor) {
+    run_authenticated(runtime, executable, None, body, mode, upstream, context_id).await
+}
+
+/// [`run`] with the org's custom authentication action of the executable's integration
+/// (`customAuth_-_<integrationId>`), if it has one: an action whose request templates read
+/// `${authResponse.X}` runs it first, through the same runtime (which caches its answer per
+/// integration; docs/runtime.md). An action of another integration is ignored.
+pub async fn run_authenticated<T: Transport, C: Clock>(
+    runtime: &Runtime<T, C>,
+    executable: &Executable,
+    custom_auth: Option<&StoredAction>,
+    body: &[u8],
+    mode: Mode,
+    upstream: Upstream<'_>,
+    context_id: &str,
+) -> (Reply, Redactor) {
     let node = match to_node(&executable.action, &executable.integration.integration_type) {
         Ok(node) => node,
         Err(message) => {
@@ -54,7 +72,11 @@ pub async fn run<T: Transport, C: Clock>(
             return (reply, unexecuted_redactor(executable, body));
         }
     };
-    let compiled = CompiledNode::new(node);
+    let auth = custom_auth
+        .filter(|auth| auth.integration_id == executable.action.integration_id)
+        .and_then(|auth| to_node(auth, &executable.integration.integration_type).ok())
+        .map(|auth| Arc::new(CompiledNode::new(auth)));
+    let compiled = CompiledNode::new(node).with_custom_auth(auth);
     run_compiled(
         runtime, executable, &compiled, body, mode, upstream, context_id,
     )

@@ -694,3 +694,108 @@ fn the_emulator_command_serves_until_sigterm() {
     );
     failures.finish("emulator command", 1);
 }
+
+/// `exec::run_authenticated` (what the emulator's `/test` and `/execute` and serve's org run an
+/// action with): an action reading `${authResponse.access_token}` runs its integration's
+/// `customAuth_-_<integrationId>` action first, over the same transport, and `/test`'s trace shows
+/// the authenticate step. Over the replay of the `test` case's fixture `orders/replayed`.
+#[test]
+fn an_action_reading_the_auth_response_runs_the_custom_authentication_action_first() {
+    use nodectl::emulator::convert::post_input;
+    use nodectl::emulator::exec::{self, Mode, Upstream as ExecUpstream};
+    use nodectl::emulator::state::{Body, Org};
+    use nodectl::fixture::replay::ReplayTransport;
+    use nodectl::manifest::{EnvScope, LoadOptions};
+    use nodectl::runtime::{Runtime, VirtualClock};
+    use std::sync::Arc;
+
+    let dir = root().join("tests/cases/test/custom-auth");
+    let loaded = nodectl::lint::load(&LoadOptions {
+        dir: Some(dir.clone()),
+        cwd: dir,
+        envs: EnvScope::One(None),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let project = loaded
+        .project
+        .unwrap_or_else(|| panic!("the case project does not load"));
+    let nodes = project
+        .nodes
+        .get("local")
+        .unwrap_or_else(|| panic!("no env"));
+    let node = |name: &str| {
+        nodes
+            .iter()
+            .find(|n| n.key.name == name)
+            .unwrap_or_else(|| panic!("no node {name}"))
+    };
+    let fixture = project
+        .fixtures
+        .iter()
+        .find(|f| f.name == "orders/replayed")
+        .unwrap_or_else(|| panic!("no fixture"));
+
+    let mut org = Org::new(7);
+    let integration = org.ensure_integration("Orders API", "custom-rest-actions");
+    if let Some(stored) = org.integrations.iter_mut().find(|i| i.id == integration) {
+        stored.credentials = fixture.credentials.clone();
+    }
+    let action = org
+        .create(post_input(node("Get Order"), &integration))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let auth_id = org
+        .create(post_input(node("Orders API Auth"), &integration))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut auth = org.actions[&auth_id].clone();
+    auth.id = format!("customAuth_-_{integration}");
+    let executable = org
+        .runnable(&action, false, false)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = |custom_auth: Option<&nodectl::emulator::state::StoredAction>| {
+        let clock = Arc::new(VirtualClock::new(VirtualClock::DEFAULT_START_MS));
+        let runtime = Runtime::new(
+            ReplayTransport::new(fixture.exchanges.clone(), clock.clone()),
+            clock,
+        );
+        let (reply, _) = tokio.block_on(exec::run_authenticated(
+            &runtime,
+            &executable,
+            custom_auth,
+            br#"{"orderId": "o-1"}"#,
+            Mode::Test,
+            ExecUpstream::default(),
+            "ctx",
+        ));
+        let problems = runtime.transport().finish();
+        match reply.body {
+            Body::Json(value) => (value, problems),
+            _ => panic!("not JSON"),
+        }
+    };
+
+    let (result, problems) = run(Some(&auth));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(result["success"], Value::Bool(true), "{result:#}");
+    assert_eq!(result["finalResult"]["status"], "shipped", "{result:#}");
+    let operations = result["operations"].as_array().cloned().unwrap_or_default();
+    assert!(
+        operations.iter().any(|o| o["name"] == "authenticate"
+            && o["result"]["source"] == "ran the custom authentication action"),
+        "{result:#}"
+    );
+    assert!(!result.to_string().contains("fake-token-1"), "{result:#}");
+
+    // Without the org's custom authentication action, the authenticate step fails.
+    let (result, _) = run(None);
+    assert_eq!(result["success"], Value::Bool(false), "{result:#}");
+    assert!(
+        result
+            .to_string()
+            .contains("has no custom authentication action"),
+        "{result:#}"
+    );
+}
