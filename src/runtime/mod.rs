@@ -1409,3 +1409,36 @@ fn context_id(now_ms: u64, salt: &str) -> String {
     }
     id
 }
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    #[test]
+    fn an_auth_response_lives_until_expires_in_less_the_margin() {
+        assert_eq!(auth_ttl_ms(&json!({ "expires_in": 3600 })), 3_540_000);
+        assert_eq!(auth_ttl_ms(&json!({ "expires_in": "120" })), 60_000);
+        // The margin takes at most half a short lifetime.
+        assert_eq!(auth_ttl_ms(&json!({ "expires_in": 30 })), 15_000);
+        assert_eq!(auth_ttl_ms(&json!({ "expires_in": 0 })), 0);
+        // No numeric expires_in: the default.
+        assert_eq!(
+            auth_ttl_ms(&json!({ "access_token": "x", "expires_in": "soon" })),
+            AUTH_RESPONSE_DEFAULT_TTL_SECONDS * 1000
+        );
+    }
+
+    #[test]
+    fn every_string_of_an_auth_response_is_a_secret() {
+        let secrets = redact::auth_response_secrets(
+            &json!({ "access_token": "abc", "nested": { "id": "xyz" }, "expires_in": 60 }),
+        );
+        assert_eq!(
+            secrets,
+            vec![
+                ("authResponse.access_token".to_string(), "abc".to_string()),
+                ("authResponse.nested.id".to_string(), "xyz".to_string()),
+            ]
+        );
+    }
+}
