@@ -20,6 +20,7 @@ pub mod canonical;
 pub mod cli;
 pub mod emulator;
 pub mod export;
+pub mod fingerprint;
 pub mod fixture;
 pub mod fsx;
 pub mod genesys;

@@ -224,6 +224,106 @@ pub struct Env {
     pub max_rps: f64,
     pub org_id: Option<String>,
     pub credentials_file: Option<PathBuf>,
+    /// The integrations nodectl manages as resources (created, configured, given their credential,
+    /// enabled, pruned), in the order declared: the entries with `manage` or `credential`.
+    pub managed_integrations: Vec<IntegrationSpec>,
+}
+
+/// An integration nodectl manages itself (docs/plan-apply.md, "Integrations as code").
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationSpec {
+    /// Its name (a managed integration is always named: nodectl may have to create it).
+    pub name: String,
+    pub integration_type: IntegrationType,
+    pub enabled: bool,
+    pub credential: Option<CredentialSpec>,
+}
+
+/// A managed integration's credential: the Genesys credential type and each field's source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialSpec {
+    pub credential_type: String,
+    pub fields: BTreeMap<String, SecretSource>,
+}
+
+impl CredentialSpec {
+    /// `userDefinedOAuth`: the credential type that gives a Web Services integration its custom
+    /// authentication action.
+    pub const USER_DEFINED_OAUTH: &'static str = "userDefinedOAuth";
+
+    pub fn makes_custom_auth(&self) -> bool {
+        self.credential_type == Self::USER_DEFINED_OAUTH
+    }
+}
+
+/// An integration as the org holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationState {
+    pub id: String,
+    pub name: String,
+    pub integration_type: String,
+    pub enabled: bool,
+    /// `config.current.notes`: where nodectl's marker is.
+    pub notes: String,
+    /// The credentials its configuration binds, by key.
+    pub bound: Vec<(String, CredentialState)>,
+    /// Credentials nodectl wrote for it and did not get to bind (an apply interrupted between the
+    /// two writes).
+    pub unbound: Vec<CredentialState>,
+    /// Its actions (not counting Genesys's static and custom authentication ones).
+    pub actions: usize,
+}
+
+/// A credential, as the org shows it: never its values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialState {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub credential_type: String,
+}
+
+/// The values of the managed credentials, by integration name then field: read from the
+/// pipeline's secrets for one apply and handed to Genesys, never printed (its `Debug` shows only
+/// the field names), never saved.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CredentialValues(pub BTreeMap<String, BTreeMap<String, String>>);
+
+impl fmt::Debug for CredentialValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: BTreeMap<&str, Vec<&str>> = self
+            .0
+            .iter()
+            .map(|(integration, fields)| {
+                (
+                    integration.as_str(),
+                    fields.keys().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        write!(f, "CredentialValues(<redacted> {names:?})")
+    }
+}
+
+/// Where a credential field's value comes from; never the value of a secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable `NODECTL_SECRET_…`.
+    Env(String),
+    /// A file name in `$NODECTL_SECRETS_DIR`.
+    File(String),
+    /// A value that is not secret, written in the project.
+    Value(String),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(name) => write!(f, "${name}"),
+            SecretSource::File(name) => write!(f, "$NODECTL_SECRETS_DIR/{name}"),
+            SecretSource::Value(_) => f.write_str("a value in the project"),
+        }
+    }
 }
 
 impl Env {

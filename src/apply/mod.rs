@@ -4,8 +4,15 @@
 //! changes, never discards someone else's draft without `--force`, and cleans up after itself). A
 //! version conflict re-reads the action and never loses an update. Creates are idempotent.
 
+pub mod integrations;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
+
+pub use integrations::IntegrationContext;
 
 use crate::model::ActionContent;
 use crate::plan::{Change, ChangeKind, Plan, Strategy};
@@ -73,22 +80,74 @@ pub async fn apply(
     plan: &Plan,
     options: ApplyOptions,
     protected: &[String],
+    context: &IntegrationContext,
     on_done: &(dyn Fn(&NodeOutcome) + Sync),
 ) -> Outcome {
-    let writes: Vec<&Change> = plan
+    // The managed integrations first, one after another: the actions of a new one need its id.
+    let mut outcomes: Vec<NodeOutcome> = Vec::new();
+    let mut created: BTreeMap<String, String> = BTreeMap::new();
+    for change in plan
+        .integration_changes
+        .iter()
+        .filter(|c| integrations::is_write(c))
+    {
+        let outcome = integrations::converge_one(remote, change, context).await;
+        if let (None, Some(id)) = (&change.id, &outcome.id) {
+            created.insert(
+                crate::plan::integrations::pending_id(&change.name),
+                id.clone(),
+            );
+        }
+        on_done(&outcome);
+        outcomes.push(outcome);
+    }
+    let integrations_failed = outcomes.iter().any(|o| o.status == Status::Failed);
+    // The plan's placeholder ids of new integrations, now that they exist.
+    let changes: Vec<Cow<'_, Change>> = plan
         .changes
         .iter()
+        .map(|change| match created.get(&change.key.integration_id) {
+            Some(id) => {
+                let mut change = change.clone();
+                change.key.integration_id = id.clone();
+                Cow::Owned(change)
+            }
+            None => Cow::Borrowed(change),
+        })
+        .collect();
+    let writes: Vec<&Change> = changes
+        .iter()
+        .map(|c| c.as_ref())
         .filter(|c| c.change.is_write())
         .collect();
-    let mut outcomes: Vec<NodeOutcome> = stream::iter(writes)
-        .map(|change| async move {
-            let outcome = apply_write(remote, change, options).await;
+    if integrations_failed {
+        for change in writes {
+            let outcome = NodeOutcome {
+                error: Some("not applied: an integration change failed".to_string()),
+                attempts: 0,
+                ..done(
+                    &change.key.name,
+                    change.change,
+                    Status::Skipped,
+                    change.id.clone(),
+                    None,
+                )
+            };
             on_done(&outcome);
-            outcome
-        })
-        .buffer_unordered(options.parallelism.max(1))
-        .collect()
-        .await;
+            outcomes.push(outcome);
+        }
+    } else {
+        let written: Vec<NodeOutcome> = stream::iter(writes)
+            .map(|change| async move {
+                let outcome = apply_write(remote, change, options).await;
+                on_done(&outcome);
+                outcome
+            })
+            .buffer_unordered(options.parallelism.max(1))
+            .collect()
+            .await;
+        outcomes.extend(written);
+    }
 
     // Deletes last, and never after a failure: a half-applied run must not also remove things.
     let blocked = outcomes
@@ -149,6 +208,33 @@ pub async fn apply(
             }
         } else {
             guarded_delete(remote, planned, &written_ids, protected).await
+        };
+        on_done(&outcome);
+        outcomes.push(outcome);
+    }
+    // The integrations no longer declared go last, with their actions.
+    let blocked = outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Failed | Status::Refused));
+    for change in plan
+        .integration_changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Delete)
+    {
+        let outcome = if blocked {
+            NodeOutcome {
+                error: Some("not deleted: an earlier change failed".to_string()),
+                attempts: 0,
+                ..done(
+                    &integrations::outcome_name(&change.name),
+                    ChangeKind::Delete,
+                    Status::Skipped,
+                    change.id.clone(),
+                    None,
+                )
+            }
+        } else {
+            integrations::delete_one(remote, change, context, protected).await
         };
         on_done(&outcome);
         outcomes.push(outcome);
@@ -231,6 +317,32 @@ async fn apply_write(remote: &Remote, change: &Change, options: ApplyOptions) ->
                 change.version,
             ),
         },
+        (ChangeKind::Update, None, _) if after.custom_auth => {
+            // Genesys makes it when this apply bound the User Defined OAuth credential.
+            match remote.await_custom_auth(&change.key.integration_id).await {
+                Ok(current) => {
+                    let before = current.content();
+                    let planned = Change {
+                        id: Some(current.id.clone()),
+                        version: Some(current.version),
+                        before: Some(before.clone()),
+                        ..change.clone()
+                    };
+                    if before == *after {
+                        done(
+                            name,
+                            change.change,
+                            Status::Unchanged,
+                            Some(current.id),
+                            Some(current.version),
+                        )
+                    } else {
+                        update_by_patch(remote, &planned, &current.id, (&before, after)).await
+                    }
+                }
+                Err(error) => failed(name, change.change, None, &error),
+            }
+        }
         (_, None, _) => done(name, change.change, Status::Unchanged, None, None),
     }
 }

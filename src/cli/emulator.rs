@@ -82,6 +82,10 @@ pub struct EmulatorArgs {
     /// Publish refuses a draft whose contract differs from the published action's.
     #[arg(long)]
     reject_contract_change: bool,
+    /// Refuse every request (403) once this many writes were made, the last one's answer included
+    /// although it was stored: an apply cut off at that point (for convergence tests).
+    #[arg(long, value_name = "N")]
+    stop_after_writes: Option<u64>,
     /// Seconds a client has to send a request's head, then its body, before a 408.
     #[arg(long, value_name = "SECONDS", default_value_t = emulator::DEFAULT_READ_TIMEOUT_S)]
     read_timeout: u64,
@@ -132,6 +136,7 @@ impl EmulatorArgs {
             seed: self.seed,
             page_size_max: self.page_size_max,
             reject_contract_change: self.reject_contract_change,
+            stop_after_writes: self.stop_after_writes,
             read_timeout: self.read_timeout,
         }
     }

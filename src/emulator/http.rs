@@ -127,6 +127,8 @@ struct Shared {
     persister: Option<Persister>,
     /// A change waits to be written (coalesced mode).
     dirty: Notify,
+    /// Writes made to the Platform API (for `stop_after_writes`).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -230,6 +232,7 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         runtime: Runtime::new(transport, SystemClock),
         persister: options.state.clone().map(Persister::new),
         dirty: Notify::new(),
+        writes: std::sync::atomic::AtomicU64::new(0),
         options,
     });
     // The file exists from the start, with the integrations just created.
@@ -459,15 +462,24 @@ async fn handle(
                 if let Some(admission) = admission {
                     extra.extend(admission.headers());
                 }
+                let stop = match &admission {
+                    Some(admission) if !admission.allowed => Stop::Go,
+                    _ => stopped(shared, &route),
+                };
                 match admission {
                     Some(admission) if !admission.allowed => {
                         extra.push(("Retry-After", admission.reset_seconds.to_string()));
                         Answer::error(admission.error(), context_id)
                     }
+                    _ if stop == Stop::Refuse => Answer::error(stopped_error(), context_id),
                     _ => {
+                        let last = stop == Stop::LastWrite;
                         let reply = dispatch(shared, &route, &query, &body, context_id).await;
                         let changed = reply.changed;
                         let mut answer = Answer::from_reply(reply, context_id);
+                        if last {
+                            answer = Answer::error(stopped_error(), context_id);
+                        }
                         if changed && let Err(error) = persist_change(shared).await {
                             tracing::error!(target: "nodectl::emulator", %error, "state not saved");
                             answer = Answer::error(
@@ -489,6 +501,43 @@ async fn handle(
     }
     answer.headers.extend(extra);
     Outcome::Answer(answer)
+}
+
+/// Where a request stands against `stop_after_writes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Go,
+    /// The write that reaches the limit: stored, then answered as refused.
+    LastWrite,
+    Refuse,
+}
+
+/// Counts a write against `stop_after_writes` (reads only look).
+fn stopped(shared: &Shared, route: &Route) -> Stop {
+    use std::sync::atomic::Ordering;
+    let Some(limit) = shared.options.stop_after_writes else {
+        return Stop::Go;
+    };
+    if !route.is_write() {
+        return if shared.writes.load(Ordering::SeqCst) >= limit {
+            Stop::Refuse
+        } else {
+            Stop::Go
+        };
+    }
+    match shared.writes.fetch_add(1, Ordering::SeqCst) + 1 {
+        n if n < limit => Stop::Go,
+        n if n == limit => Stop::LastWrite,
+        _ => Stop::Refuse,
+    }
+}
+
+fn stopped_error() -> ApiError {
+    ApiError::new(
+        403,
+        "emulator.stopped",
+        "The emulator stopped after --stop-after-writes writes: this is where the apply was cut off.".to_string(),
+    )
 }
 
 /// The bearer check and the rate limit of an API request.
@@ -531,13 +580,28 @@ async fn dispatch(
         Route::ExecuteAction(id) => (id, false, Mode::Execute),
         _ => return lock(&shared.org).handle(route, query, body),
     };
-    let executable = lock(&shared.org).runnable(id, draft, mode == Mode::Execute);
+    let (executable, custom_auth) = {
+        let org = lock(&shared.org);
+        let executable = org.runnable(id, draft, mode == Mode::Execute);
+        // The integration's custom authentication action, for an action reading `authResponse`.
+        let custom_auth = executable.as_ref().ok().and_then(|e| {
+            org.actions
+                .get(&format!(
+                    "{}{}",
+                    crate::model::CUSTOM_AUTH_PREFIX,
+                    e.action.integration_id
+                ))
+                .cloned()
+        });
+        (executable, custom_auth)
+    };
     match executable {
         Ok(executable) => {
             // The emulator stands in for Genesys: its answers are not redacted.
-            exec::run(
+            exec::run_authenticated(
                 &shared.runtime,
                 &executable,
+                custom_auth.as_ref(),
                 body,
                 mode,
                 exec::Upstream {

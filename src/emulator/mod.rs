@@ -96,6 +96,10 @@ pub struct EmulatorOptions {
     /// Seconds a client has to send its request head, and then its body, before a 408 (as
     /// `serve`): a client trickling its body cannot hold a request open.
     pub read_timeout: u64,
+    /// After this many writes to the Platform API, the org refuses every request (403
+    /// `emulator.stopped`), the last write's answer included although it was stored: an apply cut
+    /// off at exactly that point, for the tests of convergence after an interruption.
+    pub stop_after_writes: Option<u64>,
 }
 
 impl Default for EmulatorOptions {
@@ -120,6 +124,7 @@ impl Default for EmulatorOptions {
             seed: None,
             page_size_max: 100,
             reject_contract_change: false,
+            stop_after_writes: None,
             read_timeout: DEFAULT_READ_TIMEOUT_S,
         }
     }

@@ -198,11 +198,47 @@ pub struct Integration {
     pub integration_type: Option<IntegrationType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intended_state: Option<String>,
+    /// With `expand=config.current`: its configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<IntegrationConfigs>,
 }
 
+/// `Integration.config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct IntegrationConfigs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<IntegrationConfiguration>,
+}
+
+/// `IntegrationType`: its id and, from `GET /api/v2/integrations/types/{typeId}`, the credentials
+/// its configuration takes, by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct IntegrationType {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<std::collections::BTreeMap<String, CredentialSpecification>>,
+}
+
+/// `CredentialSpecification`: one credential key of an integration type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialSpecification {
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub credential_types: Vec<String>,
+}
+
+/// `CredentialInfoCursorListing`: `GET /api/v2/integrations/credentials/listing`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfoCursorListing {
+    #[serde(default)]
+    pub entities: Vec<CredentialInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_uri: Option<String>,
 }
 
 /// `CreateIntegrationRequest`: `POST /api/v2/integrations` (`name` optional in practice).

@@ -111,6 +111,42 @@ pub struct DeclaredIntegration {
     /// `microsoft-dynamics-data-actions`, …
     #[serde(rename = "type")]
     pub integration_type: Option<String>,
+    /// nodectl manages the integration itself, not only its actions: creates it when the org lacks
+    /// it, keeps its configuration, credential and state as declared, and deletes it with `--prune`
+    /// once the project no longer declares it (docs/plan-apply.md, "Integrations as code").
+    /// Default: true when `credential` is given.
+    pub manage: Option<bool>,
+    /// Whether the managed integration is enabled (`intendedState`); default true.
+    pub enabled: Option<bool>,
+    /// The managed integration's credential, its values read from the pipeline's secrets.
+    pub credential: Option<CredentialSection>,
+}
+
+/// A managed integration's credential: its Genesys credential type and where each field's value
+/// comes from. Values never live in the project: a field names an environment variable
+/// (`NODECTL_SECRET_…`) or a file in the pipeline's secrets folder (`$NODECTL_SECRETS_DIR`); only
+/// a value that is not secret (a login URL) may be written as is.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSection {
+    /// `basicAuth`, `userDefined`, `userDefinedOAuth` (Web Services), `pureCloudOAuthClient`
+    /// (Genesys Cloud Data Actions), or another type the integration type accepts.
+    #[serde(rename = "type")]
+    pub credential_type: String,
+    /// Field name → source of its value.
+    pub fields: OrderedMap<SecretSourceSection>,
+}
+
+/// Where one credential field's value comes from: exactly one of `env`, `file`, `value`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSourceSection {
+    /// An environment variable of the pipeline, named `NODECTL_SECRET_<NAME>`.
+    pub env: Option<String>,
+    /// A file name inside the folder `$NODECTL_SECRETS_DIR` (one trailing newline is dropped).
+    pub file: Option<String>,
+    /// A value that is not a secret (it is in git), e.g. an OAuth login URL.
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

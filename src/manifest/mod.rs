@@ -15,6 +15,7 @@ pub mod node;
 pub mod paths;
 pub mod project;
 pub mod render;
+pub mod secrets;
 pub mod shape;
 pub mod source;
 

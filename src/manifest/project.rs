@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Position};
-use super::format::{EnvSection, IntegrationEntry, ProjectFile};
+use super::format::{CredentialSection, EnvSection, IntegrationEntry, ProjectFile};
 use super::paths::{Area, ContainmentError};
 use super::shape::{FileKind, did_you_mean};
 use super::source::{Seg, SourceFile, Target};
 use crate::model::{
-    Env, IntegrationRef, IntegrationType, ProjectConfig, REGIONS, Safety, Target as EnvTarget,
-    is_genesys_host, is_loopback_host, is_uuid, region_domain, url_host,
+    CredentialSpec, Env, IntegrationRef, IntegrationSpec, IntegrationType, ProjectConfig, REGIONS,
+    Safety, SecretSource, Target as EnvTarget, is_genesys_host, is_loopback_host, is_uuid,
+    region_domain, url_host,
 };
 use crate::seg_path;
 
@@ -143,6 +144,7 @@ fn resolve_env(
 
     let target = resolve_target(file, name, section, diags);
     let integrations = resolve_integrations(file, name, section, diags);
+    let managed_integrations = resolve_managed(file, name, section, diags);
     if let Some(org_id) = &section.org_id
         && !is_uuid(org_id)
     {
@@ -213,6 +215,7 @@ fn resolve_env(
             .unwrap_or_else(|| DEFAULT_CLIENT_SECRET_ENV.to_string()),
         max_rps: section.max_rps.unwrap_or(DEFAULT_MAX_RPS),
         org_id: section.org_id.clone(),
+        managed_integrations,
         credentials_file: section.credentials_file.as_ref().map(PathBuf::from),
     })
 }
@@ -385,6 +388,165 @@ fn resolve_integrations(
         resolved.push((IntegrationRef::parse(reference), declared));
     }
     resolved
+}
+
+/// The prefix every environment variable a credential reads must have: the pipeline owner decides
+/// which secrets the project may use by giving them this prefix, so that a pull request cannot
+/// route another secret of the job (`GENESYSCLOUD_OAUTHCLIENT_SECRET`, a cloud key) into a
+/// credential whose actions send it elsewhere.
+pub const SECRET_VARIABLE_PREFIX: &str = "NODECTL_SECRET_";
+
+/// The integrations nodectl manages as resources: the entries with `manage = true`, or with a
+/// `credential` and no `manage = false`. Each must be named (nodectl may create it), and each
+/// credential field must have exactly one source, a variable `NODECTL_SECRET_…` or a plain file
+/// name of the secrets folder.
+fn resolve_managed(
+    file: &SourceFile,
+    name: &str,
+    section: &EnvSection,
+    diags: &mut Diagnostics,
+) -> Vec<IntegrationSpec> {
+    let (key, entries): (&str, Vec<(Option<usize>, &IntegrationEntry)>) =
+        match (&section.integration, &section.integrations) {
+            (Some(one), None) => ("integration", vec![(None, one)]),
+            (None, Some(list)) => (
+                "integrations",
+                list.iter().enumerate().map(|(i, e)| (Some(i), e)).collect(),
+            ),
+            _ => return Vec::new(),
+        };
+    let mut managed = Vec::new();
+    for (index, entry) in entries {
+        let IntegrationEntry::Declared(declared) = entry else {
+            continue;
+        };
+        if !declared.manage.unwrap_or(declared.credential.is_some()) {
+            if declared.enabled.is_some() || declared.credential.is_some() {
+                let mut path = seg_path!["env", name, key].to_vec();
+                path.extend(index.map(Seg::Index));
+                diags.error(&file.display, file.locate(&path, Target::Value), format!("env `{name}`: `enabled` and `credential` need a managed integration; remove `manage = false`"));
+            }
+            continue;
+        }
+        let at = |tail: &[Seg]| {
+            let mut path = seg_path!["env", name, key].to_vec();
+            path.extend(index.map(Seg::Index));
+            path.extend(tail.iter().cloned());
+            file.locate(&path, Target::Value)
+        };
+        if declared.name.starts_with("id:") {
+            diags.error(&file.display, at(&[Seg::Key("name".to_string())]), format!("env `{name}`: a managed integration is named, not `id:…`: nodectl creates it by name when the org lacks it"));
+            continue;
+        }
+        let integration_type = declared
+            .integration_type
+            .as_deref()
+            .map_or(Some(IntegrationType::WebServices), IntegrationType::parse);
+        let credential = declared
+            .credential
+            .as_ref()
+            .and_then(|credential| resolve_credential(credential, name, &at, file, diags));
+        let (Some(integration_type), true) = (
+            integration_type,
+            declared.credential.is_none() || credential.is_some(),
+        ) else {
+            continue;
+        };
+        managed.push(IntegrationSpec {
+            name: declared.name.clone(),
+            integration_type,
+            enabled: declared.enabled.unwrap_or(true),
+            credential,
+        });
+    }
+    managed
+}
+
+/// One managed credential: its type and each field's single, allowed source.
+fn resolve_credential(
+    credential: &CredentialSection,
+    env: &str,
+    at: &dyn Fn(&[Seg]) -> Position,
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+) -> Option<CredentialSpec> {
+    let before = diags.error_count();
+    let kind = credential.credential_type.as_str();
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        diags.error(&file.display, at(&[Seg::Key("credential".to_string()), Seg::Key("type".to_string())]), format!("env `{env}`: `{kind}` is not a credential type (letters and digits, e.g. `basicAuth`, `userDefinedOAuth`, `pureCloudOAuthClient`)"));
+    }
+    if credential.fields.is_empty() {
+        diags.error(
+            &file.display,
+            at(&[
+                Seg::Key("credential".to_string()),
+                Seg::Key("fields".to_string()),
+            ]),
+            format!("env `{env}`: the credential has no fields"),
+        );
+    }
+    let mut fields = BTreeMap::new();
+    for (field, source) in &credential.fields {
+        let at_field = || {
+            at(&[
+                Seg::Key("credential".to_string()),
+                Seg::Key("fields".to_string()),
+                Seg::Key(field.clone()),
+            ])
+        };
+        let resolved = match (&source.env, &source.file, &source.value) {
+            (Some(variable), None, None) => {
+                if secret_variable_allowed(variable) {
+                    Some(SecretSource::Env(variable.clone()))
+                } else {
+                    diags.error(&file.display, at_field(), format!("env `{env}`: credential field `{field}` reads `{variable}`, which is not allowed: a project may only read variables named `{SECRET_VARIABLE_PREFIX}<NAME>` (upper-case letters, digits, `_`), the secrets the pipeline owner gave it"));
+                    None
+                }
+            }
+            (None, Some(name), None) => {
+                if secret_file_allowed(name) {
+                    Some(SecretSource::File(name.clone()))
+                } else {
+                    diags.error(&file.display, at_field(), format!("env `{env}`: credential field `{field}` reads file `{name}`, which is not allowed: a plain file name (letters, digits, `.`, `_`, `-`, not starting with `.`) inside the pipeline's folder `$NODECTL_SECRETS_DIR`"));
+                    None
+                }
+            }
+            (None, None, Some(value)) => Some(SecretSource::Value(value.clone())),
+            _ => {
+                diags.error(&file.display, at_field(), format!("env `{env}`: credential field `{field}` needs exactly one of `env`, `file` or `value`"));
+                None
+            }
+        };
+        if let Some(resolved) = resolved {
+            fields.insert(field.clone(), resolved);
+        }
+    }
+    (diags.error_count() == before).then(|| CredentialSpec {
+        credential_type: kind.to_string(),
+        fields,
+    })
+}
+
+/// `NODECTL_SECRET_<NAME>`, `<NAME>` of upper-case letters, digits and `_`.
+pub fn secret_variable_allowed(variable: &str) -> bool {
+    variable
+        .strip_prefix(SECRET_VARIABLE_PREFIX)
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// A plain file name: no folder, no `..`, no hidden file.
+pub fn secret_file_allowed(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Why an integration reference is malformed, if it is.

@@ -288,14 +288,31 @@ async fn decide_and_execute(
         .changes
         .iter()
         .filter(|c| c.change != ChangeKind::NoOp)
-        .count() as u64;
+        .count() as u64
+        + plan
+            .integration_changes
+            .iter()
+            .filter(|c| c.change != ChangeKind::NoOp)
+            .count() as u64;
     let on_done = ui.progress(total);
     let options = ApplyOptions {
         parallelism: request.settings.parallelism.unwrap_or(4),
         force: request.settings.flags.force,
     };
     let protected = protected_names(project, env);
-    let outcome = apply::apply(&connection.remote, plan, options, &protected, &*on_done).await;
+    let context = apply::IntegrationContext {
+        marker: planned.marker.clone(),
+        values: planned.credential_values.clone(),
+    };
+    let outcome = apply::apply(
+        &connection.remote,
+        plan,
+        options,
+        &protected,
+        &context,
+        &*on_done,
+    )
+    .await;
     ApplyEnd::Applied(outcome)
 }
 
@@ -336,6 +353,7 @@ mod tests {
             warnings: Vec::new(),
             refusals: Vec::new(),
             existing: 0,
+            integration_changes: Vec::new(),
             checksum: checksum.to_string(),
         }
     }

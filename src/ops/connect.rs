@@ -114,10 +114,19 @@ pub async fn connect_dir(
     let (api_base, credentials, emulator) = match (&env.target, override_base) {
         (_, Some(base)) => (base, credentials_from_environment(env)?, None),
         (Target::Emulator, None) => {
-            // The embedded org holds every integration the env names, with its declared type.
+            // The embedded org holds every integration the env names, with its declared type (but
+            // the managed ones, which apply creates).
             let mut names = Vec::new();
             let mut typed = Vec::new();
             for integration in &env.integrations {
+                // A managed integration is apply's to create, with its credential.
+                if env
+                    .managed_integrations
+                    .iter()
+                    .any(|spec| IntegrationRef::Name(spec.name.clone()) == *integration)
+                {
+                    continue;
+                }
                 let IntegrationRef::Name(name) = integration else {
                     continue;
                 };

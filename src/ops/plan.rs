@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use super::{OpsError, connect};
 use crate::fixture::{self, TestRun};
 use crate::manifest::{Project, paths};
-use crate::model::{Env, IntegrationRef, IntegrationType};
+use crate::model::{CredentialValues, Env, IntegrationRef, IntegrationType};
+use crate::plan::integrations::{IntegrationInput, pending_id};
 use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
 use crate::remote::{Remote, Snapshot};
 
@@ -32,6 +33,10 @@ pub struct Planned {
     pub dry_run: Option<TestRun>,
     /// `--skip-dry-run` was given.
     pub dry_run_skipped: bool,
+    /// The managed credentials' values, for apply; never shown.
+    pub credential_values: CredentialValues,
+    /// The marker of this project and env in its managed integrations' notes.
+    pub marker: String,
 }
 
 /// Why a computed plan must not be applied (or makes `plan` fail).
@@ -125,7 +130,12 @@ pub async fn plan(
     remote: &Remote,
     settings: &PlanSettings,
 ) -> Result<Planned, OpsError> {
-    let snapshot = remote.snapshot(&env.integrations).await?;
+    let snapshot = remote
+        .snapshot_with(
+            &env.integrations,
+            super::integrations::query(env, settings.flags.prune).as_ref(),
+        )
+        .await?;
     plan_from(project, env, snapshot, settings).await
 }
 
@@ -172,7 +182,10 @@ pub async fn ahead(dir: PathBuf, env: Env, settings: PlanSettings) -> Ahead {
             Ok(connection) => {
                 let snapshot = connection
                     .remote
-                    .snapshot(&env.integrations)
+                    .snapshot_with(
+                        &env.integrations,
+                        super::integrations::query(&env, settings.flags.prune).as_ref(),
+                    )
                     .await
                     .map_err(OpsError::from);
                 Ok((connection, snapshot))
@@ -190,7 +203,10 @@ async fn plan_from(
     settings: &PlanSettings,
 ) -> Result<Planned, OpsError> {
     crate::remote::check_declared_types(&snapshot.integrations, |i| env.integration_type(i))?;
-    let plan = plan::compute(&plan_input(project, env, &snapshot, settings));
+    let (managed, credential_values) =
+        super::integrations::input(&project.config.name, env, snapshot.managed.as_ref())?;
+    let marker = managed.marker.clone();
+    let plan = plan::compute(&plan_input(project, env, &snapshot, settings, managed));
     let dry_run = if settings.skip_dry_run {
         None
     } else {
@@ -201,6 +217,8 @@ async fn plan_from(
         snapshot,
         dry_run,
         dry_run_skipped: settings.skip_dry_run,
+        credential_values,
+        marker,
     })
 }
 
@@ -210,12 +228,30 @@ fn plan_input(
     env: &Env,
     snapshot: &Snapshot,
     settings: &PlanSettings,
+    managed: IntegrationInput,
 ) -> PlanInput {
-    let ids: BTreeMap<&IntegrationRef, &str> = snapshot
+    let mut ids: BTreeMap<&IntegrationRef, String> = snapshot
         .integrations
         .iter()
-        .map(|i| (&i.reference, i.id.as_str()))
+        .map(|i| (&i.reference, i.id.clone()))
         .collect();
+    // The managed integrations the org lacks yet: their nodes are created after them, in the same
+    // apply, under the id the plan gives them until then.
+    let mut integration_names: BTreeMap<String, String> = snapshot
+        .integrations
+        .iter()
+        .map(|i| (i.id.clone(), i.name.clone()))
+        .collect();
+    for reference in &env.integrations {
+        if let IntegrationRef::Name(name) = reference
+            && !ids.contains_key(reference)
+            && managed.desired.iter().any(|d| d.name == *name)
+        {
+            let pending = pending_id(name);
+            integration_names.insert(pending.clone(), name.clone());
+            ids.insert(reference, pending);
+        }
+    }
     let desired: Vec<DesiredNode> = project
         .nodes
         .get(&env.name)
@@ -231,11 +267,7 @@ fn plan_input(
         .collect();
     PlanInput {
         env: env.name.clone(),
-        integrations: snapshot
-            .integrations
-            .iter()
-            .map(|i| (i.id.clone(), i.name.clone()))
-            .collect(),
+        integrations: integration_names,
         code_integrations: snapshot
             .integrations
             .iter()
@@ -266,6 +298,7 @@ fn plan_input(
         safety: project.config.safety.clone(),
         flags: settings.flags,
         only: settings.only.clone(),
+        managed,
     }
 }
 

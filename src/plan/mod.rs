@@ -4,6 +4,7 @@
 //! same inputs give the same plan, byte for byte (its checksum is what `apply` checks for staleness).
 
 pub mod diff;
+pub mod integrations;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{ActionContent, Node, Safety};
 use diff::FieldChange;
+use integrations::{IntegrationChange, IntegrationInput};
 
 /// Bumped whenever the plan file's meaning changes; `apply` refuses other versions.
 pub const FORMAT_VERSION: u32 = 1;
@@ -76,6 +78,8 @@ pub struct PlanInput {
     pub flags: Flags,
     /// `--node`: only these nodes (pruning is then off).
     pub only: Vec<String>,
+    /// The integrations nodectl manages as resources.
+    pub managed: IntegrationInput,
 }
 
 /// What happens to one node or action.
@@ -197,6 +201,9 @@ pub struct Plan {
     pub refusals: Vec<Refusal>,
     /// Existing (non-static) actions in the managed integrations.
     pub existing: usize,
+    /// The managed integrations' changes, applied before the actions' (deletes after them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integration_changes: Vec<IntegrationChange>,
     pub checksum: String,
 }
 
@@ -204,6 +211,10 @@ impl Plan {
     /// Whether anything would change.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.change != ChangeKind::NoOp)
+            || self
+                .integration_changes
+                .iter()
+                .any(|c| c.change != ChangeKind::NoOp)
     }
 
     pub fn count(&self, kind: ChangeKind) -> usize {
@@ -228,13 +239,23 @@ pub fn compute(input: &PlanInput) -> Plan {
         )
         .collect();
 
-    let mut matching = Matching::default();
+    // With `--node`, only those nodes: the integrations stay as they are (and unpruned).
+    let integration_changes = if targeted {
+        Vec::new()
+    } else {
+        integrations::changes(&input.managed, input.flags.prune)
+    };
+    let mut matching = Matching {
+        custom_auth_coming: custom_auth_coming(input, &integration_changes),
+        ..Matching::default()
+    };
     match_nodes(input, &mut matching);
     let Matching {
         mut changes,
         mut errors,
         warnings,
         claimed,
+        ..
     } = matching;
     // Genesys compares data-action names case-insensitively within an integration: two nodes whose
     // names differ only in case, or a new action whose name an existing one holds in another case,
@@ -248,7 +269,8 @@ pub fn compute(input: &PlanInput) -> Plan {
     warnings.extend(unmanaged_code(input, &changes));
     changes.sort_by(|a, b| a.key.cmp(&b.key).then(a.change.cmp(&b.change)));
 
-    let refusals = safety_refusals(input, &changes, &protected);
+    let mut refusals = safety_refusals(input, &changes, &integration_changes, &protected);
+    refusals.extend(integration_refusals(&integration_changes, &protected));
     let mut plan = Plan {
         format_version: FORMAT_VERSION,
         nodectl_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -260,6 +282,7 @@ pub fn compute(input: &PlanInput) -> Plan {
         warnings,
         refusals,
         existing: input.remote.len(),
+        integration_changes,
         checksum: String::new(),
     };
     plan.checksum = checksum(&plan);
@@ -274,6 +297,28 @@ struct Matching<'a> {
     warnings: Vec<String>,
     /// Remote action id → the node that claims it.
     claimed: BTreeMap<&'a str, &'a str>,
+    /// The integrations (ids, `new:<name>` for one to create) whose custom authentication action
+    /// Genesys makes during this apply, when it binds their User Defined OAuth credential.
+    custom_auth_coming: BTreeSet<String>,
+}
+
+/// The integrations whose declared credential is a User Defined OAuth one: Genesys gives them a
+/// custom authentication action once it is bound, which a `custom_auth` node then updates.
+fn custom_auth_coming(input: &PlanInput, changes: &[IntegrationChange]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|c| {
+            c.desired
+                .as_ref()
+                .and_then(|d| d.credential.as_ref())
+                .is_some_and(|credential| credential.makes_custom_auth())
+        })
+        .map(|c| {
+            c.id.clone()
+                .unwrap_or_else(|| integrations::pending_id(&c.name))
+        })
+        .filter(|id| input.integrations.contains_key(id) || id.starts_with("new:"))
+        .collect()
 }
 
 /// Matches every (targeted) node to the org's action it manages — by `(integration, name)`, then
@@ -334,6 +379,16 @@ fn match_nodes<'a>(input: &'a PlanInput, matching: &mut Matching<'a>) {
                     matching
                         .changes
                         .push(update_change(desired, remote, node.content(), renamed));
+                }
+                None if matching
+                    .custom_auth_coming
+                    .contains(&desired.integration_id) =>
+                {
+                    matching.changes.push(Change {
+                        strategy: Some(Strategy::Patch),
+                        note: Some("Genesys creates it when the integration's User Defined OAuth credential is bound; apply then updates it".to_string()),
+                        ..new_change(desired, ChangeKind::Update, node.content())
+                    });
                 }
                 None => matching.errors.push(format!(
                     "`{}` is the custom authentication action of integration `{}`, which has none: Genesys creates it when the integration's configuration binds a User Defined OAuth credential",
@@ -660,6 +715,7 @@ fn case_insensitive_collisions(
 fn safety_refusals(
     input: &PlanInput,
     changes: &[Change],
+    integration_changes: &[IntegrationChange],
     protected: &BTreeSet<&str>,
 ) -> Vec<Refusal> {
     let mut refusals = Vec::new();
@@ -708,7 +764,14 @@ fn safety_refusals(
             )
         })
         .count();
-    let existing = input.remote.len();
+    // An integration's delete takes its actions with it: they count as changed, and as existing.
+    let going_with_integrations: usize = integration_changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Delete)
+        .map(|c| c.actions)
+        .sum();
+    let changed = changed + going_with_integrations;
+    let existing = input.remote.len() + going_with_integrations;
     let max_percent = input
         .safety
         .max_change_percent
@@ -725,9 +788,25 @@ fn safety_refusals(
     refusals
 }
 
+/// The brakes on integrations: a protected name is never deleted (`[safety] protect` names
+/// integrations too).
+fn integration_refusals(changes: &[IntegrationChange], protected: &BTreeSet<&str>) -> Vec<Refusal> {
+    changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Delete && protected.contains(c.name.as_str()))
+        .map(|c| Refusal {
+            reason: format!(
+                "integration `{}` is protected and would be deleted with its {} action(s)",
+                c.name, c.actions
+            ),
+        })
+        .collect()
+}
+
 /// SHA-256 of the canonical JSON (RFC 8785) of what the plan would do:
-/// `{"changes":[…],"env":…,"flags":…,"format_version":…,"integration_ids":…}` (keys in canonical
-/// order). The text is hashed as it is written, one change at a time, so that a 10,000-node plan
+/// `{"changes":[…],"env":…,"flags":…,"format_version":…,"integration_changes":…,"integration_ids":…}`
+/// (keys in canonical order; `integration_changes` only when there are some, so that plans saved
+/// before integrations were managed keep their checksum). The text is hashed as it is written, one change at a time, so that a 10,000-node plan
 /// never holds its whole canonical form in memory.
 pub fn checksum(plan: &Plan) -> String {
     let mut hasher = Sha256::new();
@@ -754,6 +833,10 @@ pub fn checksum(plan: &Plan) -> String {
     hash_value(&mut hasher, &serde_json::json!(plan.flags));
     hasher.update(b",\"format_version\":");
     hash_value(&mut hasher, &serde_json::json!(plan.format_version));
+    if !plan.integration_changes.is_empty() {
+        hasher.update(b",\"integration_changes\":");
+        hash_value(&mut hasher, &serde_json::json!(plan.integration_changes));
+    }
     hasher.update(b",\"integration_ids\":");
     hash_value(&mut hasher, &serde_json::json!(plan.integration_ids));
     hasher.update(b"}");
@@ -777,13 +860,16 @@ mod tests {
                 })
             })
             .collect();
-        let basis = serde_json::json!({
+        let mut basis = serde_json::json!({
             "format_version": plan.format_version,
             "env": plan.env,
             "integration_ids": plan.integration_ids,
             "flags": plan.flags,
             "changes": changes,
         });
+        if !plan.integration_changes.is_empty() {
+            basis["integration_changes"] = serde_json::json!(plan.integration_changes);
+        }
         crate::canonical::checksum(&basis)
     }
 

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod convert;
+pub mod integrations;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::genesys::dto::{
 use crate::genesys::{ApiError, Client, Verb};
 use crate::model::{ActionContent, IntegrationRef, IntegrationType, is_custom_auth_id};
 pub use cache::ContentCache;
+pub use integrations::{IntegrationsView, ManagedQuery};
 
 const ACTIONS: &str = "/api/v2/integrations/actions";
 
@@ -129,6 +131,8 @@ pub struct Snapshot {
     pub requests: u64,
     /// Built-in `static…` actions seen in the managed integrations (ignored).
     pub statics: usize,
+    /// The integrations and credentials, when the env manages integrations as resources.
+    pub managed: Option<IntegrationsView>,
 }
 
 /// Reads and writes the org's actions through one client.
@@ -167,20 +171,56 @@ impl Remote {
     /// concurrently), then the complete content of each managed action (from the content cache when
     /// its version is unchanged).
     pub async fn snapshot(&self, wanted: &[IntegrationRef]) -> Result<Snapshot, RemoteError> {
+        self.snapshot_with(wanted, None).await
+    }
+
+    /// The snapshot, and with `managed` the integrations' configuration and the credentials (the
+    /// integrations listing then carries each one's configuration, and the credentials are listed
+    /// alongside): a managed integration the org lacks is not an error, it is to be created.
+    pub async fn snapshot_with(
+        &self,
+        wanted: &[IntegrationRef],
+        managed: Option<&ManagedQuery>,
+    ) -> Result<Snapshot, RemoteError> {
         let before = self.client.requests_sent();
         // The two listings at once (neither needs the other); the first request to reach the token
         // grant makes it, the other waits for that token (`Client::access_token`).
         // With the custom authentication actions, which a project may manage too (they are listed
         // only when asked for).
         let actions_path = format!("{ACTIONS}?includeConfig=true&includeAuthActions=true");
-        let (all, listed) = tokio::try_join!(self.integrations(), async {
-            self.client
-                .list_all(&actions_path, |a: &Action| a.id.as_str())
-                .await
-                .map_err(RemoteError::from)
-        })?;
+        let (world, listed) = tokio::try_join!(
+            async {
+                match managed {
+                    Some(query) => self
+                        .integration_world(&query.types)
+                        .await
+                        .map(|(all, credentials, keys)| (all, Some((credentials, keys)))),
+                    None => self.integrations().await.map(|all| (all, None)),
+                }
+            },
+            async {
+                self.client
+                    .list_all(&actions_path, |a: &Action| a.id.as_str())
+                    .await
+                    .map_err(RemoteError::from)
+            }
+        )?;
+        let (all, credentials) = world;
         let listed: Vec<Action> = listed;
-        let integrations = resolve(&all, wanted)?;
+        let creatable: &[String] = managed.map_or(&[], |q| q.creatable.as_slice());
+        let wanted: Vec<IntegrationRef> = wanted
+            .iter()
+            .filter(|reference| match reference {
+                IntegrationRef::Name(name) if creatable.contains(name) => {
+                    all.iter().any(|i| i.name == *name)
+                }
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        let integrations = resolve(&all, &wanted)?;
+        let managed_view = credentials
+            .map(|(credentials, keys)| integrations::view(&all, &credentials, keys, &listed));
         let name_of = |id: &str| {
             all.iter()
                 .find(|i| i.id == id)
@@ -219,6 +259,7 @@ impl Remote {
             elsewhere,
             requests: self.client.requests_sent() - before,
             statics,
+            managed: managed_view,
         })
     }
 

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::plan::diff::FieldChange;
+use crate::plan::integrations::IntegrationChange;
 use crate::plan::{Change, ChangeKind, Plan};
 
 const GREEN: &str = "\x1b[32m";
@@ -109,6 +110,52 @@ fn field_lines(field: &FieldChange) -> Vec<String> {
     lines
 }
 
+/// An integration change's line: name, type, id, and what happens to it.
+fn integration_headline(change: &IntegrationChange) -> String {
+    let mut line = format!("integration {}", change.name);
+    if !change.integration_type.is_empty() {
+        let _ = write!(line, " ({})", change.integration_type);
+    }
+    if let Some(id) = &change.id {
+        let _ = write!(line, " [{id}]");
+    }
+    if change.change == ChangeKind::Delete && change.actions > 0 {
+        let _ = write!(line, " with its {} action(s)", change.actions);
+    }
+    if let Some(note) = &change.note {
+        let _ = write!(line, " — {note}");
+    }
+    line
+}
+
+/// The integrations shown: all but the unchanged ones without a note (unless verbose).
+fn shown_integrations(plan: &Plan, verbose: bool) -> Vec<&IntegrationChange> {
+    plan.integration_changes
+        .iter()
+        .filter(|c| verbose || c.change != ChangeKind::NoOp || c.note.is_some())
+        .collect()
+}
+
+/// The integrations' part of the summary line, when the plan has any.
+fn integration_summary(plan: &Plan) -> String {
+    if plan.integration_changes.is_empty() {
+        return String::new();
+    }
+    let count = |kind: ChangeKind| {
+        plan.integration_changes
+            .iter()
+            .filter(|c| c.change == kind)
+            .count()
+    };
+    format!(
+        "; integrations: {} to create, {} to update, {} to delete, {} unchanged",
+        count(ChangeKind::Create),
+        count(ChangeKind::Update),
+        count(ChangeKind::Delete),
+        count(ChangeKind::NoOp)
+    )
+}
+
 /// The summary line that always ends a plan.
 pub fn summary(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
     let mut parts = vec![
@@ -134,13 +181,30 @@ pub fn summary(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
         Some(d) => format!(" (dry-run: {} fixtures passed)", d.passed),
         None => String::new(),
     };
-    format!("Plan: {}{dry} checksum {}", parts.join(", "), plan.checksum)
+    format!(
+        "Plan: {}{}{dry} checksum {}",
+        parts.join(", "),
+        integration_summary(plan),
+        plan.checksum
+    )
 }
 
 /// The text plan; `verbose` shows unchanged actions and every field of creates.
 pub fn text(plan: &Plan, verbose: bool, dry_run: Option<DryRunSummary>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{BOLD}Plan for env {}{RESET}", plan.env);
+    for change in shown_integrations(plan, verbose) {
+        let (sign, colour) = symbol(change.change);
+        let _ = writeln!(
+            out,
+            "  {colour}{sign} {:<7}{RESET} {}",
+            change.change.as_str(),
+            integration_headline(change)
+        );
+        for step in &change.steps {
+            let _ = writeln!(out, "      {}", step.describe());
+        }
+    }
     for change in &plan.changes {
         if change.change == ChangeKind::NoOp && change.note.is_none() && !verbose {
             continue;
@@ -204,13 +268,35 @@ pub fn text(plan: &Plan, verbose: bool, dry_run: Option<DryRunSummary>) -> Strin
 pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "### nodectl plan for `{}`\n", plan.env);
+    let integrations = shown_integrations(plan, false);
+    if !integrations.is_empty() {
+        head.push_str("| change | integration | type | steps |\n|---|---|---|---|\n");
+        for change in integrations {
+            let mut steps: Vec<String> = change.steps.iter().map(|s| s.describe()).collect();
+            if change.change == ChangeKind::Delete && change.actions > 0 {
+                steps.push(format!("{} action(s) go with it", change.actions));
+            }
+            steps.extend(change.note.clone());
+            let _ = writeln!(
+                head,
+                "| {} | {} | {} | {} |",
+                change.change.as_str(),
+                escape_inline(&change.name),
+                escape_inline(&change.integration_type),
+                escape_message(&steps.join("; "))
+            );
+        }
+        head.push('\n');
+    }
     let changed: Vec<&Change> = plan
         .changes
         .iter()
         .filter(|c| c.change != ChangeKind::NoOp || c.note.is_some())
         .collect();
     if changed.is_empty() {
-        head.push_str("No changes. The org matches the manifests.\n\n");
+        if !plan.has_changes() {
+            head.push_str("No changes. The org matches the manifests.\n\n");
+        }
     } else {
         head.push_str("| change | action | strategy | note |\n|---|---|---|---|\n");
         for change in &changed {

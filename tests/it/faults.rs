@@ -435,3 +435,151 @@ fn fault_matrix_converges_without_duplicates_or_lost_updates() {
     }
     failures.finish("fault profile", profiles.len());
 }
+
+/// What the emulator's state file shows of duplicated integrations or credentials: integrations
+/// sharing a name, and more than one credential nodectl named for one integration.
+fn integration_duplicates(state_file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(state_file).unwrap_or_default();
+    let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for integration in state["integrations"].as_array().into_iter().flatten() {
+        *names
+            .entry(integration["name"].as_str().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    let mut credentials: BTreeMap<String, usize> = BTreeMap::new();
+    for credential in state["credentials"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, c)| c)
+    {
+        let name = credential["name"].as_str().unwrap_or_default();
+        if let Some((integration, _)) = nodectl::fingerprint::parse_credential_name(name) {
+            *credentials.entry(integration.to_string()).or_default() += 1;
+        }
+    }
+    names
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, n)| format!("integration `{name}` ×{n}"))
+        .chain(
+            credentials
+                .into_iter()
+                .filter(|(_, n)| *n > 1)
+                .map(|(id, n)| format!("nodectl credentials of integration {id} ×{n}")),
+        )
+        .collect()
+}
+
+/// The fault-matrix profile of integrations as code: the apply that builds three integrations,
+/// their credentials, the custom authentication action and the actions (the scenario
+/// `integrations-as-code`) is cut off after its 1st write, after its 2nd, … after every one of them
+/// (`nodectl emulator --stop-after-writes N`: the N-th write is stored, then the org refuses all,
+/// its answer included — the ambiguous case). After each cut the org must hold no duplicate, and
+/// one more apply against the same org must converge: the org as declared, the plan then empty.
+#[test]
+fn integrations_converge_after_an_interruption_at_every_write() {
+    let case =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/scenarios/integrations-as-code");
+    let steps: Value = toml::from_str::<toml::Value>(
+        &std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default(),
+    )
+    .ok()
+    .and_then(|v| serde_json::to_value(v).ok())
+    .unwrap_or(Value::Null);
+    let secrets: Vec<(String, String)> = steps["env"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    assert!(
+        !secrets.is_empty(),
+        "the scenario's [env] gives the secrets"
+    );
+    let mut problems = Vec::new();
+    let mut interrupted = 0;
+    for cut_after in 1..=60u64 {
+        let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let state_file = work.path().join("org.json");
+        let dir = work.path().join("project");
+        crate::scenarios::copy_dir(&case.join("project"), &dir);
+        let state_args = |extra: &[String]| {
+            let mut args = vec![
+                "--state".to_string(),
+                state_file.display().to_string(),
+                "--state-sync".to_string(),
+                "always".to_string(),
+                "--rate-limit".to_string(),
+                "0".to_string(),
+            ];
+            args.extend(extra.iter().cloned());
+            args
+        };
+        let envs_for = |base: &str| {
+            let mut envs = secrets.clone();
+            envs.extend([
+                ("NODECTL_API_BASE".to_string(), base.to_string()),
+                (
+                    "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
+                    CLIENT_ID.to_string(),
+                ),
+                (
+                    "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
+                    CLIENT_SECRET.to_string(),
+                ),
+            ]);
+            envs
+        };
+        let first = {
+            let emulator = start_emulator(
+                &["Other Team".to_string()],
+                &state_args(&["--stop-after-writes".to_string(), cut_after.to_string()]),
+            );
+            nodectl_with(
+                &dir,
+                &["apply", "--auto-approve"],
+                &envs_for(&emulator.base),
+                None,
+            )
+        };
+        if first.code == 0 {
+            // The whole apply fits in fewer writes: every cut point has been tried.
+            break;
+        }
+        interrupted += 1;
+        for duplicate in integration_duplicates(&state_file) {
+            problems.push(format!("cut after write {cut_after}: {duplicate}"));
+        }
+        let emulator = start_emulator(&["Other Team".to_string()], &state_args(&[]));
+        let envs = envs_for(&emulator.base);
+        let again = nodectl_with(&dir, &["apply", "--auto-approve"], &envs, None);
+        if again.code != 0 {
+            problems.push(format!(
+                "cut after write {cut_after}: the next apply failed:\n{}",
+                again.transcript()
+            ));
+            continue;
+        }
+        let plan = nodectl_with(&dir, &["plan", "--detailed-exitcode"], &envs, None);
+        if plan.code != 0 {
+            problems.push(format!(
+                "cut after write {cut_after}: the plan after it is not empty:\n{}",
+                plan.transcript()
+            ));
+        }
+        for duplicate in integration_duplicates(&state_file) {
+            problems.push(format!(
+                "cut after write {cut_after}, then converged: {duplicate}"
+            ));
+        }
+    }
+    // 3 integrations × (create, credential, configure, enable) + 3 actions + the custom
+    // authentication action's patch: an apply of at least 16 writes, each one a cut point.
+    assert!(
+        interrupted >= 16,
+        "only {interrupted} cut points: the apply did not make the writes expected"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -609,6 +609,7 @@ async fn prune_everything(remote: &Remote) -> Result<nodectl::plan::Plan, String
             .map(|i| (i.id.clone(), i.name.clone()))
             .collect(),
         code_integrations: Default::default(),
+        managed: Default::default(),
         desired: Vec::new(),
         remote: snapshot
             .actions
@@ -642,7 +643,15 @@ async fn apply_plan(
         parallelism: 2,
         force: false,
     };
-    nodectl::apply::apply(remote, plan, options, protected, &|_| {}).await
+    nodectl::apply::apply(
+        remote,
+        plan,
+        options,
+        protected,
+        &Default::default(),
+        &|_| {},
+    )
+    .await
 }
 
 /// Apply checks each delete against the org just before sending it: an action changed since the

@@ -170,6 +170,7 @@ fn plan_of(case_dir: &Path) -> String {
 
     let input = PlanInput {
         env,
+        managed: Default::default(),
         integrations: org.integrations.clone().into_iter().collect(),
         code_integrations: org
             .types

@@ -24,6 +24,9 @@ struct Steps {
     /// Integrations the org has (the first is the managed one by default).
     #[serde(default = "default_integrations")]
     integrations: Vec<String>,
+    /// Extra environment of every nodectl run (the pipeline's secrets, `NODECTL_SECRET_…`).
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
     step: Vec<Step>,
 }
 
@@ -56,6 +59,10 @@ struct Step {
     http: Option<Vec<String>>,
     /// Lists the org's actions.
     list: Option<bool>,
+    /// Lists the org's integrations (name, type, state, notes, bound credential) and credentials.
+    list_integrations: Option<bool>,
+    /// Changes the environment of the runs after this step (a rotated secret).
+    set_env: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A `nodectl emulator` process, killed when dropped.
@@ -170,6 +177,68 @@ impl Org {
 
     fn actions(&self) -> Vec<Value> {
         self.entities("/api/v2/integrations/actions")
+    }
+
+    /// The org's integrations with their configuration, and its credentials (never values: the
+    /// API has none to give), as the transcript shows them.
+    fn integrations_listing(&self) -> String {
+        let (_, body) = self.call(
+            "GET",
+            "/api/v2/integrations?pageSize=100&pageNumber=1&expand=config.current",
+            None,
+        );
+        let integrations: Vec<Value> = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["entities"].as_array().cloned())
+            .unwrap_or_default();
+        let mut lines: Vec<String> = integrations
+            .iter()
+            .map(|i| {
+                let config = &i["config"]["current"];
+                let bound: Vec<String> = config["credentials"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(key, c)| format!("{key} = {}", c["name"].as_str().unwrap_or("?")))
+                    .collect();
+                format!(
+                    "  {} ({}) {} notes {:?} credentials [{}]",
+                    i["name"].as_str().unwrap_or_default(),
+                    i["integrationType"]["id"].as_str().unwrap_or_default(),
+                    i["intendedState"].as_str().unwrap_or_default(),
+                    config["notes"].as_str().unwrap_or_default(),
+                    bound.join(", ")
+                )
+            })
+            .collect();
+        lines.sort();
+        let mut credentials: Vec<String> = self
+            .entities("/api/v2/integrations/credentials")
+            .iter()
+            .map(|c| {
+                format!(
+                    "  {} ({})",
+                    c["name"].as_str().unwrap_or_default(),
+                    c["type"]["name"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        // Sorted as the transcript shows them: with the varying ids already normalized.
+        let uuid =
+            regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                .unwrap_or_else(|e| panic!("{e}"));
+        for line in lines.iter_mut().chain(credentials.iter_mut()) {
+            *line = uuid.replace_all(line, "<uuid>").into_owned();
+        }
+        lines.sort();
+        credentials.sort();
+        format!(
+            "=== the org's integrations ({})\n{}\n=== the org's credentials ({})\n{}\n",
+            lines.len(),
+            lines.join("\n"),
+            credentials.len(),
+            credentials.join("\n")
+        )
     }
 
     fn integration_name(&self, id: &str) -> String {
@@ -303,7 +372,7 @@ fn normalize(text: &str, base: &str) -> String {
     })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
     for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
         let target = to.join(entry.file_name());
@@ -334,8 +403,27 @@ fn check(case: &Path, failures: &mut Failures) {
             CLIENT_SECRET.to_string(),
         ),
     ];
+    let mut envs = envs;
+    envs.extend(steps.env.clone());
+    // Every secret value the scenario ever gives nodectl: none may reach its output.
+    let mut secrets: Vec<String> = steps
+        .env
+        .iter()
+        .filter(|(name, _)| name.starts_with("NODECTL_SECRET_"))
+        .map(|(_, value)| value.clone())
+        .collect();
     let mut transcript = String::new();
     for step in &steps.step {
+        if let Some(changed) = &step.set_env {
+            for (name, value) in changed {
+                envs.retain(|(n, _)| n != name);
+                envs.push((name.clone(), value.clone()));
+                if name.starts_with("NODECTL_SECRET_") {
+                    secrets.push(value.clone());
+                }
+                transcript.push_str(&format!("=== the pipeline sets {name}\n"));
+            }
+        }
         if let Some(args) = &step.run {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             transcript.push_str(&format!("=== nodectl {}\n", args.join(" ")));
@@ -413,6 +501,9 @@ fn check(case: &Path, failures: &mut Failures) {
                 transcript.push_str(&format!("{answer}\n"));
             }
         }
+        if step.list_integrations == Some(true) {
+            transcript.push_str(&org.integrations_listing());
+        }
         if step.list == Some(true) {
             let mut lines: Vec<String> = org
                 .actions()
@@ -447,6 +538,14 @@ fn check(case: &Path, failures: &mut Failures) {
         "=== final nodectl plan --detailed-exitcode\n{}",
         last.transcript()
     ));
+    for secret in &secrets {
+        if transcript.contains(secret.as_str()) {
+            failures.add(
+                case,
+                format!("a secret value reached nodectl's output: {secret}"),
+            );
+        }
+    }
     failures.expect_file(
         case,
         &case.join("expected.txt"),

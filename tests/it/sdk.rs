@@ -51,6 +51,8 @@ const STEPS: &[&str] = &[
     "put-config",
     "stale-config-conflict",
     "enable-integration",
+    "list-integrations-expanded",
+    "put-credential",
     "list-auth-actions",
     "delete-integration",
     "delete-credential",

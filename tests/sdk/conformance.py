@@ -57,6 +57,8 @@ STEPS = [
     "put-config",
     "stale-config-conflict",
     "enable-integration",
+    "list-integrations-expanded",
+    "put-credential",
     "list-auth-actions",
     "delete-integration",
     "delete-credential",
@@ -677,6 +679,39 @@ def integrations_lifecycle(client, api, step):
         body=make(sdk.Integration, intended_state="ENABLED"),
     )
     expect(enabled.intended_state == "ENABLED", f"intendedState {enabled.intended_state!r}")
+    step.ok()
+
+    step("list-integrations-expanded")
+    # How nodectl's plan reads managed integrations: one listing with each configuration inline.
+    expanded = api_call(
+        client, "list integrations", api.get_integrations, page_size=100, expand=["config.current"]
+    )
+    mine = [i for i in expanded.entities if i.id == integration_id]
+    expect(len(mine) == 1, f"the integration is listed {len(mine)} times")
+    current = mine[0].config.current if mine[0].config else None
+    expect(current is not None, "expand=config.current gives no configuration")
+    expect(current.notes == "managed by nodectl", f"notes {current.notes!r}")
+    expect(current.credentials["basicAuth"].id == credential_id, f"bound {current.credentials!r}")
+    expect(current.credentials["basicAuth"].name == "SDK OAuth", f"bound {current.credentials!r}")
+    step.ok()
+
+    step("put-credential")
+    # A rotated secret: values and name (where nodectl keeps the fingerprint) in one write.
+    rotated = api_call(
+        client,
+        "put credential",
+        api.put_integrations_credential,
+        credential_id,
+        body=make(
+            sdk.Credential,
+            name="SDK OAuth v2",
+            type=make(sdk.CredentialType, name="userDefinedOAuth"),
+            credential_fields={"clientId": "sdk-client", "clientSecret": "sdk-secret-2", "loginUrl": "https://x.invalid/t"},
+        ),
+    )
+    expect(rotated.id == credential_id and rotated.name == "SDK OAuth v2", f"put answered {rotated!r}")
+    reread = api_call(client, "get credential", api.get_integrations_credential, credential_id)
+    expect("sdk-secret-2" not in (reread.credential_fields or {}).values(), "a credential's values are answered")
     step.ok()
 
     step("list-auth-actions")
