@@ -651,3 +651,81 @@ fn a_custom_authentication_response_shows_nowhere() {
         );
     }
 }
+
+/// Managed credentials (issue 16): their values, read from the pipeline's `NODECTL_SECRET_…`
+/// variables, reach the org's credentials API and nothing else — not `plan -vv` or `apply -vv`
+/// (stdout, stderr with debug logs), not the JSON plan, not the saved plan file, not the Markdown
+/// comment; the fingerprint key neither. The emulator's state file (standing in for Genesys) must
+/// hold them, which proves they were sent at all.
+#[test]
+fn managed_credential_values_show_nowhere() {
+    let case = root().join("tests/cases/scenarios/integrations-as-code");
+    let steps: toml::Value =
+        toml::from_str(&std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let secrets: Vec<(String, String)> = steps["env"]
+        .as_table()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = work.path().join("project");
+    crate::scenarios::copy_dir(&case.join("project"), &dir);
+    let state_file = work.path().join("org.json");
+    let emulator = crate::scenarios::start_emulator(
+        &["Other Team".to_string()],
+        &[
+            "--state".to_string(),
+            state_file.display().to_string(),
+            "--state-sync".to_string(),
+            "always".to_string(),
+        ],
+    );
+    let mut envs = secrets.clone();
+    envs.extend([
+        ("NODECTL_API_BASE".to_string(), emulator.base.clone()),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
+            crate::scenarios::CLIENT_ID.to_string(),
+        ),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
+            crate::scenarios::CLIENT_SECRET.to_string(),
+        ),
+    ]);
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", "-vv", "--out", "plan.json"],
+        vec!["plan", "--output", "json"],
+        vec!["plan", "--output", "markdown"],
+        vec!["apply", "plan.json", "-vv"],
+    ] {
+        let run = nodectl_with(&dir, &args, &envs, None);
+        assert!(
+            run.code == 0 || run.code == 2,
+            "{args:?} failed:\n{}",
+            run.transcript()
+        );
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    seen.push_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap_or_default());
+    assert!(
+        seen.contains("update credential") || seen.contains("create its credential"),
+        "the runs did manage credentials:\n{seen}"
+    );
+    let org = std::fs::read_to_string(&state_file).unwrap_or_default();
+    for (name, value) in &secrets {
+        assert!(
+            !seen.contains(value.as_str()),
+            "{name}'s value reached nodectl's output or plan file"
+        );
+        if name.starts_with("NODECTL_SECRET_") {
+            assert!(
+                org.contains(value.as_str()),
+                "{name}'s value never reached the org"
+            );
+        }
+    }
+}
