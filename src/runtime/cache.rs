@@ -42,6 +42,12 @@ pub fn key(definition: &[u8; 32], request: &HttpRequest) -> CacheKey {
     hasher.finalize().into()
 }
 
+/// What [`Cache::single_flight`] gave: the cached value, or the miss's own result.
+pub enum Flight<T> {
+    Hit(Value),
+    Missed(T),
+}
+
 struct Entry {
     output: Value,
     expires_at_ms: u64,
@@ -135,15 +141,39 @@ impl Cache {
         );
     }
 
+    /// The fresh entry of `key`, or what `miss` gives, run once for all identical concurrent
+    /// lookups: the others wait on the key's gate, then find in the cache what `miss` stored there
+    /// (`miss` stores its own result, with the lifetime it chooses, or nothing for a failure).
+    pub async fn single_flight<T>(
+        &self,
+        key: &CacheKey,
+        now_ms: impl Fn() -> u64,
+        miss: impl AsyncFnOnce() -> T,
+    ) -> Flight<T> {
+        if let Some(hit) = self.get(key, now_ms()) {
+            return Flight::Hit(hit);
+        }
+        let gate = self.flight(key);
+        let flown = {
+            let _flight = gate.lock().await;
+            match self.get(key, now_ms()) {
+                Some(hit) => Flight::Hit(hit),
+                None => Flight::Missed(miss().await),
+            }
+        };
+        self.land(key, gate);
+        flown
+    }
+
     /// The single-flight gate of a key: hold its guard while computing a miss, so that identical
     /// concurrent misses wait and then find the result in the cache.
-    pub fn flight(&self, key: &CacheKey) -> Arc<tokio::sync::Mutex<()>> {
+    fn flight(&self, key: &CacheKey) -> Arc<tokio::sync::Mutex<()>> {
         let mut state = self.lock();
         state.in_flight.entry(*key).or_default().clone()
     }
 
     /// Forgets a key's gate once nobody else holds it.
-    pub fn land(&self, key: &CacheKey, gate: Arc<tokio::sync::Mutex<()>>) {
+    fn land(&self, key: &CacheKey, gate: Arc<tokio::sync::Mutex<()>>) {
         let mut state = self.lock();
         drop(gate);
         if state

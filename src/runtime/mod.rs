@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub use cache::Cache;
+use cache::Flight;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use compile::CompiledNode;
 pub use error::ExecError;
@@ -259,17 +260,9 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         } else {
             None
         };
-        let mut template_context = request_context(input, context);
-        if let (Some(values), Value::Object(map)) = (&auth_response, &mut template_context) {
-            map.insert(compile::AUTH_RESPONSE.to_string(), values.clone());
-        }
-        // The same context with every secret replaced by a probe: what renders differently with it
-        // is derived from a secret and is redacted wherever it shows (redact.rs).
-        let probe = node
-            .reads_secrets
-            .any()
-            .then(|| redact::probe_context(&template_context, node.node.secure))
-            .flatten();
+        let template_context =
+            with_auth_response(request_context(input, context), auth_response.clone());
+        let probe = probe_for(node, &template_context);
         let request = self
             .resolve_request(node, &template_context, probe.as_ref(), context, run)
             .await?;
@@ -288,15 +281,11 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 .await;
         };
         let key = cache::key(&node.definition_hash, &request);
-        if let Some(output) = cache.get(&key, self.clock.now_ms()) {
-            return Ok(run.cache_hit(output));
-        }
-        let gate = cache.flight(&key);
-        let result = {
-            let _flight = gate.lock().await;
-            match cache.get(&key, self.clock.now_ms()) {
-                Some(output) => Ok(run.cache_hit(output)),
-                None => {
+        let flown = cache
+            .single_flight(
+                &key,
+                || self.clock.now_ms(),
+                async || {
                     let result = self
                         .execute_uncached(node, request, input, context, reauth, run)
                         .await;
@@ -304,11 +293,13 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                         cache.put(key, output.clone(), self.clock.now_ms());
                     }
                     result
-                }
-            }
-        };
-        cache.land(&key, gate);
-        result
+                },
+            )
+            .await;
+        match flown {
+            Flight::Hit(output) => Ok(run.cache_hit(output)),
+            Flight::Missed(result) => result,
+        }
     }
 
     /// Steps 2 to 4 over `template_context` (and its `probe`, redact.rs), traced in `run`.
@@ -516,15 +507,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             .await?;
         let held = std::mem::take(&mut run.held);
         run.operations.extend(held);
-        let mut template_context = reauth.template_context;
-        if let Value::Object(map) = &mut template_context {
-            map.insert(compile::AUTH_RESPONSE.to_string(), fresh);
-        }
-        let probe = node
-            .reads_secrets
-            .any()
-            .then(|| redact::probe_context(&template_context, node.node.secure))
-            .flatten();
+        let template_context = with_auth_response(reauth.template_context, Some(fresh));
+        let probe = probe_for(node, &template_context);
         // Steps 2 to 4 again, untraced (the trace shows them once): only what they derive counts.
         let mut again = Run::default();
         let request = self
@@ -577,39 +561,32 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         {
             self.auth_cache.remove(&key);
         }
-        let obtained = match self.auth_cache.get(&key, self.clock.now_ms()) {
-            Some(values) => Obtained::Reused(values),
-            None => {
-                let gate = self.auth_cache.flight(&key);
-                let obtained = {
-                    let _flight = gate.lock().await;
-                    match self.auth_cache.get(&key, self.clock.now_ms()) {
-                        Some(values) => Obtained::Reused(values),
-                        None => {
-                            let execution = self.run_custom_auth(auth, context).await;
-                            if let Ok(values @ Value::Object(_)) = &execution.result {
-                                self.auth_cache.put_for(
-                                    key,
-                                    values.clone(),
-                                    self.clock.now_ms(),
-                                    auth_ttl_ms(values),
-                                );
-                            }
-                            Obtained::Ran(Box::new(execution))
-                        }
+        let obtained = self
+            .auth_cache
+            .single_flight(
+                &key,
+                || self.clock.now_ms(),
+                async || {
+                    let execution = self.run_custom_auth(auth, context).await;
+                    if let Ok(values @ Value::Object(_)) = &execution.result {
+                        self.auth_cache.put_for(
+                            key,
+                            values.clone(),
+                            self.clock.now_ms(),
+                            auth_ttl_ms(values),
+                        );
                     }
-                };
-                self.auth_cache.land(&key, gate);
-                obtained
-            }
-        };
+                    Box::new(execution)
+                },
+            )
+            .await;
         let after = stale.map(|_| "the previous authentication response was refused (401)");
         let (values, mut description) = match obtained {
-            Obtained::Reused(values) => (
+            Flight::Hit(values) => (
                 values,
                 json!({ "action": name, "source": "reused cached authentication response" }),
             ),
-            Obtained::Ran(execution) => {
+            Flight::Missed(execution) => {
                 let first = run.attempts.len();
                 run.auth_attempts
                     .extend(first..first + execution.attempts.len());
@@ -812,10 +789,21 @@ async fn authenticate(
     Ok(grant.token)
 }
 
-/// How an authentication response was had.
-enum Obtained {
-    Reused(Value),
-    Ran(Box<Execution>),
+/// The request templates' context, with `$authResponse` when the node reads it.
+fn with_auth_response(mut template_context: Value, auth_response: Option<Value>) -> Value {
+    if let (Some(values), Value::Object(map)) = (auth_response, &mut template_context) {
+        map.insert(compile::AUTH_RESPONSE.to_string(), values);
+    }
+    template_context
+}
+
+/// The same context with every secret replaced by a probe: what renders differently with it is
+/// derived from a secret and is redacted wherever it shows (redact.rs).
+fn probe_for(node: &CompiledNode, template_context: &Value) -> Option<Value> {
+    node.reads_secrets
+        .any()
+        .then(|| redact::probe_context(template_context, node.node.secure))
+        .flatten()
 }
 
 /// What a 401 from the upstream needs to authenticate again and resolve the request anew.
