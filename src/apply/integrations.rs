@@ -6,11 +6,15 @@
 //! or credential; after the actions' deletes, the integrations no longer declared are deleted
 //! (checked again: still carrying this project's marker, not protected), then their credentials.
 
+use std::collections::BTreeMap;
+
 use super::{NodeOutcome, Status};
-use crate::fingerprint::{credential_name, parse_credential_name};
-use crate::model::{CredentialValues, IntegrationState};
+use crate::fingerprint::credential_name;
+use crate::model::CredentialValues;
 use crate::plan::ChangeKind;
-use crate::plan::integrations::{IntegrationChange, IntegrationStep, converge, notes};
+use crate::plan::integrations::{
+    DesiredIntegration, IntegrationChange, IntegrationStep, converge, notes, own_credentials,
+};
 use crate::remote::{Remote, RemoteError};
 
 /// What the integrations' changes need besides the plan: the marker of this project and env, and
@@ -53,7 +57,7 @@ pub async fn converge_one(
         return outcome(change, Status::Unchanged, change.id.clone(), None);
     };
     let mut id = change.id.clone();
-    match execute(remote, change, context, &mut id).await {
+    match execute(remote, desired, context, &mut id).await {
         Ok(0) => outcome(change, Status::Unchanged, id, None),
         Ok(_) => outcome(change, Status::Applied, id, None),
         Err(error) => outcome(
@@ -68,13 +72,10 @@ pub async fn converge_one(
 /// The steps against the integration as it is now; how many writes were made.
 async fn execute(
     remote: &Remote,
-    change: &IntegrationChange,
+    desired: &DesiredIntegration,
     context: &IntegrationContext,
     id: &mut Option<String>,
 ) -> Result<usize, RemoteError> {
-    let Some(desired) = &change.desired else {
-        return Ok(0);
-    };
     let state = remote
         .integration_state(id.as_deref(), &desired.name, &desired.integration_type)
         .await?;
@@ -82,7 +83,10 @@ async fn execute(
         *id = Some(state.id.clone());
     }
     let steps = converge(desired, state.as_ref(), &context.marker);
-    let mut credential_id = state.as_ref().and_then(own_credential);
+    let mut credential_id = state
+        .as_ref()
+        .and_then(|s| own_credentials(s).next())
+        .map(|c| c.id.clone());
     let values = context.values.0.get(&desired.name);
     for step in &steps {
         tracing::debug!(integration = %desired.name, step = %step.describe(), "integration step");
@@ -94,27 +98,19 @@ async fn execute(
                         .await?,
                 );
             }
-            IntegrationStep::CreateCredential | IntegrationStep::UpdateCredential { .. } => {
-                let (Some(integration_id), Some(credential), Some(values)) =
-                    (id.as_deref(), &desired.credential, values)
-                else {
-                    continue;
-                };
-                let name = credential_name(integration_id, &credential.fingerprint);
-                match step {
-                    IntegrationStep::UpdateCredential { id: existing, .. } => {
-                        remote
-                            .update_credential(existing, &name, &credential.credential_type, values)
-                            .await?;
-                        credential_id = Some(existing.clone());
-                    }
-                    _ => {
-                        credential_id = Some(
-                            remote
-                                .create_credential(&name, &credential.credential_type, values)
-                                .await?,
-                        );
-                    }
+            IntegrationStep::CreateCredential => {
+                if let Some((name, kind, values)) = credential_write(id.as_deref(), desired, values)
+                {
+                    credential_id = Some(remote.create_credential(&name, kind, values).await?);
+                }
+            }
+            IntegrationStep::UpdateCredential { id: existing, .. } => {
+                if let Some((name, kind, values)) = credential_write(id.as_deref(), desired, values)
+                {
+                    remote
+                        .update_credential(existing, &name, kind, values)
+                        .await?;
+                    credential_id = Some(existing.clone());
                 }
             }
             IntegrationStep::Configure { .. } => {
@@ -146,16 +142,19 @@ async fn execute(
     Ok(steps.len())
 }
 
-/// The credential nodectl wrote for this integration: the bound one, else one left unbound.
-fn own_credential(state: &IntegrationState) -> Option<String> {
-    let ours = |name: &str| parse_credential_name(name).is_some_and(|(id, _)| id == state.id);
-    state
-        .bound
-        .iter()
-        .map(|(_, c)| c)
-        .chain(&state.unbound)
-        .find(|c| ours(&c.name))
-        .map(|c| c.id.clone())
+/// What a credential write sends: the name carrying the integration's id and the values'
+/// fingerprint, the credential type, the values (none before the integration exists).
+fn credential_write<'a>(
+    integration_id: Option<&str>,
+    desired: &'a DesiredIntegration,
+    values: Option<&'a BTreeMap<String, String>>,
+) -> Option<(String, &'a str, &'a BTreeMap<String, String>)> {
+    let credential = desired.credential.as_ref()?;
+    Some((
+        credential_name(integration_id?, &credential.fingerprint),
+        credential.credential_type.as_str(),
+        values?,
+    ))
 }
 
 /// Deletes an integration no longer declared, after checking that it still is what the plan saw:

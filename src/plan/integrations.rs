@@ -134,6 +134,23 @@ pub fn notes(marker: &str) -> String {
     format!("{marker} Changes made here are undone by the next apply.")
 }
 
+/// The fingerprint a credential's name carries when nodectl wrote it for integration `state`.
+fn own_fingerprint(state: &IntegrationState, credential: &CredentialState) -> Option<Fingerprint> {
+    parse_credential_name(&credential.name)
+        .filter(|(id, _)| *id == state.id)
+        .map(|(_, fingerprint)| fingerprint)
+}
+
+/// The credentials nodectl wrote for this integration: the bound ones, then those left unbound.
+pub fn own_credentials(state: &IntegrationState) -> impl Iterator<Item = &CredentialState> {
+    state
+        .bound
+        .iter()
+        .map(|(_, c)| c)
+        .chain(&state.unbound)
+        .filter(|c| own_fingerprint(state, c).is_some())
+}
+
 /// The steps from what the org holds (`None`: no such integration) to what is desired; none when
 /// they agree.
 pub fn converge(
@@ -164,11 +181,7 @@ pub fn converge(
         configure.push("mark it as managed by this project in its notes".to_string());
     }
     if let Some(credential) = &desired.credential {
-        let ours = |c: &CredentialState| {
-            parse_credential_name(&c.name)
-                .filter(|(id, _)| *id == state.id)
-                .map(|(_, fingerprint)| fingerprint)
-        };
+        let ours = |c: &CredentialState| own_fingerprint(state, c);
         let bound = state
             .bound
             .iter()
@@ -274,13 +287,7 @@ pub fn changes(input: &IntegrationInput, prune: bool) -> Vec<IntegrationChange> 
     for state in &input.undeclared {
         let mut steps = vec![IntegrationStep::DeleteIntegration];
         steps.extend(
-            state
-                .bound
-                .iter()
-                .map(|(_, c)| c)
-                .chain(&state.unbound)
-                .filter(|c| parse_credential_name(&c.name).is_some_and(|(id, _)| id == state.id))
-                .map(|c| IntegrationStep::DeleteCredential { id: c.id.clone() }),
+            own_credentials(state).map(|c| IntegrationStep::DeleteCredential { id: c.id.clone() }),
         );
         changes.push(IntegrationChange {
             name: state.name.clone(),

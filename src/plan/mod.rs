@@ -246,7 +246,7 @@ pub fn compute(input: &PlanInput) -> Plan {
         integrations::changes(&input.managed, input.flags.prune)
     };
     let mut matching = Matching {
-        custom_auth_coming: custom_auth_coming(input, &integration_changes),
+        custom_auth_coming: custom_auth_coming(&integration_changes),
         ..Matching::default()
     };
     match_nodes(input, &mut matching);
@@ -304,7 +304,7 @@ struct Matching<'a> {
 
 /// The integrations whose declared credential is a User Defined OAuth one: Genesys gives them a
 /// custom authentication action once it is bound, which a `custom_auth` node then updates.
-fn custom_auth_coming(input: &PlanInput, changes: &[IntegrationChange]) -> BTreeSet<String> {
+fn custom_auth_coming(changes: &[IntegrationChange]) -> BTreeSet<String> {
     changes
         .iter()
         .filter(|c| {
@@ -317,7 +317,6 @@ fn custom_auth_coming(input: &PlanInput, changes: &[IntegrationChange]) -> BTree
             c.id.clone()
                 .unwrap_or_else(|| integrations::pending_id(&c.name))
         })
-        .filter(|id| input.integrations.contains_key(id) || id.starts_with("new:"))
         .collect()
 }
 

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use super::{ACTIONS, Remote, RemoteAction, RemoteError, is_static};
 use crate::fingerprint::parse_credential_name;
-use crate::genesys::Verb;
 use crate::genesys::dto::{
     Action, CreateIntegrationRequest, Credential, CredentialInfo, CredentialInfoCursorListing,
     CredentialType, Integration, IntegrationConfiguration, IntegrationType,
 };
+use crate::genesys::{ApiError, Verb};
 use crate::model::{CUSTOM_AUTH_PREFIX, is_custom_auth_id};
 use crate::model::{CredentialState, IntegrationState};
 
@@ -177,28 +177,21 @@ impl Remote {
                 credentials: None,
             },
         };
-        let mut last_error = None;
-        for _ in 0..3 {
-            match self
-                .client
-                .send_json::<_, Integration>(Verb::Post, INTEGRATIONS, &request)
-                .await
-            {
-                Ok(created) => return Ok(created.id),
-                Err(error) if error.is_ambiguous() => {
-                    tracing::debug!(%error, %name, "integration create failed ambiguously; looking the name up");
-                    if let Some(existing) = self.integration_named(name, integration_type).await? {
-                        return Ok(existing.id);
-                    }
-                    last_error = Some(error);
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(last_error.map_or_else(
-            || RemoteError::IntegrationNotFound(name.to_string()),
-            RemoteError::from,
-        ))
+        create_once(
+            async || {
+                self.client
+                    .send_json::<_, Integration>(Verb::Post, INTEGRATIONS, &request)
+                    .await
+                    .map(|created| created.id)
+            },
+            async || {
+                Ok(self
+                    .integration_named(name, integration_type)
+                    .await?
+                    .map(|existing| existing.id))
+            },
+        )
+        .await
     }
 
     /// Creates a credential; after an ambiguous failure, one of the same name (it carries the
@@ -210,33 +203,23 @@ impl Remote {
         fields: &BTreeMap<String, String>,
     ) -> Result<String, RemoteError> {
         let body = credential_body(name, credential_type, fields);
-        let mut last_error = None;
-        for _ in 0..3 {
-            match self
-                .client
-                .send_json::<_, CredentialInfo>(Verb::Post, CREDENTIALS, &body)
-                .await
-            {
-                Ok(created) => return Ok(created.id),
-                Err(error) if error.is_ambiguous() => {
-                    tracing::debug!(%error, "credential create failed ambiguously; looking it up");
-                    if let Some(existing) = self
-                        .credentials()
-                        .await?
-                        .into_iter()
-                        .find(|c| c.name == name)
-                    {
-                        return Ok(existing.id);
-                    }
-                    last_error = Some(error);
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(last_error.map_or_else(
-            || RemoteError::IntegrationNotFound(name.to_string()),
-            RemoteError::from,
-        ))
+        create_once(
+            async || {
+                self.client
+                    .send_json::<_, CredentialInfo>(Verb::Post, CREDENTIALS, &body)
+                    .await
+                    .map(|created| created.id)
+            },
+            async || {
+                Ok(self
+                    .credentials()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.name == name)
+                    .map(|existing| existing.id))
+            },
+        )
+        .await
     }
 
     /// Replaces a credential's values (and name, which carries their fingerprint): one write, so
@@ -401,6 +384,32 @@ pub(super) fn view(
     }
 }
 
+/// A create that never makes a second one: `post` (at most 3 times) until it answers; after an
+/// ambiguous failure (timeout, dropped connection, 5xx: it may have been stored) `find` looks for
+/// what it would have made before posting again. The id made or found.
+async fn create_once(
+    post: impl AsyncFn() -> Result<String, ApiError>,
+    find: impl AsyncFn() -> Result<Option<String>, RemoteError>,
+) -> Result<String, RemoteError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match post().await {
+            Ok(id) => return Ok(id),
+            Err(error) if error.is_ambiguous() => {
+                tracing::debug!(%error, "create failed ambiguously; looking it up before posting again");
+                if let Some(existing) = find().await? {
+                    return Ok(existing);
+                }
+                if attempts >= 3 {
+                    return Err(error.into());
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 /// An integration's state from the listing (with `expand=config.current`) and the credentials.
 fn state_of(
     integration: &Integration,
@@ -413,13 +422,13 @@ fn state_of(
             c.credentials
                 .iter()
                 .map(|(key, info)| {
-                    // The listing's own copy of the credential has its name and type; a bare id
-                    // is completed from the credentials listing.
-                    let listed = credentials.iter().find(|c| c.id == info.id);
-                    let state = match (listed, &info.name) {
-                        (Some(listed), _) => listed.clone(),
-                        (None, _) => credential_state(info.clone()),
-                    };
+                    // The credentials listing's entry (name and type), else the configuration's
+                    // own copy of it.
+                    let state = credentials
+                        .iter()
+                        .find(|c| c.id == info.id)
+                        .cloned()
+                        .unwrap_or_else(|| credential_state(info.clone()));
                     (key.clone(), state)
                 })
                 .collect()
