@@ -28,7 +28,7 @@ use nodectl::emulator::rng::SplitMix64;
 use serde_json::Value;
 
 use crate::expect::{Failures, case_files, nodectl_with, spawn_nodectl};
-use crate::scenarios::{CLIENT_ID, CLIENT_SECRET, start_emulator, ureq_like};
+use crate::scenarios::{emulator_env, scenario_env, start_emulator, ureq_like};
 
 const NODES: usize = 200;
 /// Nodes whose URL changes (a PATCH), whose contract changes (a draft, then publish), which are
@@ -279,17 +279,7 @@ fn check(case: &Path) -> Result<String, String> {
     let emulator = start_emulator(&["Local Web Services".to_string()], &emulator_args);
     let dir = work.path().join("project");
     write_project(&dir, false);
-    let mut envs = vec![
-        ("NODECTL_API_BASE".to_string(), emulator.base.clone()),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
-            CLIENT_ID.to_string(),
-        ),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
-            CLIENT_SECRET.to_string(),
-        ),
-    ];
+    let mut envs = emulator_env(&emulator.base);
     envs.extend(profile.env.clone());
     let phase = Phase {
         dir: &dir,
@@ -482,18 +472,7 @@ fn integration_duplicates(state_file: &Path) -> Vec<String> {
 fn integrations_converge_after_an_interruption_at_every_write() {
     let case =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/scenarios/integrations-as-code");
-    let steps: Value = toml::from_str::<toml::Value>(
-        &std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default(),
-    )
-    .ok()
-    .and_then(|v| serde_json::to_value(v).ok())
-    .unwrap_or(Value::Null);
-    let secrets: Vec<(String, String)> = steps["env"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect();
+    let secrets = scenario_env(&case);
     assert!(
         !secrets.is_empty(),
         "the scenario's [env] gives the secrets"
@@ -519,17 +498,7 @@ fn integrations_converge_after_an_interruption_at_every_write() {
         };
         let envs_for = |base: &str| {
             let mut envs = secrets.clone();
-            envs.extend([
-                ("NODECTL_API_BASE".to_string(), base.to_string()),
-                (
-                    "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
-                    CLIENT_ID.to_string(),
-                ),
-                (
-                    "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
-                    CLIENT_SECRET.to_string(),
-                ),
-            ]);
+            envs.extend(emulator_env(base));
             envs
         };
         let first = {

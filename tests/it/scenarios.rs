@@ -114,6 +114,30 @@ pub(crate) fn start_emulator(integrations: &[String], extra: &[String]) -> Emula
     Emulator { child, base }
 }
 
+/// The environment of a nodectl run against the emulator at `base`: its API base and the
+/// scenario client's credentials.
+pub(crate) fn emulator_env(base: &str) -> Vec<(String, String)> {
+    vec![
+        ("NODECTL_API_BASE".to_string(), base.to_string()),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
+            CLIENT_ID.to_string(),
+        ),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
+            CLIENT_SECRET.to_string(),
+        ),
+    ]
+}
+
+/// A scenario's `[env]`: the pipeline's secrets its runs get (other tests reuse a scenario's
+/// project with them).
+pub(crate) fn scenario_env(case: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default();
+    let steps: Steps = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    steps.env.into_iter().collect()
+}
+
 /// A minimal client for "someone else": token, then JSON calls.
 struct Org {
     base: String,
@@ -392,18 +416,7 @@ fn check(case: &Path, failures: &mut Failures) {
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = project.path();
     copy_dir(&case.join("project"), dir);
-    let envs = vec![
-        ("NODECTL_API_BASE".to_string(), emulator.base.clone()),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
-            CLIENT_ID.to_string(),
-        ),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
-            CLIENT_SECRET.to_string(),
-        ),
-    ];
-    let mut envs = envs;
+    let mut envs = emulator_env(&emulator.base);
     envs.extend(steps.env.clone());
     // Every secret value the scenario ever gives nodectl: none may reach its output.
     let mut secrets: Vec<String> = steps

@@ -660,15 +660,7 @@ fn a_custom_authentication_response_shows_nowhere() {
 #[test]
 fn managed_credential_values_show_nowhere() {
     let case = root().join("tests/cases/scenarios/integrations-as-code");
-    let steps: toml::Value =
-        toml::from_str(&std::fs::read_to_string(case.join("steps.toml")).unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
-    let secrets: Vec<(String, String)> = steps["env"]
-        .as_table()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect();
+    let secrets = crate::scenarios::scenario_env(&case);
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = work.path().join("project");
     crate::scenarios::copy_dir(&case.join("project"), &dir);
@@ -683,17 +675,7 @@ fn managed_credential_values_show_nowhere() {
         ],
     );
     let mut envs = secrets.clone();
-    envs.extend([
-        ("NODECTL_API_BASE".to_string(), emulator.base.clone()),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_ID".to_string(),
-            crate::scenarios::CLIENT_ID.to_string(),
-        ),
-        (
-            "GENESYSCLOUD_OAUTHCLIENT_SECRET".to_string(),
-            crate::scenarios::CLIENT_SECRET.to_string(),
-        ),
-    ]);
+    envs.extend(crate::scenarios::emulator_env(&emulator.base));
     let mut seen = String::new();
     for args in [
         vec!["plan", "-vv", "--out", "plan.json"],
