@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::live::{LiveArgs, prepare};
-use super::run::link_custom_auth;
 use super::{Exit, Output};
 use crate::{ops, report};
 
@@ -28,7 +27,7 @@ pub struct RecordArgs {
 
 pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
     let prepared = match prepare(args.live, output) {
-        Ok(prepared) => link_custom_auth(prepared),
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
     let report = match super::block_on(ops::record::run(prepared, &args.out, args.force), output) {

@@ -4,9 +4,9 @@
 
 use clap::Args;
 
-use super::live::{LiveArgs, Prepared, prepare};
+use super::live::{LiveArgs, prepare};
 use super::{Exit, Output};
-use crate::runtime::{CompiledNode, Runtime, SystemClock};
+use crate::runtime::{Runtime, SystemClock};
 
 #[derive(Debug, Args)]
 #[command(
@@ -23,7 +23,7 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     let prepared = match prepare(args.live, output) {
-        Ok(prepared) => link_custom_auth(prepared),
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
     let runtime = Runtime::new(prepared.transport, SystemClock);
@@ -50,19 +50,4 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
     } else {
         Exit::Failure
     }
-}
-
-/// The node with its integration's custom authentication action linked (the env's node with
-/// `custom_auth = true`), which runs first when the node reads `${authResponse.X}`; `record`
-/// links the same way.
-pub(super) fn link_custom_auth(mut prepared: Prepared) -> Prepared {
-    if prepared.node.uses_auth_response() {
-        let nodes = prepared
-            .project
-            .nodes
-            .get(&prepared.env_name)
-            .map_or(&[][..], Vec::as_slice);
-        prepared.node = CompiledNode::linked(prepared.node.node.clone(), nodes);
-    }
-    prepared
 }

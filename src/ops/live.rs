@@ -60,7 +60,8 @@ pub fn prepare(
         )?);
     }
     let transport = LiveTransport::new().map_err(|e| OpsError::Io(e.to_string()))?;
-    let node = CompiledNode::new(found.clone());
+    // A node reading `${authResponse.X}` runs its integration's custom authentication action first.
+    let node = CompiledNode::linked(found.clone(), nodes);
     Ok(Prepared {
         project,
         env_name,

@@ -190,16 +190,6 @@ impl CompiledNode {
         compiled.with_custom_auth(custom_auth)
     }
 
-    /// Whether a request template reads `$authResponse`.
-    pub fn uses_auth_response(&self) -> bool {
-        self.uses_auth_response
-    }
-
-    /// The linked custom authentication action.
-    pub fn custom_auth(&self) -> Option<&Arc<CompiledNode>> {
-        self.custom_auth.as_ref()
-    }
-
     /// Why this node cannot be dry-run, if it cannot (validate's "not dry-runnable").
     pub fn unexecutable(&self) -> Vec<&Unexecutable> {
         let mut problems: Vec<&Unexecutable> = Vec::new();
