@@ -462,17 +462,25 @@ fn integration_duplicates(state_file: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The fault-matrix profile of integrations as code: the apply that builds three integrations,
-/// their credentials, the custom authentication action and the actions (the scenario
-/// `integrations-as-code`) is cut off after its 1st write, after its 2nd, … after every one of them
-/// (`nodectl emulator --stop-after-writes N`: the N-th write is stored, then the org refuses all,
-/// its answer included — the ambiguous case). After each cut the org must hold no duplicate, and
-/// one more apply against the same org must converge: the org as declared, the plan then empty.
-#[test]
-fn integrations_converge_after_an_interruption_at_every_write() {
-    let case =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/scenarios/integrations-as-code");
-    let secrets = scenario_env(&case);
+/// What a cut-at-every-write run starts from and does: `prepare` brings a fresh org to the start
+/// (uninterrupted applies), `edit` changes the project, then `args` is cut after each of its writes
+/// in turn; `plan` must be empty afterwards and `org_check` lists what the org must not hold.
+struct CutRun<'a> {
+    case: &'a Path,
+    prepare: &'a [&'a [&'a str]],
+    edit: &'a dyn Fn(&Path),
+    args: &'a [&'a str],
+    plan: &'a [&'a str],
+    org_check: &'a dyn Fn(&Path) -> Vec<String>,
+}
+
+/// Runs `run.args` cut after its 1st write, its 2nd, … until it fits (`nodectl emulator
+/// --stop-after-writes N`: the N-th write is stored, then the org refuses all, its answer included —
+/// the ambiguous case), each time against a fresh org. After each cut the org must hold no
+/// duplicate, and one more run against the same org must converge, `plan` then empty. How many cut
+/// points there were, and the problems.
+fn cut_at_every_write(run: &CutRun<'_>) -> (u64, Vec<String>) {
+    let secrets = scenario_env(run.case);
     assert!(
         !secrets.is_empty(),
         "the scenario's [env] gives the secrets"
@@ -483,7 +491,7 @@ fn integrations_converge_after_an_interruption_at_every_write() {
         let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let state_file = work.path().join("org.json");
         let dir = work.path().join("project");
-        crate::scenarios::copy_dir(&case.join("project"), &dir);
+        crate::scenarios::copy_dir(&run.case.join("project"), &dir);
         let state_args = |extra: &[String]| {
             let mut args = vec![
                 "--state".to_string(),
@@ -501,20 +509,23 @@ fn integrations_converge_after_an_interruption_at_every_write() {
             envs.extend(emulator_env(base));
             envs
         };
+        if !run.prepare.is_empty() {
+            let emulator = start_emulator(&["Other Team".to_string()], &state_args(&[]));
+            for args in run.prepare {
+                let prepared = nodectl_with(&dir, args, &envs_for(&emulator.base), None);
+                assert_eq!(prepared.code, 0, "{args:?}:\n{}", prepared.transcript());
+            }
+        }
+        (run.edit)(&dir);
         let first = {
             let emulator = start_emulator(
                 &["Other Team".to_string()],
                 &state_args(&["--stop-after-writes".to_string(), cut_after.to_string()]),
             );
-            nodectl_with(
-                &dir,
-                &["apply", "--auto-approve"],
-                &envs_for(&emulator.base),
-                None,
-            )
+            nodectl_with(&dir, run.args, &envs_for(&emulator.base), None)
         };
         if first.code == 0 {
-            // The whole apply fits in fewer writes: every cut point has been tried.
+            // The whole run fits in fewer writes: every cut point has been tried.
             break;
         }
         interrupted += 1;
@@ -523,32 +534,114 @@ fn integrations_converge_after_an_interruption_at_every_write() {
         }
         let emulator = start_emulator(&["Other Team".to_string()], &state_args(&[]));
         let envs = envs_for(&emulator.base);
-        let again = nodectl_with(&dir, &["apply", "--auto-approve"], &envs, None);
+        let again = nodectl_with(&dir, run.args, &envs, None);
         if again.code != 0 {
             problems.push(format!(
-                "cut after write {cut_after}: the next apply failed:\n{}",
+                "cut after write {cut_after}: the next run failed:\n{}",
                 again.transcript()
             ));
             continue;
         }
-        let plan = nodectl_with(&dir, &["plan", "--detailed-exitcode"], &envs, None);
+        let plan = nodectl_with(&dir, run.plan, &envs, None);
         if plan.code != 0 {
             problems.push(format!(
                 "cut after write {cut_after}: the plan after it is not empty:\n{}",
                 plan.transcript()
             ));
         }
-        for duplicate in integration_duplicates(&state_file) {
+        for problem in integration_duplicates(&state_file)
+            .into_iter()
+            .chain((run.org_check)(&state_file))
+        {
             problems.push(format!(
-                "cut after write {cut_after}, then converged: {duplicate}"
+                "cut after write {cut_after}, then converged: {problem}"
             ));
         }
     }
+    (interrupted, problems)
+}
+
+/// nodectl's credentials whose integration is gone, and integrations named `gone`.
+fn leftovers(state_file: &Path, gone: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(state_file).unwrap_or_default();
+    let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let integrations: Vec<&Value> = state["integrations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut found: Vec<String> = integrations
+        .iter()
+        .filter(|i| i["name"] == gone)
+        .map(|_| format!("integration `{gone}` still exists"))
+        .collect();
+    for credential in state["credentials"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, c)| c)
+    {
+        let name = credential["name"].as_str().unwrap_or_default();
+        if let Some((integration, _)) = nodectl::fingerprint::parse_credential_name(name)
+            && !integrations.iter().any(|i| i["id"] == integration)
+        {
+            found.push(format!("credential `{name}` outlived its integration"));
+        }
+    }
+    found
+}
+
+/// The fault-matrix profile of integrations as code (the scenario `integrations-as-code`): the
+/// apply that builds three integrations, their credentials, the custom authentication action and
+/// the actions is cut after every one of its writes; so is the `apply --prune` that deletes an
+/// integration the project stopped declaring (its delete, then its credential's). Each converges
+/// on the next run without duplicates or leftovers.
+#[test]
+fn integrations_converge_after_an_interruption_at_every_write() {
+    let case =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/scenarios/integrations-as-code");
+    let (built, mut problems) = cut_at_every_write(&CutRun {
+        case: &case,
+        prepare: &[],
+        edit: &|_| {},
+        args: &["apply", "--auto-approve"],
+        plan: &["plan", "--detailed-exitcode"],
+        org_check: &|_| Vec::new(),
+    });
     // 3 integrations × (create, credential, configure, enable) + 3 actions + the custom
     // authentication action's patch: an apply of at least 16 writes, each one a cut point.
     assert!(
-        interrupted >= 16,
-        "only {interrupted} cut points: the apply did not make the writes expected"
+        built >= 16,
+        "only {built} cut points: the apply did not make the writes expected"
     );
+    let drop_crm = |dir: &Path| {
+        let file = dir.join("nodectl.toml");
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let start = text
+            .find("[[env.local.integrations]]\nname = \"CRM\"")
+            .unwrap_or_else(|| panic!("no CRM entry"));
+        let end = start
+            + 1
+            + text[start + 1..]
+                .find("[[env.local.integrations]]")
+                .unwrap_or_else(|| panic!("no next entry"));
+        std::fs::write(&file, format!("{}{}", &text[..start], &text[end..]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_file(dir.join("nodes/crm-lookup.toml")).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let (pruned, prune_problems) = cut_at_every_write(&CutRun {
+        case: &case,
+        prepare: &[&["apply", "--auto-approve"]],
+        edit: &drop_crm,
+        args: &["apply", "--auto-approve", "--prune"],
+        plan: &["plan", "--prune", "--detailed-exitcode"],
+        org_check: &|state_file| leftovers(state_file, "CRM"),
+    });
+    // The integration's delete, then its credential's.
+    assert!(
+        pruned >= 2,
+        "only {pruned} cut points: the prune did not make the writes expected"
+    );
+    problems.extend(prune_problems);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
