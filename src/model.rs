@@ -469,6 +469,12 @@ pub struct Node {
 pub enum ErrorKind {
     #[serde(rename = "input.invalid")]
     InputInvalid,
+    // The action's definition cannot run (a contract that does not compile): step 2.
+    #[serde(rename = "definition.invalid")]
+    DefinitionInvalid,
+    // Step 4: the token grant or the custom authentication action failed.
+    #[serde(rename = "authentication")]
+    AuthenticationFailed,
     #[serde(rename = "template.request")]
     TemplateRequest,
     #[serde(rename = "template.unsupported")]
@@ -479,6 +485,9 @@ pub enum ErrorKind {
     RemoteTimeout,
     #[serde(rename = "remote.connect")]
     RemoteConnect,
+    // Step 8: the upstream answered 2xx with a body that is not JSON.
+    #[serde(rename = "remote.invalid")]
+    RemoteInvalid,
     #[serde(rename = "translation")]
     Translation,
     #[serde(rename = "template.success")]
@@ -533,6 +542,8 @@ pub struct Expectation {
     pub error_contains: Option<String>,
     pub waits_ms: Option<Vec<u64>>,
     pub cached: Option<Vec<bool>>,
+    /// The output is compared in Architect's flattened form (`flatten=true`).
+    pub flatten: bool,
 }
 
 /// One recorded execution of one node.

@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// Print the step trace (Genesys's TestExecutionResult) instead of only the output.
     #[arg(long)]
     trace: bool,
+    /// Print the output in Architect's flattened form (Genesys's `flatten=true`: nested keys
+    /// joined with `.`, arrays of objects as one array per property).
+    #[arg(long)]
+    flatten: bool,
 }
 
 pub fn run(args: RunArgs, output: &mut Output) -> Exit {
@@ -27,12 +31,15 @@ pub fn run(args: RunArgs, output: &mut Output) -> Exit {
         Err(exit) => return exit,
     };
     let runtime = Runtime::new(prepared.transport, SystemClock);
-    let Some(execution) = super::block_on(
+    let Some(mut execution) = super::block_on(
         runtime.execute(&prepared.node, &prepared.input, &prepared.context),
         output,
     ) else {
         return Exit::Failure;
     };
+    if args.flatten {
+        execution.flatten_output();
+    }
     let mut printed = if args.trace {
         execution.test_result()
     } else {

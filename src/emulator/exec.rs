@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::convert::to_node;
 use super::state::{ApiError, Body, Executable, Reply, StoredAction};
@@ -16,13 +16,38 @@ use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
 use crate::transport::Transport;
 use crate::transport::token::TokenSource;
 
-/// Which endpoint runs the action.
+/// Which endpoint runs the action, and whether the caller asked for Architect's flattened output
+/// (`?flatten=true`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `…/test` and `…/draft/test`: the whole trace.
-    Test,
+    Test { flatten: bool },
     /// `…/execute`: the output or the error.
-    Execute,
+    Execute { flatten: bool },
+}
+
+impl Mode {
+    /// The endpoint of `route`'s kind with the query's `flatten` (Genesys's default: `false`).
+    pub fn with_query(execute: bool, query: &super::route::Query) -> Mode {
+        let flatten = query
+            .get("flatten")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if execute {
+            Mode::Execute { flatten }
+        } else {
+            Mode::Test { flatten }
+        }
+    }
+
+    pub fn is_execute(self) -> bool {
+        matches!(self, Mode::Execute { .. })
+    }
+
+    fn flatten(self) -> bool {
+        match self {
+            Mode::Test { flatten } | Mode::Execute { flatten } => flatten,
+        }
+    }
 }
 
 /// What an action's request goes to: the API base that request URLs starting with `/` resolve
@@ -129,56 +154,25 @@ pub async fn run_compiled<T: Transport, C: Clock>(
         credentials: executable.integration.credentials.clone(),
         tokens: upstream.tokens.cloned(),
         auth_response: None,
+        context_id: Some(context_id.to_string()),
     };
-    let execution = runtime.execute(compiled, &input, &context).await;
+    let mut execution = runtime.execute(compiled, &input, &context).await;
+    if mode.flatten() {
+        execution.flatten_output();
+    }
     let reply = match mode {
-        Mode::Test => {
-            let mut result = execution.test_result();
-            if let Some(error) = result.get_mut("error").filter(|e| e.is_object()) {
-                complete_error_body(error, context_id);
-            }
-            Reply::json(200, result)
-        }
-        Mode::Execute => match execution.result {
-            Ok(output) => Reply::json(200, output),
-            Err(_) => {
-                let mut error = execution.error_body().unwrap_or(Value::Null);
-                complete_error_body(&mut error, context_id);
-                let status = error
-                    .get("status")
-                    .and_then(Value::as_u64)
-                    .and_then(|s| u16::try_from(s).ok())
-                    .unwrap_or(400);
+        Mode::Test { .. } => Reply::json(200, execution.test_result()),
+        Mode::Execute { .. } => match &execution.result {
+            Ok(output) => Reply::json(200, output.clone()),
+            Err(error) => {
+                let body = error.execute_body(context_id);
                 Reply {
-                    status,
-                    body: Body::Json(error),
+                    status: body.status,
+                    body: Body::Json(serde_json::to_value(body).unwrap_or(Value::Null)),
                     changed: false,
                 }
             }
         },
     };
     (reply, execution.redactor)
-}
-
-/// The runtime's error body in the ErrorBody shape and order, with the request's `contextId`.
-fn complete_error_body(error: &mut Value, context_id: &str) {
-    let Value::Object(map) = error else {
-        return;
-    };
-    let mut take = |key: &str| map.remove(key).unwrap_or(Value::Null);
-    let message = take("message");
-    let code = take("code");
-    let status = take("status");
-    let details = take("details");
-    let errors = take("errors");
-    *error = serde_json::json!({
-        "message": message,
-        "code": code,
-        "status": status,
-        "messageWithParams": message,
-        "messageParams": Map::new(),
-        "contextId": context_id,
-        "details": if details.is_null() { Value::Array(Vec::new()) } else { details },
-        "errors": if errors.is_null() { Value::Array(Vec::new()) } else { errors },
-    });
 }

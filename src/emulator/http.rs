@@ -575,14 +575,14 @@ async fn dispatch(
     context_id: &str,
 ) -> Reply {
     let (id, draft, mode) = match route {
-        Route::TestAction(id) => (id, false, Mode::Test),
-        Route::TestDraft(id) => (id, true, Mode::Test),
-        Route::ExecuteAction(id) => (id, false, Mode::Execute),
+        Route::TestAction(id) => (id, false, Mode::with_query(false, query)),
+        Route::TestDraft(id) => (id, true, Mode::with_query(false, query)),
+        Route::ExecuteAction(id) => (id, false, Mode::with_query(true, query)),
         _ => return lock(&shared.org).handle(route, query, body),
     };
     let (executable, custom_auth) = {
         let org = lock(&shared.org);
-        let executable = org.runnable(id, draft, mode == Mode::Execute);
+        let executable = org.runnable(id, draft, mode.is_execute());
         // The integration's custom authentication action, for an action reading `authResponse`.
         let custom_auth = executable.as_ref().ok().and_then(|e| {
             org.actions

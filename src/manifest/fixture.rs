@@ -244,6 +244,7 @@ pub fn resolve(
                 .as_ref()
                 .map(|w| w.iter().filter_map(|v| u64::try_from(v.0).ok()).collect()),
             cached: expect.cached.clone(),
+            flatten: expect.flatten.unwrap_or(false),
         },
         source: file.relative.clone(),
     })

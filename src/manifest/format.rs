@@ -373,4 +373,7 @@ pub struct ExpectSection {
     pub waits_ms: Option<Vec<NonNegative>>,
     /// With `repeat`: which executions were served from cache.
     pub cached: Option<Vec<bool>>,
+    /// Compare Architect's flattened form of the output (Genesys's `flatten=true`): `output` is
+    /// written flattened, and an output that cannot be flattened fails the fixture.
+    pub flatten: Option<bool>,
 }

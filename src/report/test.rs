@@ -154,16 +154,17 @@ pub fn describe(failure: &Failure) -> String {
 /// The failing step of the first failed execution, with its Genesys error body.
 fn failing_step(result: &FixtureResult) -> Option<String> {
     let execution = result.executions.iter().find(|e| !e.success())?;
-    let step = execution.operations.iter().find(|o| !o.success)?;
+    let step = execution.failed_operation()?;
     let body = execution
         .error_body()
         .map(|b| serde_json::to_string_pretty(&b).unwrap_or_default())
         .unwrap_or_default();
+    // Genesys's test tool sums a failure up as `<step>. <name>: <message>`.
     Some(format!(
-        "failing step {} `{}`: {}\nerror body: {body}",
+        "failing step {}. {}: {}\nerror body: {body}",
         step.step,
         step.name,
-        step.error.as_deref().unwrap_or("")
+        step.error.as_ref().map_or("", |e| e.specific_message())
     ))
 }
 

@@ -3,10 +3,11 @@
 //! (live), `serve` and the emulator all call this one executor; only the `Transport` and `Clock`
 //! differ.
 //!
-//! The eight steps — validate input, resolve URL, headers and body, execute (with retries), resolve
-//! the translation map and the success template, validate output — each leave an operation in the
-//! trace, shaped like Genesys's `TestExecutionResult`. Before a trace or an error leaves the runtime,
-//! every secret in it is redacted. A node whose request templates read `${authResponse.X}` first
+//! Genesys's ten test steps ([`Step`]: validate the input as simple JSON, the definition, the input
+//! schema; authenticate; resolve the URL, header and body templates; execute (with retries);
+//! resolve the translation map; apply the output transformation) each leave an operation in the
+//! trace, shaped like Genesys's `TestExecutionResult`, a failed one with its `ErrorBody`. Before a
+//! trace or an error leaves the runtime, every secret in it is redacted. A node whose request templates read `${authResponse.X}` first
 //! obtains its integration's authentication response: the custom authentication action run by
 //! this same runtime (cached per integration), or the one the context gives.
 
@@ -14,6 +15,7 @@ pub mod cache;
 pub mod clock;
 pub mod compile;
 pub mod error;
+pub mod flatten;
 pub mod redact;
 pub mod retry;
 
@@ -28,7 +30,7 @@ pub use cache::Cache;
 use cache::Flight;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use compile::CompiledNode;
-pub use error::ExecError;
+pub use error::{ErrorBody, ExecError};
 use redact::Redactor;
 
 use crate::jsonpath::{self, BudgetExceeded, JsonPath, Resolution};
@@ -74,6 +76,9 @@ pub struct ExecContext {
     /// `${authResponse.X}` given as is (a fixture's `[auth_response]`): the custom authentication
     /// action is not run. `None`: it is run (or its cached answer reused) when a node reads it.
     pub auth_response: Option<Map<String, Value>>,
+    /// The `contextId` of this execution's error bodies when the caller draws it (the emulator
+    /// and `serve` answer with their own); `None`: the runtime draws one.
+    pub context_id: Option<String>,
 }
 
 impl ExecContext {
@@ -85,11 +90,68 @@ impl ExecContext {
             credentials,
             tokens: None,
             auth_response: None,
+            context_id: None,
         }
     }
 }
 
-/// One step of the trace (`TestExecutionResult.operations[]`).
+/// Genesys's numbered test steps, as its Test tab ("Operations") and `TestExecutionResult.operations[]`
+/// show them (docs/runtime.md, "The ten steps"; docs/genesys-evidence.md B.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    SimpleJson = 1,
+    DraftDefinition = 2,
+    InputSchema = 3,
+    Authentication = 4,
+    UrlTemplate = 5,
+    HeaderTemplates = 6,
+    BodyTemplate = 7,
+    Execute = 8,
+    TranslationMap = 9,
+    OutputTransformation = 10,
+}
+
+impl Step {
+    pub const ALL: [Step; 10] = [
+        Step::SimpleJson,
+        Step::DraftDefinition,
+        Step::InputSchema,
+        Step::Authentication,
+        Step::UrlTemplate,
+        Step::HeaderTemplates,
+        Step::BodyTemplate,
+        Step::Execute,
+        Step::TranslationMap,
+        Step::OutputTransformation,
+    ];
+
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// The step's name, verbatim from Genesys's test tool.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::SimpleJson => "Validate request body contains simple json (key-value pairs)",
+            Step::DraftDefinition => "Validate draft definition",
+            Step::InputSchema => "Validate request body against simple input schema",
+            Step::Authentication => "Perform authentication",
+            Step::UrlTemplate => "Resolve request URL template",
+            Step::HeaderTemplates => "Resolve request header templates",
+            Step::BodyTemplate => "Resolve request body template",
+            Step::Execute => "Execute",
+            Step::TranslationMap => "Resolve translation map",
+            Step::OutputTransformation => "Apply output transformation",
+        }
+    }
+
+    pub fn from_number(number: u8) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.number() == number)
+    }
+}
+
+/// One step of the trace: Genesys's `TestExecutionOperationResult` (`step`, `name`, `success`,
+/// `result`, `error`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Operation {
     pub step: u8,
@@ -98,7 +160,7 @@ pub struct Operation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ErrorBody>,
 }
 
 /// What one HTTP attempt got.
@@ -146,6 +208,52 @@ impl Execution {
             .as_ref()
             .err()
             .map(|e| e.genesys_body(&self.context_id))
+    }
+
+    /// The execution as `flatten=true` answers it: the output in Architect's flattened form
+    /// (flatten.rs), in the result and in step 10's operation (redacted there, as every
+    /// operation); an output that cannot be flattened fails step 10.
+    pub fn flatten_output(&mut self) {
+        let Ok(output) = &self.result else {
+            return;
+        };
+        let step = self
+            .operations
+            .iter()
+            .rposition(|o| o.step == Step::OutputTransformation.number());
+        match flatten::flatten(output) {
+            Ok(flat) => {
+                if let Some(step) = step.and_then(|i| self.operations.get_mut(i)) {
+                    let mut shown = flat.clone();
+                    self.redactor.value(&mut shown);
+                    step.result = Some(shown);
+                }
+                self.result = Ok(flat);
+            }
+            Err(flatten::FlattenError(why)) => {
+                let error = ExecError::new(
+                    ErrorKind::OutputInvalid,
+                    format!("the output cannot be flattened: {why}"),
+                );
+                let failed = Operation {
+                    step: Step::OutputTransformation.number(),
+                    name: Step::OutputTransformation.name(),
+                    success: false,
+                    result: None,
+                    error: Some(error.body(&self.context_id)),
+                };
+                match step.and_then(|i| self.operations.get_mut(i)) {
+                    Some(step) => *step = failed,
+                    None => self.operations.push(failed),
+                }
+                self.result = Err(error);
+            }
+        }
+    }
+
+    /// The operation that failed, if one did.
+    pub fn failed_operation(&self) -> Option<&Operation> {
+        self.operations.iter().find(|o| !o.success)
     }
 
     /// Genesys's `TestExecutionResult`: `{ operations, error, finalResult, success }`.
@@ -209,7 +317,11 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         input: &Value,
         context: &ExecContext,
     ) -> Execution {
-        let mut run = Run::default();
+        let context_id = context
+            .context_id
+            .clone()
+            .unwrap_or_else(|| context_id(self.clock.now_ms(), &node.node.key.name));
+        let mut run = Run::new(&context_id);
         let result = self.steps(node, input, context, &mut run).await;
         let redactor = run.redactors.iter().fold(
             Redactor::for_execution(&context.credentials, node.node.secure.then_some(input))
@@ -217,7 +329,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             Redactor::merged,
         );
         let result = result.map_err(|mut error| {
-            error.message = redactor.text(&error.message);
+            error.redact_with(&|text| redactor.text(text));
             error
         });
         for operation in &mut run.operations {
@@ -225,7 +337,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 redactor.value(result);
             }
             if let Some(error) = &mut operation.error {
-                *error = redactor.text(error);
+                error.redact_with(&|text| redactor.text(text));
             }
         }
         for attempt in &mut run.attempts {
@@ -237,7 +349,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             attempts: run.attempts,
             waits_ms: run.waits_ms,
             cached: run.cached,
-            context_id: context_id(self.clock.now_ms(), &node.node.key.name),
+            context_id,
             redactor,
         }
     }
@@ -249,16 +361,17 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         context: &ExecContext,
         run: &mut Run,
     ) -> Result<Value, ExecError> {
-        // 1. validate input
-        let step1 = validate_input(node, input);
-        run.step(1, "validate input", &step1, |_| None)?;
+        run.step(Step::SimpleJson, &simple_json(input), |_| None)?;
+        run.step(Step::DraftDefinition, &runnable_definition(node), |_| None)?;
+        run.step(Step::InputSchema, &validate_input(node, input), |_| None)?;
 
-        // The authentication response, when a request template reads it: needed before the
-        // templates render, traced as step 5 `authenticate` right before `execute request`.
-        let auth_response = if node.uses_auth_response {
-            Some(self.auth_response(node, context, None, run).await?)
-        } else {
-            None
+        // 4. Perform authentication: the org's token (Genesys Cloud Data Actions), the custom
+        // authentication action's response (a request template reads `$authResponse`), or
+        // nothing to obtain (the templates read `${credentials.X}` themselves).
+        let authentication = self.authenticate(node, context, run).await?;
+        let auth_response = match &authentication {
+            Authentication::Response(values) => Some(values.clone()),
+            _ => None,
         };
         let template_context =
             with_auth_response(request_context(input, context), auth_response.clone());
@@ -266,18 +379,20 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let request = self
             .resolve_request(node, &template_context, probe.as_ref(), context, run)
             .await?;
-        let held = std::mem::take(&mut run.held);
-        run.operations.extend(held);
+        let token = match authentication {
+            Authentication::Token(token) => Some(token),
+            _ => None,
+        };
         let reauth = auth_response.map(|stale| Reauth {
             renewable: context.auth_response.is_none(),
             template_context,
             stale,
         });
 
-        // The cache is consulted before step 5; identical concurrent misses wait for one call.
+        // The cache is consulted before step 8; identical concurrent misses wait for one call.
         let Some(cache) = self.cache_for(node) else {
             return self
-                .execute_uncached(node, request, input, context, reauth, run)
+                .execute_uncached(node, request, input, context, token, reauth, run)
                 .await;
         };
         let key = cache::key(&node.definition_hash, &request);
@@ -287,7 +402,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 || self.clock.now_ms(),
                 async || {
                     let result = self
-                        .execute_uncached(node, request, input, context, reauth, run)
+                        .execute_uncached(node, request, input, context, token, reauth, run)
                         .await;
                     if let Ok(output) = &result {
                         cache.put(key, output.clone(), self.clock.now_ms());
@@ -302,7 +417,28 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         }
     }
 
-    /// Steps 2 to 4 over `template_context` (and its `probe`, redact.rs), traced in `run`.
+    /// The step-4 operation, and what it obtained.
+    async fn authenticate(
+        &self,
+        node: &CompiledNode,
+        context: &ExecContext,
+        run: &mut Run,
+    ) -> Result<Authentication, ExecError> {
+        if node.node.integration_type == IntegrationType::GenesysCloud {
+            return Ok(Authentication::Token(grant(context, run, false).await?));
+        }
+        if node.uses_auth_response {
+            let values = self.auth_response(node, context, None, run).await?;
+            return Ok(Authentication::Response(values));
+        }
+        run.operations.push(Operation::done(
+            Step::Authentication,
+            json!({ "source": "none to obtain: the templates read the integration's credentials as ${credentials.X}" }),
+        ));
+        Ok(Authentication::None)
+    }
+
+    /// Steps 5 to 7 over `template_context` (and its `probe`, redact.rs), traced in `run`.
     async fn resolve_request(
         &self,
         node: &CompiledNode,
@@ -311,7 +447,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         context: &ExecContext,
         run: &mut Run,
     ) -> Result<HttpRequest, ExecError> {
-        // 2. resolve request url
+        // 5. Resolve request URL template
         let url = render_tracked(
             &node.url,
             template_context,
@@ -327,12 +463,16 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 context,
                 self.transport.replays(),
             )
+        })
+        .and_then(|url| {
+            if node.node.integration_type == IntegrationType::GenesysCloud {
+                token_destination(&url, context)?;
+            }
+            Ok(url)
         });
-        let url = run.step(2, "resolve request url", &url, |u| {
-            Some(Value::String(u.clone()))
-        })?;
+        let url = run.step(Step::UrlTemplate, &url, |u| Some(Value::String(u.clone())))?;
 
-        // 3. resolve request headers
+        // 6. Resolve request header templates
         let mut headers = Ok(Vec::with_capacity(node.headers.len()));
         for (index, (name, template)) in node.headers.iter().enumerate() {
             let reads_secrets = node.reads_secrets.headers.get(index).copied();
@@ -360,7 +500,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 }
             }
         }
-        let mut headers = run.step(3, "resolve request headers", &headers, |h| {
+        let mut headers = run.step(Step::HeaderTemplates, &headers, |h| {
             Some(Value::Object(
                 h.iter()
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -368,7 +508,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             ))
         })?;
 
-        // 4. resolve request body
+        // 7. Resolve request body template
         let body = if node.node.request.method.sends_body() {
             let rendered = render_tracked(
                 &node.body,
@@ -385,12 +525,12 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 }
                 Ok(body)
             });
-            Some(run.step(4, "resolve request body", &rendered, |b| {
+            Some(run.step(Step::BodyTemplate, &rendered, |b| {
                 Some(Value::String(b.clone()))
             })?)
         } else {
             let none: Result<(), ExecError> = Ok(());
-            run.step(4, "resolve request body", &none, |_| {
+            run.step(Step::BodyTemplate, &none, |_| {
                 Some(Value::String(format!(
                     "(no body for {})",
                     node.node.request.method
@@ -406,20 +546,23 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })
     }
 
-    /// Steps 5 to 8.
+    /// Steps 8 to 10.
+    #[allow(clippy::too_many_arguments)]
     async fn execute_uncached(
         &self,
         node: &CompiledNode,
         request: HttpRequest,
         input: &Value,
         context: &ExecContext,
+        token: Option<String>,
         reauth: Option<Reauth>,
         run: &mut Run,
     ) -> Result<Value, ExecError> {
-        // 5. execute request (a Genesys Cloud data action authenticates first, as step 5 too)
-        let response = if node.node.integration_type == IntegrationType::GenesysCloud {
-            // A failed grant is the authenticate step's failure: no request, no execute step.
-            self.send_authenticated(node, request, context, run).await?
+        // 8. Execute
+        let response = if let Some(token) = token {
+            // A failed new grant after a 401 is traced as a failed step 4: no execute step.
+            self.send_authenticated(node, request, context, token, run)
+                .await?
         } else if let Some(reauth) = reauth {
             self.send_reauthenticating(node, request, context, reauth, run)
                 .await?
@@ -427,13 +570,12 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             self.send_with_retries(node, &request, run).await
         };
         let attempts_summary = run.attempts_summary();
-        let response = run.step(5, "execute request", &response, |_| {
-            Some(attempts_summary.clone())
-        })?;
+        let response = response.and_then(|response| json_response(response, &node.node));
+        let response = run.step(Step::Execute, &response, |_| Some(attempts_summary.clone()))?;
 
-        // 6. resolve translation map
+        // 9. Resolve translation map
         let variables = translate(node, &response.body).await;
-        let variables = run.step(6, "resolve translation map", &variables, |vars| {
+        let variables = run.step(Step::TranslationMap, &variables, |vars| {
             Some(Value::Object(
                 vars.iter()
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -441,31 +583,33 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             ))
         })?;
 
-        // 7. resolve success template
-        let output = success_output(node, &response.body, variables, input, context).await;
-        let output = run.step(7, "resolve success template", &output, |o| Some(o.clone()))?;
-
-        // 8. validate output
-        let validated = validate_output(node, &output);
-        run.step(8, "validate output", &validated, |_| None)?;
-        Ok(output)
+        // 10. Apply output transformation: the success template, then the output contract.
+        let output = success_output(node, &response.body, variables, input, context)
+            .await
+            .and_then(|output| validate_output(node, &output).map(|()| output));
+        run.step(Step::OutputTransformation, &output, |o| Some(o.clone()))
     }
 
-    /// A Genesys Cloud data action's request: the integration's bearer token replaces any
-    /// `Authorization` header the template rendered; a 401 answer invalidates it, and one new
-    /// grant and one resend follow (once per execution). Each grant leaves an `authenticate`
-    /// operation (step 5, before `execute request`) saying where the token came from. The outer
-    /// error is a failed grant (already traced), the inner the request's own outcome.
+    /// A Genesys Cloud data action's request: the integration's bearer token (step 4's) replaces
+    /// any `Authorization` header the template rendered; a 401 answer invalidates it, and one new
+    /// grant (traced as another step-4 operation) and one resend follow, once per execution. The
+    /// outer error is a failed new grant (already traced), the inner the request's own outcome.
     async fn send_authenticated(
         &self,
         node: &CompiledNode,
         mut request: HttpRequest,
         context: &ExecContext,
+        mut token: String,
         run: &mut Run,
     ) -> Result<Result<HttpResponse, ExecError>, ExecError> {
         let mut regranted = false;
         loop {
-            let token = authenticate(context, &mut request, run, regranted).await?;
+            request
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            request
+                .headers
+                .push(("Authorization".to_string(), format!("Bearer {token}")));
             let response = self.send_with_retries(node, &request, run).await;
             let refused = matches!(
                 run.attempts.last().map(|a| &a.outcome),
@@ -476,6 +620,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                     tokens.invalidate(&token);
                 }
                 regranted = true;
+                token = grant(context, run, true).await?;
                 continue;
             }
             return Ok(response);
@@ -505,12 +650,10 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         let fresh = self
             .auth_response(node, context, Some(&reauth.stale), run)
             .await?;
-        let held = std::mem::take(&mut run.held);
-        run.operations.extend(held);
         let template_context = with_auth_response(reauth.template_context, Some(fresh));
         let probe = probe_for(node, &template_context);
-        // Steps 2 to 4 again, untraced (the trace shows them once): only what they derive counts.
-        let mut again = Run::default();
+        // Steps 5 to 7 again, untraced (the trace shows them once): only what they derive counts.
+        let mut again = Run::new(&run.context_id);
         let request = self
             .resolve_request(node, &template_context, probe.as_ref(), context, &mut again)
             .await;
@@ -521,8 +664,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         })
     }
 
-    /// The `authenticate` operation of a node reading `$authResponse` (held until steps 2–4 are
-    /// traced): the context's given response, else the integration's cached one, else the custom
+    /// The step-4 operation of a node reading `$authResponse`: the context's given response, else the integration's cached one, else the custom
     /// authentication action run now over the same transport with the same credentials (one run
     /// per integration at a time; the others wait for its answer). `stale`: the response the
     /// upstream just refused, forgotten first. Every string of the response becomes a secret of
@@ -537,22 +679,21 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
         if let Some(given) = &context.auth_response {
             let values = Value::Object(given.clone());
             run.derived.extend(redact::auth_response_secrets(&values));
-            run.held.push(Operation::done(
-                5,
-                "authenticate",
+            run.operations.push(Operation::done(
+                Step::Authentication,
                 json!({ "source": "authentication response given by the fixture ([auth_response])" }),
             ));
             return Ok(values);
         }
         let Some(auth) = node.custom_auth.as_ref() else {
             let missing: Result<Value, ExecError> = Err(ExecError::new(
-                ErrorKind::TemplateRequest,
+                ErrorKind::AuthenticationFailed,
                 format!(
                     "the request reads `$authResponse`, but integration `{}` has no custom authentication action in this project (a node with `custom_auth = true`); add it, or give the fixture an `[auth_response]` table",
                     node.node.key.integration
                 ),
             ));
-            return run.step(5, "authenticate", &missing, |_| None);
+            return run.step(Step::Authentication, &missing, |_| None);
         };
         let name = auth.node.key.name.clone();
         let key = auth_key(auth, context);
@@ -596,7 +737,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                 let values = match &execution.result {
                     Ok(values @ Value::Object(_)) => Ok(values.clone()),
                     Ok(other) => Err(ExecError::new(
-                        ErrorKind::TemplateSuccess,
+                        ErrorKind::AuthenticationFailed,
                         format!(
                             "custom authentication action `{name}` returned {}, not an object: `${{authResponse.X}}` reads the fields of an object",
                             crate::model::json_kind(other)
@@ -611,19 +752,19 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
                             .map(|o| format!(" at step {} `{}`", o.step, o.name))
                             .unwrap_or_default();
                         Err(ExecError::new(
-                            error.kind,
+                            ErrorKind::AuthenticationFailed,
                             format!(
                                 "custom authentication action `{name}` failed{failed}: {}",
                                 error.message
                             ),
-                        ))
+                        )
+                        .caused_by(error.clone()))
                     }
                 };
-                // A failure is traced where it happens; a success is held (moved below).
-                let values = run.step(5, "authenticate", &values, |_| None)?;
-                if let Some(done) = run.operations.pop() {
-                    run.held.push(done);
-                }
+                let values = match values {
+                    Ok(values) => values,
+                    failed => return run.step(Step::Authentication, &failed, |_| None),
+                };
                 (
                     values,
                     json!({
@@ -638,14 +779,8 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             map.insert("after".to_string(), Value::String(after.to_string()));
         }
         run.derived.extend(redact::auth_response_secrets(&values));
-        match run.held.last_mut() {
-            Some(held) if held.name == "authenticate" && held.result.is_none() => {
-                held.result = Some(description);
-            }
-            _ => run
-                .held
-                .push(Operation::done(5, "authenticate", description)),
-        }
+        run.operations
+            .push(Operation::done(Step::Authentication, description));
         Ok(values)
     }
 
@@ -728,39 +863,17 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
     }
 }
 
-/// The `authenticate` operation: a token from the context's source, sent as
-/// `Authorization: Bearer …` in place of any rendered `Authorization` header, and added to the
-/// execution's secrets (unless it is the dry-run's placeholder). Hands back the token.
-async fn authenticate(
-    context: &ExecContext,
-    request: &mut HttpRequest,
-    run: &mut Run,
-    regrant: bool,
-) -> Result<String, ExecError> {
-    // The org's token goes to the org's API only: a URL elsewhere (an absolute one in the
-    // template) gets no token and no request (docs/security.md).
-    if !on_api_base(&request.url, context.api_base.as_deref()) {
-        let refused: Result<crate::transport::token::Grant, ExecError> = Err(ExecError::new(
-            ErrorKind::TemplateRequest,
-            format!(
-                "a Genesys Cloud Data Actions request goes to the org's Platform API only, and `{}` is not under this env's API base{}; write the URL as a path (`/api/v2/…`)",
-                request.url,
-                context
-                    .api_base
-                    .as_deref()
-                    .map(|b| format!(" `{b}`"))
-                    .unwrap_or_default()
-            ),
-        ));
-        run.step(5, "authenticate", &refused, |_| None)?;
-    }
+/// A step-4 operation of a Genesys Cloud Data Actions node: a token from the context's source
+/// (added to the execution's secrets unless it is the dry-run's placeholder), sent later as
+/// `Authorization: Bearer …`. `regrant`: after the previous token was refused.
+async fn grant(context: &ExecContext, run: &mut Run, regrant: bool) -> Result<String, ExecError> {
     let granted = match &context.tokens {
         Some(tokens) => tokens
             .token()
             .await
-            .map_err(|e| ExecError::new(e.kind, e.message)),
+            .map_err(|e| ExecError::new(ErrorKind::AuthenticationFailed, e.message)),
         None => Err(ExecError::new(
-            ErrorKind::TemplateRequest,
+            ErrorKind::AuthenticationFailed,
             "a Genesys Cloud Data Actions node needs the integration's OAuth token, and this execution has no token source",
         )),
     };
@@ -769,7 +882,7 @@ async fn authenticate(
     {
         run.derived.push(("token".to_string(), grant.token.clone()));
     }
-    let grant = run.step(5, "authenticate", &granted, |grant| {
+    let grant = run.step(Step::Authentication, &granted, |grant| {
         let mut description = grant.description.clone();
         if regrant && let Value::Object(map) = &mut description {
             map.insert(
@@ -779,14 +892,36 @@ async fn authenticate(
         }
         Some(description)
     })?;
-    request
-        .headers
-        .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
-    request.headers.push((
-        "Authorization".to_string(),
-        format!("Bearer {}", grant.token),
-    ));
     Ok(grant.token)
+}
+
+/// The org's token goes to the org's API only: a Genesys Cloud Data Actions URL elsewhere (an
+/// absolute one in the template) fails step 5, and nothing is sent (docs/security.md).
+fn token_destination(url: &str, context: &ExecContext) -> Result<(), ExecError> {
+    if on_api_base(url, context.api_base.as_deref()) {
+        return Ok(());
+    }
+    Err(ExecError::new(
+        ErrorKind::TemplateRequest,
+        format!(
+            "a Genesys Cloud Data Actions request goes to the org's Platform API only, and `{url}` is not under this env's API base{}; write the URL as a path (`/api/v2/…`)",
+            context
+                .api_base
+                .as_deref()
+                .map(|b| format!(" `{b}`"))
+                .unwrap_or_default()
+        ),
+    ))
+}
+
+/// What step 4 obtained.
+enum Authentication {
+    /// Nothing: the templates read the credentials themselves.
+    None,
+    /// A Genesys Cloud Data Actions node's bearer token.
+    Token(String),
+    /// The custom authentication action's response (`$authResponse`).
+    Response(Value),
 }
 
 /// The request templates' context, with `$authResponse` when the node reads it.
@@ -871,6 +1006,8 @@ fn default_policy() -> RetryPolicy {
 /// The trace being built.
 #[derive(Default)]
 struct Run {
+    /// The execution's `contextId`, for the failed operations' error bodies.
+    context_id: String,
     /// Values the request templates derived from secrets: `(name, value)`.
     derived: Vec<(String, String)>,
     operations: Vec<Operation>,
@@ -881,16 +1018,13 @@ struct Run {
     auth_attempts: Vec<usize>,
     /// The redactors of the custom authentication action's executions.
     redactors: Vec<Redactor>,
-    /// Operations traced later than they happen: `authenticate`, obtained before step 2 and
-    /// shown before `execute request`.
-    held: Vec<Operation>,
 }
 
 impl Operation {
-    fn done(step: u8, name: &'static str, result: Value) -> Operation {
+    fn done(step: Step, result: Value) -> Operation {
         Operation {
-            step,
-            name,
+            step: step.number(),
+            name: step.name(),
             success: true,
             result: Some(result),
             error: None,
@@ -899,19 +1033,25 @@ impl Operation {
 }
 
 impl Run {
+    fn new(context_id: &str) -> Run {
+        Run {
+            context_id: context_id.to_string(),
+            ..Run::default()
+        }
+    }
+
     /// Records a step's outcome and passes it on.
     fn step<T: Clone>(
         &mut self,
-        step: u8,
-        name: &'static str,
+        step: Step,
         outcome: &Result<T, ExecError>,
         result: impl Fn(&T) -> Option<Value>,
     ) -> Result<T, ExecError> {
         match outcome {
             Ok(value) => {
                 self.operations.push(Operation {
-                    step,
-                    name,
+                    step: step.number(),
+                    name: step.name(),
                     success: true,
                     result: result(value),
                     error: None,
@@ -920,11 +1060,11 @@ impl Run {
             }
             Err(error) => {
                 self.operations.push(Operation {
-                    step,
-                    name,
+                    step: step.number(),
+                    name: step.name(),
                     success: false,
                     result: None,
-                    error: Some(error.to_string()),
+                    error: Some(error.body(&self.context_id)),
                 });
                 Err(error.clone())
             }
@@ -933,13 +1073,8 @@ impl Run {
 
     fn cache_hit(&mut self, output: Value) -> Value {
         self.cached = true;
-        self.operations.push(Operation {
-            step: 5,
-            name: "execute request",
-            success: true,
-            result: Some(json!({ "cached": true })),
-            error: None,
-        });
+        self.operations
+            .push(Operation::done(Step::Execute, json!({ "cached": true })));
         output
     }
 
@@ -967,17 +1102,59 @@ impl Run {
     }
 }
 
-fn validate_input(node: &CompiledNode, input: &Value) -> Result<(), ExecError> {
-    if !input.is_object() {
+/// Step 1: the input is a JSON object whose values are not objects or arrays.
+fn simple_json(input: &Value) -> Result<(), ExecError> {
+    let Some(object) = input.as_object() else {
         return Err(ExecError::new(
             ErrorKind::InputInvalid,
-            "the input must be a JSON object",
+            format!(
+                "the input must be a JSON object of key-value pairs, not {}",
+                crate::model::json_kind(input)
+            ),
         ));
+    };
+    let nested: Vec<String> = object
+        .iter()
+        .filter(|(_, value)| value.is_object() || value.is_array())
+        .map(|(key, _)| format!("`{key}`"))
+        .collect();
+    if nested.is_empty() {
+        return Ok(());
     }
-    let validator = node
-        .input_validator
-        .as_ref()
-        .map_err(|m| ExecError::new(ErrorKind::InputInvalid, format!("input_schema {m}")))?;
+    Err(ExecError::new(
+        ErrorKind::InputInvalid,
+        format!(
+            "the input must be simple JSON (key-value pairs), and {} {} an object or an array",
+            nested.join(", "),
+            if nested.len() == 1 { "holds" } else { "hold" }
+        ),
+    ))
+}
+
+/// Step 2: the definition runs: both contracts compile.
+fn runnable_definition(node: &CompiledNode) -> Result<(), ExecError> {
+    let problems: Vec<String> = [
+        ("input_schema", node.input_validator.as_ref().err()),
+        ("output_schema", node.output_validator.as_ref().err()),
+    ]
+    .into_iter()
+    .filter_map(|(which, problem)| problem.map(|m| format!("{which} {m}")))
+    .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ExecError::new(
+            ErrorKind::DefinitionInvalid,
+            problems.join("; "),
+        ))
+    }
+}
+
+/// Step 3 (steps 1 and 2 passed).
+fn validate_input(node: &CompiledNode, input: &Value) -> Result<(), ExecError> {
+    let Ok(validator) = node.input_validator.as_ref() else {
+        return Ok(());
+    };
     let violations = schema_violations(validator, input);
     if violations.is_empty() {
         Ok(())
@@ -990,10 +1167,9 @@ fn validate_input(node: &CompiledNode, input: &Value) -> Result<(), ExecError> {
 }
 
 fn validate_output(node: &CompiledNode, output: &Value) -> Result<(), ExecError> {
-    let validator = node
-        .output_validator
-        .as_ref()
-        .map_err(|m| ExecError::new(ErrorKind::OutputInvalid, format!("output_schema {m}")))?;
+    let Ok(validator) = node.output_validator.as_ref() else {
+        return Ok(());
+    };
     let violations = schema_violations(validator, output);
     if violations.is_empty() {
         Ok(())
@@ -1238,7 +1414,11 @@ fn failure_of(
                 response.status,
                 excerpt(&response.body)
             ),
-        ),
+        )
+        .with_backend_message(format!(
+            "Request to backend service failed.  Response from web service: {}",
+            excerpt(&response.body)
+        )),
         Err(TransportError::Timeout(_)) => ExecError::new(
             ErrorKind::RemoteTimeout,
             format!(
@@ -1249,11 +1429,38 @@ fn failure_of(
         Err(TransportError::Connect(why)) => ExecError::new(
             ErrorKind::RemoteConnect,
             format!("{target}: connection failed: {why}"),
-        ),
+        )
+        .with_backend_message(why.clone()),
         Err(TransportError::Invalid(why)) => {
             ExecError::new(ErrorKind::TemplateRequest, format!("{target}: {why}"))
         }
     }
+}
+
+/// Step 8's last check: Genesys processes JSON answers only; a 2xx answer whose body is not JSON
+/// fails the execution at the remote endpoint ("Data action returns a 400 error"). An empty body
+/// passes (the output is then `{}`).
+fn json_response(
+    response: HttpResponse,
+    node: &crate::model::Node,
+) -> Result<HttpResponse, ExecError> {
+    if response.body.trim().is_empty()
+        || serde_json::from_str::<serde::de::IgnoredAny>(&response.body).is_ok()
+    {
+        return Ok(response);
+    }
+    let target = format!("{} answered {}", node.key.name, response.status);
+    Err(ExecError::new(
+        ErrorKind::RemoteInvalid,
+        format!(
+            "{target} with a body that is not JSON: {}",
+            excerpt(&response.body)
+        ),
+    )
+    .with_backend_message(format!(
+        "Request to backend service failed.  Response from web service: {}",
+        excerpt(&response.body)
+    )))
 }
 
 /// At most 512 bytes of a body, cut at a character boundary.
@@ -1345,19 +1552,30 @@ async fn success_output(
     }
     let rendered = render_template(template, &Value::Object(scope), vtl::Mode::Success)
         .await
-        .map_err(|e| ExecError::new(ErrorKind::TemplateSuccess, e.message))?;
+        .map_err(|e| transform_failed(&e.message, &node.node.response.success_template))?;
     if rendered.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
     serde_json::from_str(&rendered).map_err(|e| {
-        ExecError::new(
-            ErrorKind::TemplateSuccess,
-            format!(
-                "success_template did not render JSON: {}",
+        transform_failed(
+            &format!(
+                "the rendered result is not JSON: {}",
                 json_error_excerpt(&rendered, &e)
             ),
+            &node.node.response.success_template,
         )
     })
+}
+
+/// Genesys's words for a success template that fails, verbatim from its DataActionsWorkshop
+/// (docs/genesys-evidence.md B.2): the Velocity error, then the template.
+fn transform_failed(error: &str, template: &str) -> ExecError {
+    ExecError::new(
+        ErrorKind::TemplateSuccess,
+        format!(
+            "Transform failed to process result using 'successTemplate' template due to error:'{error}'\n Template:'{template}'."
+        ),
+    )
 }
 
 fn redact_request(redactor: &Redactor, request: &mut HttpRequest) {

@@ -339,9 +339,10 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
     if path.starts_with("/api/") {
         let route = Route::parse(method.as_str(), &path);
         let context_id = shared.context_id();
+        let query = crate::emulator::route::Query::parse(request.uri().query().unwrap_or(""));
         let (id, mode) = match route {
-            Route::TestAction(id) => (id, Mode::Test),
-            Route::ExecuteAction(id) => (id, Mode::Execute),
+            Route::TestAction(id) => (id, Mode::with_query(false, &query)),
+            Route::ExecuteAction(id) => (id, Mode::with_query(true, &query)),
             _ => {
                 return Answer::reply(
                     ApiError::not_found(
@@ -477,10 +478,13 @@ async fn read(shared: &Shared, request: Request<Incoming>) -> Result<Vec<u8>, An
 fn outcome_of(error: &ExecError) -> (u16, &'static str) {
     match error.kind {
         ErrorKind::InputInvalid => (400, "bad_input"),
-        ErrorKind::RemoteStatus | ErrorKind::RemoteTimeout | ErrorKind::RemoteConnect => {
-            (502, "upstream_error")
-        }
-        ErrorKind::TemplateRequest
+        ErrorKind::RemoteStatus
+        | ErrorKind::RemoteTimeout
+        | ErrorKind::RemoteConnect
+        | ErrorKind::RemoteInvalid
+        | ErrorKind::AuthenticationFailed => (502, "upstream_error"),
+        ErrorKind::DefinitionInvalid
+        | ErrorKind::TemplateRequest
         | ErrorKind::TemplateUnsupported
         | ErrorKind::Translation
         | ErrorKind::TemplateSuccess
@@ -840,7 +844,7 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
     }
     let outcome = match (&reply.body, reply.status) {
         (Body::Json(value), 200)
-            if mode == Mode::Test && value.get("success") != Some(&Value::Bool(true)) =>
+            if !mode.is_execute() && value.get("success") != Some(&Value::Bool(true)) =>
         {
             "failure"
         }

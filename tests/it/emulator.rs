@@ -766,7 +766,7 @@ fn an_action_reading_the_auth_response_runs_the_custom_authentication_action_fir
             &executable,
             custom_auth,
             br#"{"orderId": "o-1"}"#,
-            Mode::Test,
+            Mode::Test { flatten: false },
             ExecUpstream::default(),
             "ctx",
         ));
@@ -783,8 +783,10 @@ fn an_action_reading_the_auth_response_runs_the_custom_authentication_action_fir
     assert_eq!(result["finalResult"]["status"], "shipped", "{result:#}");
     let operations = result["operations"].as_array().cloned().unwrap_or_default();
     assert!(
-        operations.iter().any(|o| o["name"] == "authenticate"
-            && o["result"]["source"] == "ran the custom authentication action"),
+        operations
+            .iter()
+            .any(|o| o["name"] == "Perform authentication"
+                && o["result"]["source"] == "ran the custom authentication action"),
         "{result:#}"
     );
     assert!(!result.to_string().contains("fake-token-1"), "{result:#}");

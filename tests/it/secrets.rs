@@ -476,7 +476,7 @@ fn a_genesys_cloud_data_action_token_shows_nowhere() {
     );
     let mut seen = format!("=== run\n{}", run.transcript());
     assert!(
-        run.stdout.contains("\"name\": \"authenticate\"")
+        run.stdout.contains("\"name\": \"Perform authentication\"")
             && run.stdout.contains("\"success\": true"),
         "run did not authenticate:\n{seen}"
     );
