@@ -30,6 +30,7 @@ pub mod lint;
 pub mod manifest;
 pub mod model;
 pub mod ops;
+pub mod parity;
 pub mod plan;
 pub mod remote;
 pub mod report;

@@ -436,6 +436,9 @@ impl CachePolicy {
 pub struct LocalPolicy {
     pub retry: Option<RetryPolicy>,
     pub cache: Option<CachePolicy>,
+    /// `[local] parity = true`: `nodectl parity` may have the org test this node with its
+    /// fixtures' inputs (a test executes the real request, so it is opted into per node).
+    pub parity: bool,
 }
 
 /// One node as the env resolves it: the data action nodectl manages.

@@ -89,6 +89,10 @@ pub struct EmulatorArgs {
     /// Seconds a client has to send a request's head, then its body, before a 408.
     #[arg(long, value_name = "SECONDS", default_value_t = emulator::DEFAULT_READ_TIMEOUT_S)]
     read_timeout: u64,
+    /// Make `/test` answers disagree with nodectl on this step (1-10), on purpose: how a
+    /// disagreement reported by `nodectl parity` is tested (also `POST /_emulator/perturb`).
+    #[arg(long, value_name = "STEP")]
+    perturb_step: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,6 +142,7 @@ impl EmulatorArgs {
             reject_contract_change: self.reject_contract_change,
             stop_after_writes: self.stop_after_writes,
             read_timeout: self.read_timeout,
+            perturb_step: self.perturb_step,
         }
     }
 }

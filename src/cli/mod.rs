@@ -9,6 +9,7 @@ pub mod exit;
 mod export;
 mod import;
 mod live;
+mod parity;
 mod plan;
 mod record;
 mod run;
@@ -82,6 +83,7 @@ enum Command {
     Record(record::RecordArgs),
     Export(export::ExportArgs),
     Import(import::ImportArgs),
+    Parity(parity::ParityArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Emulator(emulator::EmulatorArgs),
@@ -180,6 +182,7 @@ where
         Command::Completions(args) => completions::run(args, &mut output),
         Command::Emulator(args) => emulator::run(args, &mut output),
         Command::Serve(args) => serve::run(args, &mut output),
+        Command::Parity(args) => parity::run(args, &mut output),
     }
 }
 

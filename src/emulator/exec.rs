@@ -176,3 +176,45 @@ pub async fn run_compiled<T: Transport, C: Clock>(
     };
     (reply, execution.redactor)
 }
+
+/// What `--perturb-step` (and `POST /_emulator/perturb`) does to a `/test` answer: the result of
+/// step `step`, when it succeeded, deliberately disagrees with nodectl's (a string gains
+/// ` (perturbed)`, an object the entry `"perturbed": "by the emulator"`, anything else becomes that
+/// text; step 10's change is the final result's too). How `nodectl parity`'s report of a
+/// disagreement is tested: the emulator otherwise agrees with nodectl by construction.
+pub fn perturb(test_result: &mut Value, step: u8) {
+    fn change(value: &mut Value) {
+        match value {
+            Value::String(text) => text.push_str(" (perturbed)"),
+            Value::Object(object) => {
+                object.insert("perturbed".to_string(), Value::from("by the emulator"));
+            }
+            other => *other = Value::from("perturbed by the emulator"),
+        }
+    }
+    let Some(operations) = test_result
+        .get_mut("operations")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let Some(operation) = operations.iter_mut().rev().find(|o| {
+        o.get("step").and_then(Value::as_u64) == Some(u64::from(step))
+            && o.get("success") == Some(&Value::Bool(true))
+    }) else {
+        return;
+    };
+    if let Some(result) = operation.get_mut("result") {
+        change(result);
+    } else if let Value::Object(operation) = operation {
+        operation.insert(
+            "result".to_string(),
+            Value::from("perturbed by the emulator"),
+        );
+    }
+    if step == crate::runtime::Step::OutputTransformation.number()
+        && let Some(final_result) = test_result.get_mut("finalResult")
+    {
+        change(final_result);
+    }
+}

@@ -122,6 +122,8 @@ struct Shared {
     limiter: Mutex<RateLimiter>,
     faults: Mutex<Faults>,
     stats: Mutex<Stats>,
+    /// The step `/test` answers perturb (`--perturb-step`, `POST /_emulator/perturb`).
+    perturb_step: Mutex<Option<u8>>,
     ids: Mutex<SplitMix64>,
     runtime: Runtime<LiveTransport, SystemClock>,
     persister: Option<Persister>,
@@ -228,6 +230,7 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
         faults: Mutex::new(Faults::new(rates, seed)),
         stats: Mutex::new(Stats::default()),
+        perturb_step: Mutex::new(options.perturb_step),
         ids: Mutex::new(SplitMix64::new(seed ^ 0x636F_6E74_6578_7401)),
         runtime: Runtime::new(transport, SystemClock),
         persister: options.state.clone().map(Persister::new),
@@ -452,6 +455,8 @@ async fn handle(
             body: granted.body.to_string().into_bytes(),
             headers: Vec::new(),
         }
+    } else if route == Route::Perturb {
+        set_perturbation(shared, &body, context_id)
     } else if !path.starts_with("/api/") {
         // Not the Platform API (an unknown path, or a wrong method on /oauth/token): no token needed.
         Answer::from_reply(lock(&shared.org).handle(&route, &query, &body), context_id)
@@ -598,7 +603,7 @@ async fn dispatch(
     match executable {
         Ok(executable) => {
             // The emulator stands in for Genesys: its answers are not redacted.
-            exec::run_authenticated(
+            let mut reply = exec::run_authenticated(
                 &shared.runtime,
                 &executable,
                 custom_auth.as_ref(),
@@ -611,9 +616,51 @@ async fn dispatch(
                 context_id,
             )
             .await
-            .0
+            .0;
+            if let (false, Some(step), Body::Json(result)) = (
+                mode.is_execute(),
+                *lock(&shared.perturb_step),
+                &mut reply.body,
+            ) {
+                exec::perturb(result, step);
+            }
+            reply
         }
         Err(error) => error.into(),
+    }
+}
+
+/// `POST /_emulator/perturb` with `{"step": N}` (1-10) or `{"step": null}`: 204, or 400.
+fn set_perturbation(shared: &Shared, body: &[u8], context_id: &str) -> Answer {
+    let step = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("step").cloned());
+    let chosen = match step {
+        Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .filter(|n| crate::runtime::Step::from_number(*n).is_some())
+            .map(Some)
+            .ok_or(()),
+        None => Err(()),
+    };
+    match chosen {
+        Ok(step) => {
+            *lock(&shared.perturb_step) = step;
+            Answer {
+                status: 204,
+                content_type: None,
+                body: Vec::new(),
+                headers: Vec::new(),
+            }
+        }
+        Err(()) => Answer::error(
+            ApiError::bad_request(
+                "The body must be {\"step\": N} with N from 1 to 10, or {\"step\": null}.",
+            ),
+            context_id,
+        ),
     }
 }
 

@@ -100,6 +100,9 @@ pub struct EmulatorOptions {
     /// `emulator.stopped`), the last write's answer included although it was stored: an apply cut
     /// off at exactly that point, for the tests of convergence after an interruption.
     pub stop_after_writes: Option<u64>,
+    /// `/test` answers disagree with nodectl on this step (1-10) on purpose (`exec::perturb`), for
+    /// the tests of `nodectl parity`; `POST /_emulator/perturb` changes it at run time.
+    pub perturb_step: Option<u8>,
 }
 
 impl Default for EmulatorOptions {
@@ -126,6 +129,7 @@ impl Default for EmulatorOptions {
             reject_contract_change: false,
             stop_after_writes: None,
             read_timeout: DEFAULT_READ_TIMEOUT_S,
+            perturb_step: None,
         }
     }
 }
@@ -169,6 +173,13 @@ impl EmulatorOptions {
             problems.push(format!(
                 "--addr {} is not a loopback address: listening there needs an explicit client secret (--client-secret or NODECTL_EMULATOR_CLIENT_SECRET), because the default one is public",
                 self.addr
+            ));
+        }
+        if let Some(step) = self.perturb_step
+            && crate::runtime::Step::from_number(step).is_none()
+        {
+            problems.push(format!(
+                "--perturb-step must be a step from 1 to 10; got {step}"
             ));
         }
         if self.page_size_max == 0 {

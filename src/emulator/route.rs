@@ -11,6 +11,8 @@ pub enum Route {
     Token,
     /// `GET /_emulator/stats`.
     Stats,
+    /// `POST /_emulator/perturb`: `{"step": N}` or `{"step": null}` (`exec::perturb`).
+    Perturb,
     /// `GET /api/v2/integrations`.
     ListIntegrations,
     /// `POST /api/v2/integrations`.
@@ -114,6 +116,7 @@ const ACTION_TEST: &str = "/api/v2/integrations/actions/{actionId}/test";
 const ACTION_EXECUTE: &str = "/api/v2/integrations/actions/{actionId}/execute";
 const TOKEN: &str = "/oauth/token";
 const STATS: &str = "/_emulator/stats";
+const PERTURB: &str = "/_emulator/perturb";
 
 impl Route {
     /// The route of `method` on `path` (the path without its query string).
@@ -124,6 +127,9 @@ impl Route {
         }
         if trimmed == STATS {
             return only(method, "GET", Route::Stats, STATS);
+        }
+        if trimmed == PERTURB {
+            return only(method, "POST", Route::Perturb, PERTURB);
         }
         let Some(rest) = trimmed.strip_prefix(INTEGRATIONS) else {
             return Route::NotFound;
@@ -256,6 +262,7 @@ impl Route {
         match self {
             Route::Token => TOKEN,
             Route::Stats => STATS,
+            Route::Perturb => PERTURB,
             Route::ListIntegrations | Route::CreateIntegration => INTEGRATIONS,
             Route::GetIntegration(_) | Route::PatchIntegration(_) | Route::DeleteIntegration(_) => {
                 INTEGRATION

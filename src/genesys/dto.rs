@@ -161,6 +161,36 @@ pub struct DraftValidationResult {
     pub errors: Vec<ErrorBody>,
 }
 
+/// `POST …/test` and `…/draft/test` answer: the official SDKs' `TestExecutionResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TestExecutionResult {
+    #[serde(default)]
+    pub operations: Vec<TestExecutionOperationResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_result: Option<Value>,
+    #[serde(default)]
+    pub success: bool,
+}
+
+/// `TestExecutionResult.operations[]`: the SDKs' `TestExecutionOperationResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TestExecutionOperationResult {
+    #[serde(default)]
+    pub step: i64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
 /// A page of a listing (`ActionEntityListing`, `IntegrationEntityListing`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -235,6 +235,9 @@ pub struct ResponseSection {
 pub struct LocalSection {
     pub retry: Option<RetrySection>,
     pub cache: Option<CacheSection>,
+    /// `nodectl parity` may send this node's fixtures' inputs to the org's test endpoint, which
+    /// executes the real request (default false).
+    pub parity: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

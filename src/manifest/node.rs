@@ -484,5 +484,6 @@ fn resolve_local(local: Option<&LocalSection>) -> LocalPolicy {
             ttl_seconds: u64::try_from(c.ttl_seconds).unwrap_or(0),
             max_entries: non_negative(c.max_entries, CachePolicy::DEFAULT_MAX_ENTRIES),
         }),
+        parity: local.parity.unwrap_or(false),
     }
 }

@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod integrations;
 pub mod live;
+pub mod parity;
 pub mod plan;
 pub mod record;
 

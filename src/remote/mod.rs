@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::genesys::dto::{
     Action, ActionConfig, ActionContract, DraftValidationResult, Integration, PostActionInput,
-    PublishDraftInput, UpdateActionInput, UpdateDraftInput,
+    PublishDraftInput, TestExecutionResult, UpdateActionInput, UpdateDraftInput,
 };
 use crate::genesys::{ApiError, Client, Verb};
 use crate::model::{ActionContent, IntegrationRef, IntegrationType, is_custom_auth_id};
@@ -319,6 +319,20 @@ impl Remote {
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Has the org test an action (its draft with `draft`) with `input`: Genesys executes it for
+    /// real and answers its trace, unflattened (`TestExecutionResult`; `nodectl parity`). A test is
+    /// not repeated after an ambiguous failure: it may have reached the upstream.
+    pub async fn test_action(
+        &self,
+        id: &str,
+        draft: bool,
+        input: &serde_json::Value,
+    ) -> Result<TestExecutionResult, RemoteError> {
+        let draft = if draft { "/draft" } else { "" };
+        let path = format!("{ACTIONS}/{id}{draft}/test?flatten=false");
+        Ok(self.client.send_json(Verb::Post, &path, input).await?)
     }
 
     /// Looks an action up by exact name in one integration (the listing's `name` filter is partial).

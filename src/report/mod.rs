@@ -4,9 +4,12 @@
 
 pub mod export;
 pub mod import;
+pub mod parity;
 pub mod plan;
 pub mod record;
 pub mod test;
+
+use serde_json::Value;
 
 use crate::manifest::{Diagnostic, Severity};
 
@@ -14,6 +17,20 @@ const RED_BOLD: &str = "\x1b[1;31m";
 const YELLOW_BOLD: &str = "\x1b[1;33m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
+
+/// A unified diff of two JSON values, pretty-printed, under their labels.
+pub(crate) fn json_diff(before: (&str, &Value), after: (&str, &Value)) -> String {
+    let before_text = serde_json::to_string_pretty(before.1).unwrap_or_default() + "\n";
+    let after_text = serde_json::to_string_pretty(after.1).unwrap_or_default() + "\n";
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_lines(&before_text, &after_text)
+        .unified_diff()
+        .header(before.0, after.0)
+        .to_string()
+        .trim_end()
+        .to_string()
+}
 
 /// One diagnostic: `path:line:col: error: message`.
 pub fn diagnostic(d: &Diagnostic) -> String {

@@ -102,15 +102,8 @@ pub fn describe(failure: &Failure) -> String {
             expected,
             actual,
         } => {
-            let expected_text = serde_json::to_string_pretty(expected).unwrap_or_default() + "\n";
-            let actual_text = serde_json::to_string_pretty(actual).unwrap_or_default() + "\n";
-            let diff = similar::TextDiff::configure()
-                .algorithm(similar::Algorithm::Myers)
-                .diff_lines(&expected_text, &actual_text)
-                .unified_diff()
-                .header("expected output", "actual output")
-                .to_string();
-            format!("execution {execution}: output differs\n{}", diff.trim_end())
+            let diff = super::json_diff(("expected output", expected), ("actual output", actual));
+            format!("execution {execution}: output differs\n{diff}")
         }
         Failure::ErrorKind {
             execution,

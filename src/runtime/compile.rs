@@ -50,6 +50,27 @@ pub struct CompiledNode {
     pub(super) custom_auth: Option<Arc<CompiledNode>>,
 }
 
+/// The parts of a node's resolved request (and, for a secure node, everything) that may hold a
+/// secret ([`CompiledNode::secret_parts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretParts {
+    /// A secure node: its inputs, and so every value derived from them, are secret.
+    pub secure: bool,
+    pub url: bool,
+    pub body: bool,
+    /// Header names, lower case.
+    pub headers: std::collections::BTreeSet<String>,
+}
+
+impl SecretParts {
+    /// Whether header `name` may hold a secret (a credential header always may).
+    pub fn header(&self, name: &str) -> bool {
+        self.secure
+            || self.headers.contains(&name.to_ascii_lowercase())
+            || super::redact::is_credential_header(name)
+    }
+}
+
 /// Per request template, whether it reads a secret.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ReadsSecrets {
@@ -188,6 +209,27 @@ impl CompiledNode {
         let custom_auth = custom_auth_for(nodes, &compiled.node)
             .map(|auth| Arc::new(CompiledNode::new(auth.clone())));
         compiled.with_custom_auth(custom_auth)
+    }
+
+    /// Which parts of the resolved request may hold a secret (a template reading `$credentials`,
+    /// `$authResponse`, or a secure node's `$input`; a credential header whatever it reads): what
+    /// a comparison with another execution of the node must not show (`nodectl parity`).
+    pub fn secret_parts(&self) -> SecretParts {
+        let secure = self.node.secure;
+        SecretParts {
+            secure,
+            url: secure || self.reads_secrets.url,
+            body: secure || self.reads_secrets.body,
+            headers: self
+                .headers
+                .iter()
+                .zip(&self.reads_secrets.headers)
+                .filter(|((name, _), reads)| {
+                    secure || **reads || super::redact::is_credential_header(name)
+                })
+                .map(|((name, _), _)| name.to_ascii_lowercase())
+                .collect(),
+        }
     }
 
     /// Why this node cannot be dry-run, if it cannot (validate's "not dry-runnable").

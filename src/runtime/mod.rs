@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 pub use cache::Cache;
 use cache::Flight;
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use compile::CompiledNode;
+pub use compile::{CompiledNode, SecretParts};
 pub use error::{ErrorBody, ExecError};
 use redact::Redactor;
 

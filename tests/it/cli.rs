@@ -19,7 +19,7 @@ fn usage_errors_exit_64() {
 
 #[test]
 fn help_lists_only_working_commands() {
-    const WORKING: [&str; 13] = [
+    const WORKING: [&str; 14] = [
         "validate",
         "test",
         "plan",
@@ -28,6 +28,7 @@ fn help_lists_only_working_commands() {
         "record",
         "export",
         "import",
+        "parity",
         "schema",
         "completions",
         "emulator",

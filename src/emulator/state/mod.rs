@@ -407,6 +407,7 @@ impl Org {
             )),
             Route::Token
             | Route::Stats
+            | Route::Perturb
             | Route::TestAction(_)
             | Route::TestDraft(_)
             | Route::ExecuteAction(_)
