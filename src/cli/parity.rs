@@ -1,5 +1,5 @@
 //! `nodectl parity`: has the org test each opted-in node's action with its fixtures' inputs and
-//! compares Genesys's trace with nodectl's dry-run, step by step (docs/cli.md, "parity"). Exit 0
+//! compares Genesys's trace with nodectl's dry-run, step by step (docs/runtime.md, "Parity with Genesys"). Exit 0
 //! when all agree, 1 when a step differs or the org could not be asked.
 
 use clap::{Args, ValueEnum};

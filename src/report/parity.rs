@@ -1,6 +1,6 @@
 //! `nodectl parity`'s results: per node and fixture whether Genesys's execution agrees with
 //! nodectl's, and for each step that differs, both sides (a unified diff for JSON objects and
-//! arrays); the JSON form carries the same (docs/cli.md, "parity").
+//! arrays); the JSON form carries the same (docs/runtime.md, "Parity with Genesys").
 
 use serde_json::{Value, json};
 
