@@ -52,6 +52,14 @@ pub struct EmulatorArgs {
     /// Requests per minute per token (sliding 60 s window); 0 turns the limit off.
     #[arg(long, value_name = "N", default_value_t = 300)]
     rate_limit: u32,
+    /// Data-action executions (/test, /draft/test, /execute) in flight at once in the org, as
+    /// Genesys's actions.concurrent.executions.max (429 beyond it); 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = emulator::limits::DEFAULT_EXEC_CONCURRENCY)]
+    exec_concurrency: u32,
+    /// Data-action executions started per minute in the org (sliding 60 s window), as Genesys's
+    /// requests.volume.max (429 beyond it); 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = emulator::limits::DEFAULT_EXEC_RATE_LIMIT)]
+    exec_rate_limit: u32,
     /// Share of requests answered with --fail-status (0 to 1).
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     fail_rate: f64,
@@ -130,6 +138,8 @@ impl EmulatorArgs {
             typed_integration: self.typed_integrations,
             token_ttl: self.token_ttl,
             rate_limit: self.rate_limit,
+            exec_concurrency: self.exec_concurrency,
+            exec_rate_limit: self.exec_rate_limit,
             fail_rate: self.fail_rate,
             fail_status: self.fail_status,
             drop_rate: self.drop_rate,

@@ -41,6 +41,14 @@ pub struct ServeArgs {
     /// Project directory (default: the nearest directory upwards holding nodectl.toml).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Executions of /test and /execute in flight at once, as Genesys's
+    /// actions.concurrent.executions.max (429 beyond it); 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::limits::DEFAULT_EXEC_CONCURRENCY)]
+    exec_concurrency: u32,
+    /// Executions of /test and /execute started per minute (sliding 60 s window), as Genesys's
+    /// requests.volume.max (429 beyond it); 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::limits::DEFAULT_EXEC_RATE_LIMIT)]
+    exec_rate_limit: u32,
 }
 
 /// `127.0.0.1:8080`, `[::1]:0`, or `:PORT` for 127.0.0.1.
@@ -72,6 +80,8 @@ pub fn run(args: ServeArgs, output: &mut Output) -> Exit {
         watch: watch_dir,
         watch_interval: Duration::from_secs(1),
         read_timeout: Duration::from_secs(10),
+        exec_concurrency: args.exec_concurrency,
+        exec_rate_limit: args.exec_rate_limit,
     };
     if let Err(error) = options.check() {
         output.error(error.to_string());

@@ -3,13 +3,16 @@
 //! not); `/execute` answers the output, or the ErrorBody with its status. The integration's
 //! credentials (from the state file) are `${credentials.X}`; an action reading `${authResponse.X}`
 //! runs its integration's custom authentication action first when the caller hands it over
-//! (`run_authenticated`). `serve` reuses this over its own org.
+//! (`run_authenticated`). `serve` reuses this over its own org, and the execution limits with it
+//! (`ExecGate`, from `limits`: both servers admit each execution through one). An input nested
+//! deeper than Genesys's 50 levels is refused with a 400.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::convert::to_node;
+pub use super::limits::{ExecGate, ExecLimits, ExecPermit, ExecRefusal, MAX_JSON_DEPTH};
 use super::state::{ApiError, Body, Executable, Reply, StoredAction};
 use crate::runtime::redact::Redactor;
 use crate::runtime::{Clock, CompiledNode, ExecContext, Runtime};
@@ -125,6 +128,12 @@ fn parse_input(body: &[u8]) -> Result<Value, Reply> {
         return Err(ApiError::bad_request(
             "A request body is required: the action's input object.",
         )
+        .into());
+    }
+    if super::limits::nesting_exceeds(body, MAX_JSON_DEPTH) {
+        return Err(ApiError::bad_request(format!(
+            "The request body nests JSON objects and arrays more than {MAX_JSON_DEPTH} levels deep: Genesys limits data-action JSON to {MAX_JSON_DEPTH} levels."
+        ))
         .into());
     }
     serde_json::from_slice(body).map_err(|e| {

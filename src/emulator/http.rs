@@ -2,7 +2,8 @@
 //! graceful shutdown, and the order every request goes through — latency, body limit (413) and
 //! read timeouts (`--read-timeout` for the head, then for the body: 408, as `serve`),
 //! injected faults (before or, with `--fault-after-commit`, after a write is stored), OAuth or
-//! bearer check (401) and rate limit (429), the state machine or the runtime, persistence, slow
+//! bearer check (401) and rate limit (429), the state machine or the runtime (its executions within
+//! the org's execution limits: 429 with `Retry-After`), persistence, slow
 //! answers — with `ININ-Correlation-Id` echoed and every request counted for `/_emulator/stats`.
 
 use std::net::SocketAddr;
@@ -20,7 +21,10 @@ use tokio::task::JoinHandle;
 
 use super::auth::{ClientCredentials, Tokens};
 use super::exec::{self, Mode};
-use super::limits::{Admission, FaultPlan, FaultRates, Faults, RateLimiter, Stats, injected_error};
+use super::limits::{
+    Admission, ExecGate, ExecLimits, FaultPlan, FaultRates, Faults, RateLimiter, Stats,
+    injected_error,
+};
 use super::persist::{self, Persister};
 use super::rng::SplitMix64;
 use super::route::{Query, Route};
@@ -120,6 +124,8 @@ struct Shared {
     /// The tokens its own `/test` and `/execute` send to its API (Genesys Cloud Data Actions).
     own_tokens: Arc<dyn TokenSource>,
     limiter: Mutex<RateLimiter>,
+    /// The org's data-action execution limits (`/test`, `/draft/test`, `/execute`).
+    exec_gate: ExecGate,
     faults: Mutex<Faults>,
     stats: Mutex<Stats>,
     /// The step `/test` answers perturb (`--perturb-step`, `POST /_emulator/perturb`).
@@ -228,6 +234,10 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         })),
         tokens,
         limiter: Mutex::new(RateLimiter::new(options.rate_limit)),
+        exec_gate: ExecGate::new(ExecLimits {
+            concurrency: options.exec_concurrency,
+            per_minute: options.exec_rate_limit,
+        }),
         faults: Mutex::new(Faults::new(rates, seed)),
         stats: Mutex::new(Stats::default()),
         perturb_step: Mutex::new(options.perturb_step),
@@ -479,7 +489,9 @@ async fn handle(
                     _ if stop == Stop::Refuse => Answer::error(stopped_error(), context_id),
                     _ => {
                         let last = stop == Stop::LastWrite;
-                        let reply = dispatch(shared, &route, &query, &body, context_id).await;
+                        let (reply, headers) =
+                            dispatch(shared, &route, &query, &body, context_id).await;
+                        extra.extend(headers);
                         let changed = reply.changed;
                         let mut answer = Answer::from_reply(reply, context_id);
                         if last {
@@ -571,19 +583,20 @@ async fn injected(plan: &FaultPlan, context_id: &str) -> Option<Outcome> {
     Some(Outcome::Answer(answer))
 }
 
-/// The state machine, or the runtime for `/test` and `/execute`.
+/// The state machine, or the runtime for `/test` and `/execute` within the execution limits; with
+/// the headers the answer adds (`Retry-After` of a refused execution).
 async fn dispatch(
     shared: &Shared,
     route: &Route,
     query: &Query,
     body: &[u8],
     context_id: &str,
-) -> Reply {
+) -> (Reply, Vec<(&'static str, String)>) {
     let (id, draft, mode) = match route {
         Route::TestAction(id) => (id, false, Mode::with_query(false, query)),
         Route::TestDraft(id) => (id, true, Mode::with_query(false, query)),
         Route::ExecuteAction(id) => (id, false, Mode::with_query(true, query)),
-        _ => return lock(&shared.org).handle(route, query, body),
+        _ => return (lock(&shared.org).handle(route, query, body), Vec::new()),
     };
     let (executable, custom_auth) = {
         let org = lock(&shared.org);
@@ -602,8 +615,16 @@ async fn dispatch(
     };
     match executable {
         Ok(executable) => {
+            // Held until the execution ends (or the request is dropped).
+            let _permit = match shared.exec_gate.enter(now_ms()) {
+                Ok(permit) => permit,
+                Err(refusal) => {
+                    let retry_after = refusal.retry_after_seconds().to_string();
+                    return (refusal.error().into(), vec![("Retry-After", retry_after)]);
+                }
+            };
             // The emulator stands in for Genesys: its answers are not redacted.
-            let mut reply = exec::run_authenticated(
+            let (mut reply, _) = exec::run_authenticated(
                 &shared.runtime,
                 &executable,
                 custom_auth.as_ref(),
@@ -615,8 +636,7 @@ async fn dispatch(
                 },
                 context_id,
             )
-            .await
-            .0;
+            .await;
             if let (false, Some(step), Body::Json(result)) = (
                 mode.is_execute(),
                 *lock(&shared.perturb_step),
@@ -624,9 +644,9 @@ async fn dispatch(
             ) {
                 exec::perturb(result, step);
             }
-            reply
+            (reply, Vec::new())
         }
-        Err(error) => error.into(),
+        Err(error) => (error.into(), Vec::new()),
     }
 }
 

@@ -1,9 +1,14 @@
 //! The emulator's traffic shaping, sans IO: the per-token rate limit over a sliding 60-second window
 //! (`--rate-limit`, Genesys's 300 requests per minute per token), the seeded fault plan of each
 //! request (`--drop-rate`, `--fail-rate`, `--slow-rate`), and the request counts of
-//! `GET /_emulator/stats`. The caller passes the time.
+//! `GET /_emulator/stats`; and the data-action execution limits of `/test` and `/execute`, in the
+//! emulator and in `serve` (`ExecLimiter`: in-flight executions and executions per sliding minute
+//! per org, `--exec-concurrency` and `--exec-rate-limit`, Genesys's `actions.concurrent.executions.max`
+//! and `requests.volume.max`), and the JSON nesting limit of data-action payloads
+//! (`nesting_exceeds`). The caller passes the time.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
@@ -94,6 +99,232 @@ impl RateLimiter {
             reset_seconds: reset_ms.div_ceil(1000).max(1),
         })
     }
+}
+
+/// Genesys's `actions.concurrent.executions.max`: data-action executions in flight per org. The
+/// help page on data-action performance gives 50 as its example; the org's real value is on the
+/// developer center's Limits page (docs/genesys-evidence.md, B.6).
+pub const DEFAULT_EXEC_CONCURRENCY: u32 = 50;
+/// Genesys's `requests.volume.max`: data-action executions per minute per org (value unverified,
+/// docs/genesys-evidence.md, B.6).
+pub const DEFAULT_EXEC_RATE_LIMIT: u32 = 900;
+/// "The depth of JSON objects is limited to 50 levels" (Genesys help p=141921).
+pub const MAX_JSON_DEPTH: usize = 50;
+
+/// The execution limits of an org; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecLimits {
+    /// Executions in flight at once.
+    pub concurrency: u32,
+    /// Executions started in any 60 s.
+    pub per_minute: u32,
+}
+
+impl Default for ExecLimits {
+    fn default() -> ExecLimits {
+        ExecLimits {
+            concurrency: DEFAULT_EXEC_CONCURRENCY,
+            per_minute: DEFAULT_EXEC_RATE_LIMIT,
+        }
+    }
+}
+
+impl ExecLimits {
+    /// No limit at all.
+    pub fn off() -> ExecLimits {
+        ExecLimits {
+            concurrency: 0,
+            per_minute: 0,
+        }
+    }
+}
+
+/// Why an execution was refused: the 429 and its `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecRefusal {
+    /// `limit` executions are already in flight.
+    Concurrency { limit: u32 },
+    /// `limit` executions started in the last 60 s; a slot frees in `retry_after` seconds.
+    Volume { limit: u32, retry_after: u64 },
+}
+
+impl ExecRefusal {
+    /// Seconds to wait (`Retry-After`): when the oldest execution leaves the window, or 1 s for
+    /// the concurrency limit (an execution in flight ends within its timeout, unknown here).
+    pub fn retry_after_seconds(&self) -> u64 {
+        match self {
+            ExecRefusal::Concurrency { .. } => 1,
+            ExecRefusal::Volume { retry_after, .. } => *retry_after,
+        }
+    }
+
+    /// Genesys's normalized 429 (`too.many.requests.retry.after`, as the API rate limit's).
+    pub fn error(&self) -> ApiError {
+        let retry = self.retry_after_seconds();
+        let (limit, message) = match self {
+            ExecRefusal::Concurrency { limit } => (
+                limit,
+                format!(
+                    "Rate limit exceeded the maximum of {limit} concurrent data action executions (actions.concurrent.executions.max). Retry the request in [{retry}] seconds."
+                ),
+            ),
+            ExecRefusal::Volume { limit, .. } => (
+                limit,
+                format!(
+                    "Rate limit exceeded the maximum of {limit} data action executions per minute (requests.volume.max). Retry the request in [{retry}] seconds."
+                ),
+            ),
+        };
+        let mut error = ApiError::new(429, "too.many.requests.retry.after", message);
+        error
+            .message_params
+            .insert("retryAfter".to_string(), Value::from(retry));
+        error
+            .message_params
+            .insert("limit".to_string(), Value::from(*limit));
+        error
+    }
+}
+
+/// The org's executions: how many are in flight, and when each of the last minute's started.
+#[derive(Debug)]
+pub struct ExecLimiter {
+    limits: ExecLimits,
+    in_flight: u32,
+    starts: VecDeque<u64>,
+}
+
+impl ExecLimiter {
+    pub fn new(limits: ExecLimits) -> ExecLimiter {
+        ExecLimiter {
+            limits,
+            in_flight: 0,
+            starts: VecDeque::new(),
+        }
+    }
+
+    /// Starts an execution at `now_ms` (counted in flight until `finish`), or refuses it; a refused
+    /// execution counts against neither limit.
+    pub fn start(&mut self, now_ms: u64) -> Result<(), ExecRefusal> {
+        let ExecLimits {
+            concurrency,
+            per_minute,
+        } = self.limits;
+        if concurrency > 0 && self.in_flight >= concurrency {
+            return Err(ExecRefusal::Concurrency { limit: concurrency });
+        }
+        if per_minute > 0 {
+            while self
+                .starts
+                .front()
+                .is_some_and(|t| t.saturating_add(WINDOW_MS) <= now_ms)
+            {
+                self.starts.pop_front();
+            }
+            if self.starts.len() >= usize::try_from(per_minute).unwrap_or(usize::MAX) {
+                let oldest = self.starts.front().copied().unwrap_or(now_ms);
+                let reset_ms = oldest.saturating_add(WINDOW_MS).saturating_sub(now_ms);
+                return Err(ExecRefusal::Volume {
+                    limit: per_minute,
+                    retry_after: reset_ms.div_ceil(1000).max(1),
+                });
+            }
+            self.starts.push_back(now_ms);
+        }
+        self.in_flight = self.in_flight.saturating_add(1);
+        Ok(())
+    }
+
+    /// An execution `start` admitted has ended.
+    pub fn finish(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+}
+
+/// An `ExecLimiter` shared by a server's requests, handing out permits that end the execution
+/// when dropped (also when the client goes away and the request's future is dropped).
+#[derive(Debug, Clone)]
+pub struct ExecGate {
+    limiter: Arc<Mutex<ExecLimiter>>,
+}
+
+/// One admitted execution; dropping it ends the execution.
+#[derive(Debug)]
+pub struct ExecPermit {
+    limiter: Arc<Mutex<ExecLimiter>>,
+}
+
+impl Drop for ExecPermit {
+    fn drop(&mut self) {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .finish();
+    }
+}
+
+impl ExecGate {
+    pub fn new(limits: ExecLimits) -> ExecGate {
+        ExecGate {
+            limiter: Arc::new(Mutex::new(ExecLimiter::new(limits))),
+        }
+    }
+
+    /// Admits an execution at `now_ms`, or says why not.
+    pub fn enter(&self, now_ms: u64) -> Result<ExecPermit, ExecRefusal> {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .start(now_ms)?;
+        Ok(ExecPermit {
+            limiter: self.limiter.clone(),
+        })
+    }
+
+    /// Executions in flight now.
+    pub fn in_flight(&self) -> u32 {
+        self.limiter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .in_flight()
+    }
+}
+
+/// Whether JSON text nests objects and arrays more than `max` levels deep (`{}` is one level,
+/// `{"a":[1]}` two). Brackets inside strings do not count; the text need not be valid JSON (a
+/// parser says what else is wrong with it). One pass, no recursion: any depth is safe to check.
+pub fn nesting_exceeds(text: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// How often each fault happens.
@@ -228,5 +459,63 @@ mod tests {
         assert_eq!(plans, (0..50).map(|_| b.draw()).collect::<Vec<_>>());
         assert!(plans.iter().any(|p| p.drop));
         assert!(plans.iter().any(|p| p.fail.is_some()));
+    }
+
+    #[test]
+    fn executions_are_limited_in_flight_and_per_minute() {
+        let mut limiter = ExecLimiter::new(ExecLimits {
+            concurrency: 2,
+            per_minute: 3,
+        });
+        assert_eq!(limiter.start(0), Ok(()));
+        assert_eq!(limiter.start(1_000), Ok(()));
+        assert_eq!(
+            limiter.start(2_000),
+            Err(ExecRefusal::Concurrency { limit: 2 })
+        );
+        limiter.finish();
+        assert_eq!(limiter.start(3_000), Ok(()));
+        limiter.finish();
+        assert_eq!(
+            limiter.start(20_000),
+            Err(ExecRefusal::Volume {
+                limit: 3,
+                retry_after: 40
+            })
+        );
+        assert_eq!(limiter.start(60_000), Ok(()));
+        let refusal = ExecRefusal::Volume {
+            limit: 3,
+            retry_after: 40,
+        };
+        assert_eq!(refusal.error().status, 429);
+        assert_eq!(refusal.error().code, "too.many.requests.retry.after");
+        let mut off = ExecLimiter::new(ExecLimits::off());
+        assert!((0..10_000).all(|_| off.start(0).is_ok()));
+    }
+
+    #[test]
+    fn a_dropped_permit_ends_its_execution() {
+        let gate = ExecGate::new(ExecLimits {
+            concurrency: 1,
+            per_minute: 0,
+        });
+        let permit = gate.enter(0);
+        assert!(permit.is_ok());
+        assert!(gate.enter(0).is_err());
+        drop(permit);
+        assert_eq!(gate.in_flight(), 0);
+        assert!(gate.enter(0).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        assert!(!nesting_exceeds(b"{}", 1));
+        assert!(nesting_exceeds(b"{\"a\":[1]}", 1));
+        assert!(!nesting_exceeds(b"{\"a\":\"[[[[\\\"{{\"}", 1));
+        let deep = format!("{}{}", "[".repeat(51), "]".repeat(51));
+        assert!(nesting_exceeds(deep.as_bytes(), MAX_JSON_DEPTH));
+        let ok = format!("{}{}", "[".repeat(50), "]".repeat(50));
+        assert!(!nesting_exceeds(ok.as_bytes(), MAX_JSON_DEPTH));
     }
 }

@@ -75,6 +75,12 @@ pub struct EmulatorOptions {
     pub token_ttl: u64,
     /// Requests per minute per token over a sliding 60 s window; 0 turns the limit off.
     pub rate_limit: u32,
+    /// Data-action executions (`/test`, `/draft/test`, `/execute`) in flight at once in the org
+    /// (Genesys's `actions.concurrent.executions.max`); 0 turns the limit off.
+    pub exec_concurrency: u32,
+    /// Data-action executions started per minute in the org over a sliding 60 s window (Genesys's
+    /// `requests.volume.max`); 0 turns the limit off.
+    pub exec_rate_limit: u32,
     /// Share of requests answered with `fail_status` instead.
     pub fail_rate: f64,
     pub fail_status: u16,
@@ -117,6 +123,8 @@ impl Default for EmulatorOptions {
             typed_integration: Vec::new(),
             token_ttl: 86_400,
             rate_limit: 300,
+            exec_concurrency: limits::DEFAULT_EXEC_CONCURRENCY,
+            exec_rate_limit: limits::DEFAULT_EXEC_RATE_LIMIT,
             fail_rate: 0.0,
             fail_status: 503,
             drop_rate: 0.0,

@@ -825,7 +825,7 @@ impl<T: Transport, C: Clock> Runtime<T, C> {
             };
             let retryable = match &outcome {
                 Ok(response) => retry::retries_status(policy, response.status),
-                Err(TransportError::Invalid(_)) => false,
+                Err(TransportError::Invalid(_) | TransportError::TooLarge { .. }) => false,
                 Err(_) => true,
             };
             let failure = || failure_of(&outcome, request, timeout);
@@ -1434,6 +1434,13 @@ fn failure_of(
         Err(TransportError::Invalid(why)) => {
             ExecError::new(ErrorKind::TemplateRequest, format!("{target}: {why}"))
         }
+        Err(TransportError::TooLarge { limit }) => ExecError::new(
+            ErrorKind::RemoteInvalid,
+            format!("{target}: the response body exceeds the limit of {limit} bytes"),
+        )
+        .with_backend_message(format!(
+            "Request to backend service failed.  The response from the web service exceeds the maximum size of {limit} bytes."
+        )),
     }
 }
 
@@ -1444,6 +1451,34 @@ fn json_response(
     response: HttpResponse,
     node: &crate::model::Node,
 ) -> Result<HttpResponse, ExecError> {
+    // Genesys limits data-action JSON to 50 levels of nesting (help p=141921); counted in one pass
+    // outside strings, before any parse.
+    const MAX_DEPTH: usize = 50;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let too_deep = response.body.bytes().any(|b| {
+        if in_string {
+            (escaped, in_string) = (!escaped && b == b'\\', in_string && (escaped || b != b'"'));
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'{' || b == b'[' {
+            depth += 1;
+        } else if b == b'}' || b == b']' {
+            depth = depth.saturating_sub(1);
+        }
+        depth > MAX_DEPTH
+    });
+    if too_deep {
+        return Err(ExecError::new(
+            ErrorKind::RemoteInvalid,
+            format!(
+                "{} answered {} with JSON nested more than {MAX_DEPTH} levels deep (Genesys's limit)",
+                node.key.name, response.status
+            ),
+        )
+        .with_backend_message(format!(
+            "Request to backend service failed.  The response from the web service nests JSON more than {MAX_DEPTH} levels deep."
+        )));
+    }
     if response.body.trim().is_empty()
         || serde_json::from_str::<serde::de::IgnoredAny>(&response.body).is_ok()
     {

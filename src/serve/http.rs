@@ -1,6 +1,7 @@
 //! serve's HTTP server on hyper 1 + tokio: one task per connection (HTTP/1.1, keep-alive), a
 //! header read timeout and a body read timeout against slow clients, the bearer-token check, the
-//! 512000-byte body limit (413), the routes, and graceful shutdown. One `Runtime` (one cache per
+//! 512000-byte body limit (413), the routes, the execution limits of `/test` and `/execute` (429
+//! with `Retry-After`, as the emulator's), and graceful shutdown. One `Runtime` (one cache per
 //! node definition, single flight) over one `LiveTransport` (one connection pool) serves every
 //! request; the node set is swapped whole by `--watch` reloads.
 
@@ -22,7 +23,7 @@ use tokio::task::JoinHandle;
 use super::metrics::{Metrics, Observation, UNKNOWN_NODE};
 use super::set::NodeSet;
 use super::{Loader, MAX_BODY_BYTES, ServeError, ServeOptions};
-use crate::emulator::exec::{self, Mode};
+use crate::emulator::exec::{self, ExecGate, ExecLimits, Mode};
 use crate::emulator::rng::SplitMix64;
 use crate::emulator::route::Route;
 use crate::emulator::state::{ApiError, Body, Executable, Reply};
@@ -98,6 +99,8 @@ pub(super) struct Shared {
     options: ServeOptions,
     set: RwLock<Arc<NodeSet>>,
     runtime: Runtime<LiveTransport, SystemClock>,
+    /// The execution limits of `/test` and `/execute`.
+    exec_gate: ExecGate,
     metrics: Metrics,
     loader: Loader,
     ids: Mutex<SplitMix64>,
@@ -182,6 +185,10 @@ pub async fn start(options: ServeOptions, loader: Loader) -> Result<ServeHandle,
     let shared = Arc::new(Shared {
         set: RwLock::new(Arc::new(set)),
         runtime: Runtime::new(transport, SystemClock),
+        exec_gate: ExecGate::new(ExecLimits {
+            concurrency: options.exec_concurrency,
+            per_minute: options.exec_rate_limit,
+        }),
         metrics: Metrics::default(),
         loader,
         ids: Mutex::new(SplitMix64::new(SplitMix64::entropy())),
@@ -239,6 +246,7 @@ struct Answer {
     content_type: &'static str,
     body: Vec<u8>,
     close: bool,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
@@ -248,6 +256,7 @@ impl Answer {
             content_type: JSON,
             body: value.to_string().into_bytes(),
             close: false,
+            headers: Vec::new(),
         }
     }
 
@@ -260,12 +269,14 @@ impl Answer {
                 content_type: "text/plain; charset=UTF-8",
                 body: text.into_bytes(),
                 close: false,
+                headers: Vec::new(),
             },
             Body::Empty => Answer {
                 status: reply.status,
                 content_type: JSON,
                 body: Vec::new(),
                 close: false,
+                headers: Vec::new(),
             },
         }
     }
@@ -357,7 +368,11 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Answer {
             Ok(body) => body,
             Err(answer) => return answer,
         };
-        return genesys(shared, &id, mode, &body, &context_id).await;
+        let mut answer = genesys(shared, &id, mode, &body, &context_id).await;
+        answer
+            .headers
+            .push(("ININ-Correlation-Id", context_id.clone()));
+        return answer;
     }
     Answer::message(
         404,
@@ -435,6 +450,7 @@ fn metrics(shared: &Shared) -> Answer {
         content_type: "text/plain; version=0.0.4; charset=utf-8",
         body: shared.metrics.render().into_bytes(),
         close: false,
+        headers: Vec::new(),
     }
 }
 
@@ -541,6 +557,7 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
             content_type: JSON,
             body: text.into_bytes(),
             close: false,
+            headers: Vec::new(),
         };
     }
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
@@ -759,6 +776,23 @@ async fn genesys(shared: &Shared, id: &str, mode: Mode, body: &[u8], context_id:
         }
     };
     let name = executable.action.name.clone();
+    // Held until the execution ends (or the request is dropped).
+    let _permit = match shared.exec_gate.enter(now_ms()) {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            shared.metrics.record(
+                &name,
+                "rate_limited",
+                Observation::default(),
+                started.elapsed(),
+            );
+            let mut answer = Answer::reply(refusal.error().into(), context_id);
+            answer
+                .headers
+                .push(("Retry-After", refusal.retry_after_seconds().to_string()));
+            return answer;
+        }
+    };
     let dry_run_base = crate::fixture::dry_run_api_base(set.context.api_base.as_deref());
     let api_base = set.context.api_base.as_deref();
     let live_tokens = set.context.tokens.as_ref();
@@ -876,7 +910,18 @@ fn response(answer: Answer) -> Response<Full<Bytes>> {
     if answer.close {
         headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     }
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
     response
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

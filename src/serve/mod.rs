@@ -45,6 +45,12 @@ pub struct ServeOptions {
     pub watch_interval: std::time::Duration,
     /// How long a client may take to send its request head, and then its body.
     pub read_timeout: std::time::Duration,
+    /// Executions of `/test` and `/execute` in flight at once (Genesys's
+    /// `actions.concurrent.executions.max`); 0 turns the limit off.
+    pub exec_concurrency: u32,
+    /// Executions of `/test` and `/execute` started per minute over a sliding 60 s window
+    /// (Genesys's `requests.volume.max`); 0 turns the limit off.
+    pub exec_rate_limit: u32,
 }
 
 impl ServeOptions {
@@ -57,6 +63,8 @@ impl ServeOptions {
             watch: None,
             watch_interval: std::time::Duration::from_secs(1),
             read_timeout: std::time::Duration::from_secs(10),
+            exec_concurrency: crate::emulator::exec::ExecLimits::default().concurrency,
+            exec_rate_limit: crate::emulator::exec::ExecLimits::default().per_minute,
         }
     }
 

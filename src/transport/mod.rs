@@ -62,6 +62,9 @@ pub enum TransportError {
     Timeout(Duration),
     /// The request could not even be built (a malformed URL or header); never retried.
     Invalid(String),
+    /// The answer's body is larger than the transport accepts (`live::MAX_RESPONSE_BYTES`); never
+    /// retried.
+    TooLarge { limit: usize },
 }
 
 impl fmt::Display for TransportError {
@@ -72,6 +75,9 @@ impl fmt::Display for TransportError {
                 write!(f, "no answer within {} s", after.as_secs_f64())
             }
             TransportError::Invalid(why) => write!(f, "invalid request: {why}"),
+            TransportError::TooLarge { limit } => {
+                write!(f, "the response body exceeds the limit of {limit} bytes")
+            }
         }
     }
 }

@@ -14,6 +14,8 @@
 //! harness fetched (`auth = "token"`, the default) and `ININ-Correlation-Id: step-N`, so context
 //! ids are stable; ids, tokens and ports are normalized, and `Retry-After` / `inin-ratelimit-reset`
 //! values between 50 and 60 show as `~60` (the window's remaining seconds depend on timing).
+//! `concurrent = N` sends a step's request N times at once (the execution limits' cases): the
+//! statuses sorted on one line, then the answer with the highest status.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,6 +93,10 @@ struct Step {
     /// Repeat the request this many times, showing each answer's status on one line.
     #[serde(default)]
     repeat: Option<u32>,
+    /// Send the request this many times at once: the statuses sorted on one line, then the answer
+    /// with the highest status as `show` says.
+    #[serde(default)]
+    concurrent: Option<u32>,
 }
 
 struct Run<'a> {
@@ -331,6 +337,10 @@ impl Run<'_> {
             .split_once(' ')
             .unwrap_or_else(|| panic!("{}: bad request line {request}", self.case.display()));
         self.transcript.push_str(&format!("=== {request}\n"));
+        if let Some(count) = step.concurrent {
+            self.concurrently(number, step, method, target, count).await;
+            return;
+        }
         let repeat = step.repeat.unwrap_or(1);
         let mut statuses = Vec::new();
         for _ in 0..repeat {
@@ -364,6 +374,50 @@ impl Run<'_> {
         }
     }
 
+    /// `count` copies of the request in flight at once.
+    async fn concurrently(
+        &mut self,
+        number: usize,
+        step: &Step,
+        method: &str,
+        target: &str,
+        count: u32,
+    ) {
+        let mut builders = Vec::new();
+        for _ in 0..count {
+            builders.push(self.build(number, step, method, target).await);
+        }
+        let sent: Vec<_> = builders
+            .into_iter()
+            .map(|builder| {
+                tokio::spawn(async move {
+                    let answer = builder.send().await.map_err(|e| e.to_string())?;
+                    let status = answer.status().as_u16();
+                    let headers = answer.headers().clone();
+                    let text = answer.text().await.map_err(|e| e.to_string())?;
+                    Ok::<_, String>((status, headers, text))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for handle in sent {
+            answers.push(handle.await.unwrap_or_else(|e| Err(e.to_string())));
+        }
+        answers.sort_by_key(|answer| answer.as_ref().map_or(u16::MAX, |(status, _, _)| *status));
+        let statuses: Vec<String> = answers
+            .iter()
+            .map(|answer| match answer {
+                Ok((status, _, _)) => status.to_string(),
+                Err(_) => "dropped".to_string(),
+            })
+            .collect();
+        self.transcript
+            .push_str(&format!("--> {} (at once)\n", statuses.join(" ")));
+        if let Some(last) = answers.pop() {
+            self.show(step, last, number);
+        }
+    }
+
     async fn send(
         &mut self,
         number: usize,
@@ -371,6 +425,22 @@ impl Run<'_> {
         method: &str,
         target: &str,
     ) -> Result<(u16, reqwest::header::HeaderMap, String), String> {
+        let builder = self.build(number, step, method, target).await;
+        let answer = builder.send().await.map_err(|e| e.to_string())?;
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let text = answer.text().await.map_err(|e| e.to_string())?;
+        Ok((status, headers, text))
+    }
+
+    /// The request of a step, ready to send.
+    async fn build(
+        &mut self,
+        number: usize,
+        step: &Step,
+        method: &str,
+        target: &str,
+    ) -> reqwest::RequestBuilder {
         let url = format!("{}{target}", self.base());
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .unwrap_or_else(|e| panic!("{}: {e}", self.case.display()));
@@ -425,11 +495,7 @@ impl Run<'_> {
             }
             builder = builder.body(body);
         }
-        let answer = builder.send().await.map_err(|e| e.to_string())?;
-        let status = answer.status().as_u16();
-        let headers = answer.headers().clone();
-        let text = answer.text().await.map_err(|e| e.to_string())?;
-        Ok((status, headers, text))
+        builder
     }
 
     fn body(&self, step: &Step) -> Option<String> {

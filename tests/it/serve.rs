@@ -221,7 +221,7 @@ fn ok_customer(delay_ms: u64) -> Reply {
         headers: vec![("Content-Type".to_string(), "application/json".to_string())],
         body: r#"{"customer": {"name": "Ada", "tier": "gold"}}"#.to_string(),
         delay_ms,
-        drop: false,
+        ..Reply::default()
     }
 }
 
@@ -531,4 +531,151 @@ fn the_binary_prints_its_address_and_drains_requests_on_sigterm() {
     assert_eq!(exit.code(), Some(0));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l == "serve stopped"), "{rest:?}");
+}
+
+/// One request, answered as (status, lower-cased headers, body).
+fn request_with_headers(
+    addr: &str,
+    path: &str,
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `--exec-concurrency` and `--exec-rate-limit` on serve's `/test` and `/execute`: 429
+/// `too.many.requests.retry.after` with `Retry-After`, as the emulator answers; `/simulate` is not
+/// limited.
+#[test]
+fn executions_beyond_the_limits_are_refused_with_429() {
+    let upstream = Upstream::start(vec![
+        ok_customer(1000),
+        ok_customer(1000),
+        ok_customer(0),
+        ok_customer(0),
+        ok_customer(0),
+    ]);
+    let project = project_with(&upstream.base);
+    let server = Arc::new(Server::serving(
+        project.path(),
+        ServeOptions {
+            exec_concurrency: 2,
+            exec_rate_limit: 4,
+            ..ServeOptions::ephemeral()
+        },
+    ));
+    let execute = "/api/v2/integrations/actions/Lookup%20Customer/execute";
+    let threads: Vec<_> = (1..=3)
+        .map(|n| {
+            let addr = server.addr.clone();
+            std::thread::spawn(move || {
+                request_with_headers(&addr, execute, &format!(r#"{{"customerId": "c-{n}"}}"#))
+            })
+        })
+        .collect();
+    let mut answers: Vec<_> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap_or_else(|_| panic!("client thread")))
+        .collect();
+    answers.sort_by_key(|(status, _, _)| *status);
+    let statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(statuses, [200, 200, 429], "{answers:?}");
+    let (_, headers, body) = &answers[2];
+    let body = json(body);
+    let context_id = body["contextId"].as_str().unwrap_or_default().to_string();
+    assert!(!context_id.is_empty(), "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "message": "Rate limit exceeded the maximum of 2 concurrent data action executions (actions.concurrent.executions.max). Retry the request in [1] seconds.",
+            "code": "too.many.requests.retry.after",
+            "status": 429,
+            "messageWithParams": "Rate limit exceeded the maximum of 2 concurrent data action executions (actions.concurrent.executions.max). Retry the request in [1] seconds.",
+            "messageParams": {"retryAfter": 1, "limit": 2},
+            "contextId": context_id,
+            "details": [],
+            "errors": []
+        })
+    );
+    assert_eq!(header(headers, "retry-after"), Some("1"));
+    assert_eq!(
+        header(headers, "inin-correlation-id"),
+        Some(context_id.as_str())
+    );
+
+    // The third and fourth executions of the minute, then the fifth is refused.
+    let test = "/api/v2/integrations/actions/Lookup%20Customer/test";
+    let (status, _, body) = request_with_headers(&server.addr, test, r#"{"customerId": "c-4"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["success"], true, "{body}");
+    let (status, _, body) = request_with_headers(&server.addr, execute, r#"{"customerId": "c-5"}"#);
+    assert_eq!(status, 200, "{body}");
+    let (status, headers, body) =
+        request_with_headers(&server.addr, execute, r#"{"customerId": "c-6"}"#);
+    assert_eq!(status, 429, "{body}");
+    let body = json(&body);
+    assert_eq!(body["code"], "too.many.requests.retry.after");
+    assert_eq!(body["messageParams"]["limit"], 4);
+    let retry_after: u64 = header(&headers, "retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        (50..=60).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
+    assert_eq!(
+        body["message"],
+        format!(
+            "Rate limit exceeded the maximum of 4 data action executions per minute (requests.volume.max). Retry the request in [{retry_after}] seconds."
+        )
+    );
+    assert_eq!(
+        upstream.received().len(),
+        4,
+        "refused executions never reach the upstream"
+    );
+
+    // /simulate is nodectl's own endpoint, not a data-action execution.
+    let (status, body) = server.request(
+        "POST",
+        "/simulate/node/Lookup%20Customer",
+        Some(r#"{"customerId": "c-7"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, text) = server.request("GET", "/metrics", None);
+    assert_eq!(
+        metric(
+            &text,
+            "nodectl_serve_requests_total{node=\"Lookup Customer\",outcome=\"rate_limited\"}"
+        ),
+        2,
+        "{text}"
+    );
 }

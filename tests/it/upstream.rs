@@ -23,6 +23,13 @@ pub struct Reply {
     /// Close the connection without answering.
     #[serde(default)]
     pub drop: bool,
+    /// Instead of `body`: a JSON string of exactly this many bytes (`"xxx…"`).
+    #[serde(default)]
+    pub body_size: Option<usize>,
+    /// Send the body chunked (`Transfer-Encoding: chunked`, 64 KiB chunks), without a
+    /// `Content-Length`: its size is known only once it has been read.
+    #[serde(default)]
+    pub chunked: bool,
 }
 
 /// What the upstream received.
@@ -120,18 +127,44 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, script: &Mutex<std::vec:
     if reply.drop {
         return;
     }
+    let body = match reply.body_size {
+        Some(size) => format!("\"{}\"", "x".repeat(size.saturating_sub(2))),
+        None => reply.body.clone(),
+    };
     let mut response = format!(
-        "HTTP/1.1 {} Scripted\r\nConnection: close\r\nContent-Length: {}\r\n",
-        reply.status,
-        reply.body.len()
+        "HTTP/1.1 {} Scripted\r\nConnection: close\r\n",
+        reply.status
     );
+    if reply.chunked {
+        response.push_str("Transfer-Encoding: chunked\r\n");
+    } else {
+        response.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     for (name, value) in &reply.headers {
         response.push_str(&format!("{name}: {value}\r\n"));
     }
     response.push_str("\r\n");
-    response.push_str(&reply.body);
     let mut stream = stream;
-    let _ = stream.write_all(response.as_bytes());
+    if !reply.chunked {
+        response.push_str(&body);
+        let _ = stream.write_all(response.as_bytes());
+        let _ = stream.flush();
+        return;
+    }
+    if stream.write_all(response.as_bytes()).is_err() {
+        return;
+    }
+    for chunk in body.as_bytes().chunks(64 * 1024) {
+        let head = format!("{:x}\r\n", chunk.len());
+        // The reader may stop reading (and close) once the body is too large.
+        if stream.write_all(head.as_bytes()).is_err()
+            || stream.write_all(chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            return;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
     let _ = stream.flush();
 }
 
