@@ -38,6 +38,7 @@ const STEPS: &[&str] = &[
     "validate-draft",
     "publish-draft",
     "get-published",
+    "test-action",
     "list-drafts",
     "list-actions-again",
     "delete-action",

@@ -44,6 +44,7 @@ STEPS = [
     "validate-draft",
     "publish-draft",
     "get-published",
+    "test-action",
     "list-drafts",
     "list-actions-again",
     "delete-action",
@@ -239,6 +240,20 @@ def schema(properties, required, title):
         additional_properties=True,
     )
 
+
+# Genesys's test steps, verbatim from its test tool (docs/genesys-evidence.md B.2).
+TEN_STEPS = [
+    "Validate request body contains simple json (key-value pairs)",
+    "Validate draft definition",
+    "Validate request body against simple input schema",
+    "Perform authentication",
+    "Resolve request URL template",
+    "Resolve request header templates",
+    "Resolve request body template",
+    "Execute",
+    "Resolve translation map",
+    "Apply output transformation",
+]
 
 REQUEST_TEMPLATE = '{"user": "${input.userId}"}'
 SUCCESS_TEMPLATE = '{"name": ${name}, "department": ${department}}'
@@ -533,6 +548,34 @@ def run(base_url, client_id, client_secret, integration_name, step):
         f"the published contract's successSchema.properties {final.contract.output.success_schema.properties!r}",
     )
     expect(final.config.timeout_seconds == 20, f"timeoutSeconds {final.config.timeout_seconds!r}")
+    step.ok()
+
+    step("test-action")
+    # Genesys's test endpoint with the SDK's flatten query: the TestExecutionResult, strictly checked
+    # like every answer, lists Genesys's steps by number and name; example.invalid never resolves, so
+    # step 8 fails with Genesys's 500 body for a connection failure.
+    tested = api_call(
+        client, "test", api.post_integrations_action_test, action_id, {"userId": "u-1"}, flatten=True
+    )
+    names = [operation.name for operation in tested.operations]
+    expect(names == TEN_STEPS[:8], f"the test's operations are {names}, not Genesys's steps 1 to 8")
+    expect(
+        [operation.step for operation in tested.operations] == list(range(1, 9)),
+        f"step numbers {[operation.step for operation in tested.operations]}",
+    )
+    failed = tested.operations[-1]
+    expect(
+        tested.success is False and failed.success is False and failed.error is not None,
+        f"step 8 did not fail: {failed}",
+    )
+    expect(
+        failed.error.status == 500
+        and failed.error.code == "internal.server.error"
+        and [d.error_code for d in failed.error.details] == ["ACTION.REMOTE_ENDPOINT"]
+        and failed.error.errors[0].code == "INTERNAL_SERVER_ERROR",
+        f"step 8's error body: {failed.error}",
+    )
+    expect(tested.error == failed.error, "the test's error is not its failed step's")
     step.ok()
 
     step("list-drafts")
