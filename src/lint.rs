@@ -24,12 +24,13 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
 }
 
 /// Variables every template may use besides its data: Velocity tools and `$foreach`.
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "esc",
     "math",
     "encoding",
     "successTemplateUtils",
     "urlTool",
+    "salesforce",
     "foreach",
 ];
 /// Input names Genesys adds to every execution's `input`.

@@ -78,6 +78,10 @@ pub(crate) enum Method {
     Replace,
     ReplaceAll,
     Split,
+    LastIndexOf,
+    Concat,
+    ReplaceFirst,
+    Matches,
     Equals,
     EqualsIgnoreCase,
     CharAt,
@@ -98,6 +102,10 @@ pub(crate) enum Method {
     Xml,
     Html,
     Java,
+    JsonDecode,
+    Javascript,
+    Sql,
+    Velocity,
     // $math
     Add,
     Sub,
@@ -112,6 +120,12 @@ pub(crate) enum Method {
     Ceil,
     ToNumber,
     ToInteger,
+    Pow,
+    Idiv,
+    RoundTo,
+    ToDouble,
+    /// Known only to be refused with a clear message (its result is random).
+    Random,
     // $encoding
     Base64,
     // $successTemplateUtils
@@ -140,6 +154,10 @@ impl Method {
             "replace" => Replace,
             "replaceAll" => ReplaceAll,
             "split" => Split,
+            "lastIndexOf" => LastIndexOf,
+            "concat" => Concat,
+            "replaceFirst" => ReplaceFirst,
+            "matches" => Matches,
             "equals" => Equals,
             "equalsIgnoreCase" => EqualsIgnoreCase,
             "charAt" => CharAt,
@@ -159,6 +177,10 @@ impl Method {
             "xml" => Xml,
             "html" => Html,
             "java" => Java,
+            "jsonDecode" => JsonDecode,
+            "javascript" => Javascript,
+            "sql" => Sql,
+            "velocity" => Velocity,
             "add" => Add,
             "sub" => Sub,
             "mul" => Mul,
@@ -172,6 +194,11 @@ impl Method {
             "ceil" => Ceil,
             "toNumber" => ToNumber,
             "toInteger" => ToInteger,
+            "pow" => Pow,
+            "idiv" => Idiv,
+            "roundTo" => RoundTo,
+            "toDouble" => ToDouble,
+            "random" => Random,
             "base64" => Base64,
             "firstFromArray" => FirstFromArray,
             "moveKeysIntoArrayOfObjects" => MoveKeysIntoArrayOfObjects,
@@ -213,7 +240,17 @@ impl Tool {
         match self {
             Tool::Esc => matches!(
                 m,
-                Url | UrlFormEncode | UriEncode | JsonString | JsonEncode | Xml | Html | Java
+                Url | UrlFormEncode
+                    | UriEncode
+                    | JsonString
+                    | JsonEncode
+                    | JsonDecode
+                    | Xml
+                    | Html
+                    | Java
+                    | Javascript
+                    | Sql
+                    | Velocity
             ),
             Tool::Math => matches!(
                 m,
@@ -229,6 +266,10 @@ impl Tool {
                     | Ceil
                     | ToNumber
                     | ToInteger
+                    | Pow
+                    | Idiv
+                    | RoundTo
+                    | ToDouble
             ),
             Tool::Encoding => m == Base64,
             Tool::SuccessTemplateUtils => matches!(m, FirstFromArray | MoveKeysIntoArrayOfObjects),
@@ -249,6 +290,7 @@ impl Tool {
             "b" | "backslash" => "\\",
             "s" | "singleQuote" => "'",
             "e" | "exclamation" => "!",
+            "n" | "newline" => "\n",
             _ => return None,
         })
     }

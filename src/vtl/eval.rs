@@ -93,6 +93,32 @@ fn byte_to_utf16(s: &str, byte: usize) -> usize {
     s.get(..byte).map(utf16_len).unwrap_or(0)
 }
 
+/// Java's `s.lastIndexOf(needle, from)` in UTF-16 units: the last match starting at or before
+/// `from`, or -1. Matches of a whole-character needle are character-aligned, so the search runs
+/// on the UTF-8 text, in the prefix where such a match can end.
+fn last_index_of(s: &str, needle: &str, from: i64) -> i64 {
+    let (len, needle_len) = (utf16_len(s) as i64, utf16_len(needle) as i64);
+    let start = from.min(len - needle_len);
+    if start < 0 {
+        return -1;
+    }
+    let limit = (start + needle_len) as usize;
+    // the byte end of the last whole character within the first `limit` units
+    let mut units = 0usize;
+    let mut end = 0usize;
+    for (b, c) in s.char_indices() {
+        units += c.len_utf16();
+        if units > limit {
+            break;
+        }
+        end = b + c.len_utf8();
+    }
+    match s.get(..end).and_then(|prefix| prefix.rfind(needle)) {
+        Some(b) => byte_to_utf16(s, b) as i64,
+        None => -1,
+    }
+}
+
 impl<'a> Renderer<'a> {
     /// A renderer with the full budgets.
     pub(crate) fn new(ctx: &'a Json, strict: bool) -> Renderer<'a> {
@@ -1002,6 +1028,87 @@ impl<'a> Renderer<'a> {
                     }
                 };
                 Ok(StrResult::Parts(regex.split(s)))
+            }
+            (Method::LastIndexOf, [x]) | (Method::LastIndexOf, [x, _]) => {
+                if x.is_null() {
+                    return Err(npe());
+                }
+                let needle: Cow<'_, str> = match x {
+                    Value::Int(code) => match u32::try_from(*code).ok().and_then(char::from_u32) {
+                        Some(c) => Cow::Owned(c.to_string()),
+                        None => return val(Value::Int(-1)),
+                    },
+                    other => match arg_str(other) {
+                        Some(n) => n,
+                        None => return nf(),
+                    },
+                };
+                let from = match args.get(1) {
+                    Some(f) => match arg_int(f) {
+                        Some(i) => i64::from(i),
+                        None => return nf(),
+                    },
+                    None => i64::MAX,
+                };
+                val(Value::Int(last_index_of(s, &needle, from)))
+            }
+            (Method::Concat, [x]) => {
+                if x.is_null() {
+                    return Err(npe());
+                }
+                let Some(x) = arg_str(x) else { return nf() };
+                if x.is_empty() {
+                    return Ok(StrResult::Slice(s));
+                }
+                self.check_len(s.len().saturating_add(x.len()), pos)?;
+                let mut out = String::with_capacity(s.len() + x.len());
+                out.push_str(s);
+                out.push_str(&x);
+                val(Value::owned_str(out))
+            }
+            (Method::ReplaceFirst, [re, rep]) => {
+                if re.is_null() || rep.is_null() {
+                    return Err(npe());
+                }
+                let compiled;
+                let regex: &JavaRegex = match &call.regex {
+                    Some(r) => r,
+                    None => {
+                        let Some(p) = arg_str(re) else { return nf() };
+                        compiled =
+                            JavaRegex::new(&p).map_err(|e| self.thrown(pos, lit, e.message))?;
+                        &compiled
+                    }
+                };
+                let parsed;
+                let replacement: &Replacement = match &call.replacement {
+                    Some(r) => r,
+                    None => {
+                        let Some(t) = arg_str(rep) else { return nf() };
+                        parsed = Replacement::parse(&t).map_err(|e| self.thrown(pos, lit, e))?;
+                        &parsed
+                    }
+                };
+                let out = regex
+                    .replace_first(s, replacement, MAX_STRING_BYTES)
+                    .map_err(|e| self.thrown(pos, lit, e))?;
+                val(Value::owned_str(out))
+            }
+            (Method::Matches, [re]) => {
+                if re.is_null() {
+                    return Err(npe());
+                }
+                let compiled;
+                let regex: &JavaRegex = match &call.regex {
+                    Some(r) => r,
+                    None => {
+                        let Some(p) = arg_str(re) else { return nf() };
+                        compiled = JavaRegex::new_full(&p)
+                            .map_err(|e| self.thrown(pos, lit, e.message))?;
+                        &compiled
+                    }
+                };
+                val(Value::Bool(regex.is_full_match(s)))
             }
             (Method::Equals, [x]) => val(Value::Bool(x.as_str() == Some(s))),
             (Method::EqualsIgnoreCase, [x]) => val(Value::Bool(match x.as_str() {

@@ -32,6 +32,33 @@ impl JavaRegex {
         }
     }
 
+    /// The pattern as `String.matches` uses it: it must match the whole input.
+    pub(crate) fn new_full(java: &str) -> Result<JavaRegex, RegexError> {
+        let translated = translate(java)?;
+        // A newline ends a `(?x)` comment that would otherwise swallow the closing parenthesis;
+        // in that mode it is whitespace, so it changes nothing else.
+        let chars: Vec<char> = java.chars().collect();
+        let end = if has_flag(&chars, 'x') {
+            "\n)\\z"
+        } else {
+            ")\\z"
+        };
+        match Regex::new(&format!("\\A(?:{translated}{end}")) {
+            Ok(re) => Ok(JavaRegex { re }),
+            Err(e) => Err(RegexError {
+                message: format!(
+                    "regex {java:?} is not supported: {}",
+                    first_line(&e.to_string())
+                ),
+            }),
+        }
+    }
+
+    /// `String.matches(regex)`, for a pattern made by [`JavaRegex::new_full`].
+    pub(crate) fn is_full_match(&self, input: &str) -> bool {
+        self.re.is_match(input)
+    }
+
     /// `String.split(regex)` with limit 0: trailing empty strings removed, no leading empty string
     /// for a zero-width match at the start.
     pub(crate) fn split<'t>(&self, input: &'t str) -> Vec<&'t str> {
@@ -64,11 +91,32 @@ impl JavaRegex {
         repl: &Replacement,
         max_len: usize,
     ) -> Result<String, String> {
+        self.replace(input, repl, max_len, usize::MAX)
+    }
+
+    /// `String.replaceFirst(regex, replacement)`.
+    pub(crate) fn replace_first(
+        &self,
+        input: &str,
+        repl: &Replacement,
+        max_len: usize,
+    ) -> Result<String, String> {
+        self.replace(input, repl, max_len, 1)
+    }
+
+    /// Replaces the first `limit` matches.
+    fn replace(
+        &self,
+        input: &str,
+        repl: &Replacement,
+        max_len: usize,
+        limit: usize,
+    ) -> Result<String, String> {
         let group_count = self.re.captures_len().saturating_sub(1);
         let resolved = repl.resolve(group_count, &self.re)?;
         let mut out = String::with_capacity(input.len());
         let mut last = 0usize;
-        for caps in self.re.captures_iter(input) {
+        for caps in self.re.captures_iter(input).take(limit) {
             let Some(m) = caps.get(0) else { continue };
             out.push_str(input.get(last..m.start()).unwrap_or(""));
             for part in &resolved {

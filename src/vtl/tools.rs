@@ -1,6 +1,7 @@
 //! The tools every template can call: Velocity Tools' EscapeTool (`$esc`) and MathTool (`$math`)
-//! with their Java semantics, and Genesys's extensions (`$esc.jsonString`, `$esc.uriEncode`,
-//! `$encoding`, `$successTemplateUtils`, `$urlTool`, `$salesforce`).
+//! with their Java semantics, and Genesys's extensions (`$esc.jsonString` / `jsonEncode`,
+//! `$esc.jsonDecode`, `$esc.uriEncode`, `$encoding`, `$successTemplateUtils`, `$urlTool`,
+//! `$salesforce`).
 
 use super::ast::{Method, Tool};
 use super::value::{Num, Value};
@@ -61,9 +62,110 @@ fn esc<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
         Method::Xml => xml,
         Method::Html => html,
         Method::Java => java,
+        Method::Javascript => javascript,
+        Method::Sql => |s| s.replace('\'', "''"),
+        Method::Velocity => velocity,
+        Method::JsonDecode => {
+            if a.is_null() {
+                return Ok(Some(Value::Null));
+            }
+            let text = match a.as_str() {
+                Some(s) => json_decode(s)?,
+                None => json_decode(&a.to_java_string())?,
+            };
+            return Ok(Some(Value::owned_str(text)));
+        }
         _ => return Ok(None),
     };
     Ok(Some(map_str(a, f)))
+}
+
+/// EscapeTool's `velocity`: `$` and `#` become `${esc.d}` and `${esc.h}`.
+fn velocity(s: &str) -> String {
+    s.replace('$', "${esc.d}").replace('#', "${esc.h}")
+}
+
+/// `$esc.jsonDecode`, Genesys's reverse of `$esc.jsonEncode`, taken to be commons-lang3's
+/// `StringEscapeUtils.unescapeJson` (= `unescapeJava`; *unverified*): `\"` `\\` `\/` `\'` `\b`
+/// `\f` `\n` `\r` `\t`, `\uXXXX` (also `\uuXXXX` and `\u+XXXX`) and octal `\0`–`\377`; a
+/// backslash before any other character is dropped. An incomplete `\u` escape throws.
+pub(crate) fn json_decode(s: &str) -> Result<String, String> {
+    let units: Vec<u16> = s.encode_utf16().collect();
+    let mut out: Vec<u16> = Vec::with_capacity(units.len());
+    let is_octal =
+        |u: Option<&u16>| u.is_some_and(|&u| (u16::from(b'0')..=u16::from(b'7')).contains(&u));
+    let mut i = 0usize;
+    while let Some(&u) = units.get(i) {
+        if u != u16::from(b'\\') {
+            out.push(u);
+            i += 1;
+            continue;
+        }
+        let Some(&next) = units.get(i + 1) else {
+            // a trailing backslash is dropped
+            break;
+        };
+        if is_octal(Some(&next)) {
+            let first = next - u16::from(b'0');
+            let mut value = first;
+            let mut j = i + 2;
+            if is_octal(units.get(j)) {
+                value = value * 8 + (units.get(j).copied().unwrap_or(0) - u16::from(b'0'));
+                j += 1;
+                if first <= 3 && is_octal(units.get(j)) {
+                    value = value * 8 + (units.get(j).copied().unwrap_or(0) - u16::from(b'0'));
+                    j += 1;
+                }
+            }
+            out.push(value);
+            i = j;
+            continue;
+        }
+        if next == u16::from(b'u') {
+            let mut j = i + 1;
+            while units.get(j) == Some(&u16::from(b'u')) {
+                j += 1;
+            }
+            if units.get(j) == Some(&u16::from(b'+')) {
+                j += 1;
+            }
+            let Some(hex) = units.get(j..j + 4) else {
+                let rest = String::from_utf16_lossy(units.get(i..).unwrap_or_default());
+                return Err(format!(
+                    "java.lang.IllegalArgumentException: Less than 4 hex digits in unicode value: '{rest}' due to end of CharSequence"
+                ));
+            };
+            let hex = String::from_utf16_lossy(hex);
+            match u16::from_str_radix(&hex, 16) {
+                Ok(v) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => out.push(v),
+                _ => {
+                    return Err(format!(
+                        "java.lang.IllegalArgumentException: Unable to parse unicode value: {hex}"
+                    ));
+                }
+            }
+            i = j + 4;
+            continue;
+        }
+        let mapped = match next {
+            0x62 => Some(0x08), // b
+            0x6e => Some(0x0a), // n
+            0x74 => Some(0x09), // t
+            0x66 => Some(0x0c), // f
+            0x72 => Some(0x0d), // r
+            0x5c | 0x22 | 0x27 => Some(next),
+            _ => None,
+        };
+        match mapped {
+            Some(m) => {
+                out.push(m);
+                i += 2;
+            }
+            // `\x`: the backslash alone is dropped, `x` is read again
+            None => i += 1,
+        }
+    }
+    Ok(String::from_utf16_lossy(&out))
 }
 
 /// Java's `URLEncoder.encode(s, "UTF-8")`.
@@ -191,6 +293,20 @@ pub(crate) fn java(s: &str) -> String {
     out
 }
 
+/// commons-lang 2 `StringEscapeUtils.escapeJavaScript` (EscapeTool's `javascript`): `escapeJava`
+/// that also escapes `'` and `/`.
+pub(crate) fn javascript(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '/' => out.push_str("\\/"),
+            c => out.push_str(&java(c.encode_utf8(&mut [0u8; 4]))),
+        }
+    }
+    out
+}
+
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -293,11 +409,10 @@ fn has_floating_point(n: Num) -> bool {
 }
 
 /// MathTool's `matchType`: an Integer or Long when the result is whole and no input had a decimal
-/// point, else a Double.
+/// point, else a Double. Infinity counts as whole (`Math.rint(∞) == ∞`), so an integer result that
+/// overflows a double saturates to Long's bounds (Java's `(long)` cast), as in Java.
 fn match_type<'a>(out: f64, inputs: &[Num]) -> Value<'a> {
-    let integral = out.is_finite()
-        && out.round_ties_even() == out
-        && !inputs.iter().any(|n| has_floating_point(*n));
+    let integral = out.round_ties_even() == out && !inputs.iter().any(|n| has_floating_point(*n));
     if !integral {
         return Value::Float(out);
     }
@@ -311,7 +426,7 @@ fn match_type<'a>(out: f64, inputs: &[Num]) -> Value<'a> {
 fn math<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
     let arity_ok = match m {
         Method::Add | Method::Sub | Method::Mul | Method::Div | Method::Max | Method::Min => true,
-        Method::Mod => args.len() == 2,
+        Method::Mod | Method::Pow | Method::Idiv | Method::RoundTo => args.len() == 2,
         _ => args.len() == 1,
     };
     if !arity_ok {
@@ -407,9 +522,70 @@ fn math<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
             };
             Value::Int(i64::from(super::value::java_int_value(*a)))
         }
+        Method::ToDouble => {
+            let [a] = nums.as_slice() else {
+                return Ok(None);
+            };
+            Value::Float(a.to_f64())
+        }
+        Method::Pow => {
+            let [a, b] = nums.as_slice() else {
+                return Ok(None);
+            };
+            match_type(java_pow(a.to_f64(), b.to_f64()), &nums)
+        }
+        Method::Idiv => {
+            let [a, b] = nums.as_slice() else {
+                return Ok(None);
+            };
+            let (x, y) = (
+                super::value::java_int_value(*a),
+                super::value::java_int_value(*b),
+            );
+            if y == 0 {
+                Value::Null
+            } else {
+                Value::Int(i64::from(x.wrapping_div(y)))
+            }
+        }
+        Method::RoundTo => {
+            let [places, a] = nums.as_slice() else {
+                return Ok(None);
+            };
+            Value::Float(round_to(super::value::java_int_value(*places), a.to_f64()))
+        }
         _ => return Ok(None),
     };
     Ok(Some(v))
+}
+
+/// Java's `Math.round(double)`: half up (towards positive infinity), saturating to `long`'s
+/// bounds, NaN → 0.
+fn java_round(x: f64) -> i64 {
+    let floor = x.floor();
+    let r = if x - floor >= 0.5 { floor + 1.0 } else { floor };
+    r as i64
+}
+
+/// MathTool's `roundTo(places, x)`, quirk included: the factor starts at 10 and gains a zero per
+/// place after the first (as an `int`, so it wraps past 9 places), so 0 places or fewer round to
+/// one decimal like 1 place does — `roundTo(0, 3.14159)` is `3.1` in Velocity Tools 2.0 and 3.x.
+fn round_to(places: i32, x: f64) -> f64 {
+    let mut delta: i32 = 10;
+    for _ in 1..places.min(64) {
+        delta = delta.wrapping_mul(10);
+    }
+    let d = f64::from(delta);
+    java_round(x * d) as f64 / d
+}
+
+/// `Math.pow` where it differs from `f64::powf`: `pow(x, NaN)` is NaN (Rust gives 1 for `x == 1`),
+/// and `pow(±1, ±∞)` is NaN (Rust gives 1).
+fn java_pow(x: f64, y: f64) -> f64 {
+    if y.is_nan() || (x.abs() == 1.0 && y.is_infinite()) {
+        return f64::NAN;
+    }
+    x.powf(y)
 }
 
 // ----- Genesys helpers -----

@@ -238,7 +238,7 @@ impl Gen<'_> {
 
     /// A method call chain on a string reference; `(expression text, result kind)`.
     fn string_method(&mut self, base: &str) -> (String, Kind) {
-        let r = self.rng.below(16);
+        let r = self.rng.below(20);
         match r {
             0 => (format!("{base}.length()"), Kind::Int),
             1 => (format!("{base}.toUpperCase()"), Kind::Str),
@@ -304,6 +304,62 @@ impl Gen<'_> {
                     .pick(&[",", " ", "\\s*,\\s*", "[/.;=]", "o", "\\|"]);
                 let i = self.rng.below(2);
                 (format!("{base}.split(\"{re}\").get({i})"), Kind::Str)
+            }
+            15 => {
+                // lastIndexOf(String), lastIndexOf(int ch) and their fromIndex forms
+                let needle = match self.rng.below(3) {
+                    0 => self.str_lit(),
+                    1 => self
+                        .rng
+                        .pick(&["44", "111", "32", "233", "9999"])
+                        .to_string(),
+                    _ => format!("${}", self.ref_of(Kind::Str)),
+                };
+                if self.rng.chance(40) {
+                    let from = *self.rng.pick(&["-1", "0", "3", "100"]);
+                    (format!("{base}.lastIndexOf({needle}, {from})"), Kind::Int)
+                } else {
+                    (format!("{base}.lastIndexOf({needle})"), Kind::Int)
+                }
+            }
+            16 => {
+                // (a String argument only: Velocity 1.7 does not convert numbers, 2.x does)
+                let a = if self.rng.chance(50) {
+                    self.str_lit()
+                } else {
+                    format!("${}", self.ref_of(Kind::Str))
+                };
+                (format!("{base}.concat({a})"), Kind::Str)
+            }
+            17 => {
+                let (re, rep) = *self.rng.pick(&[
+                    ("[aeiou]", "*"),
+                    ("(\\w+)", "<$1>"),
+                    ("\\s+", "_"),
+                    ("l+", "\\$"),
+                    ("(.)(.)", "$2$1"),
+                    ("^", ">"),
+                    ("x*", "-"),
+                    ("(?i)h", "J"),
+                ]);
+                (
+                    format!("{base}.replaceFirst(\"{re}\", \"{rep}\")"),
+                    Kind::Str,
+                )
+            }
+            18 => {
+                let re = *self.rng.pick(&[
+                    ".*o.*",
+                    "[A-Za-z ]+",
+                    "\\w+",
+                    "(?i)a.*",
+                    "a|ab",
+                    "\\S+\\s\\S+",
+                    "[^,]*,.*",
+                    "\\p{Alpha}+",
+                    ".+!",
+                ]);
+                (format!("{base}.matches(\"{re}\")"), Kind::Bool)
             }
             _ => (format!("{base}.split(\",\").size()"), Kind::Int),
         }
@@ -434,7 +490,57 @@ impl Gen<'_> {
                 _ => format!("\"{}\"", g.rng.below(30)),
             }
         };
-        match self.rng.below(9) {
+        match self.rng.below(13) {
+            9 => {
+                // pow, idiv and roundTo take exactly two arguments, so Velocity Tools 2.0 types
+                // their results like 3.x does (from the inputs too); big bases and exponents
+                // overflow to infinity, which MathTool saturates to Long's bounds
+                let m = *self.rng.pick(&["pow", "idiv"]);
+                let a = match self.rng.below(3) {
+                    0 => ints(self),
+                    1 => self.dec_lit(),
+                    _ => format!("${}", self.input_field(Kind::Dec)),
+                };
+                let b = if m == "pow" {
+                    self.rng
+                        .pick(&["2", "3", "0.5", "-1", "10", "400", "\"2\"", "$input.small"])
+                        .to_string()
+                } else {
+                    ints(self)
+                };
+                format!("$math.{m}({a}, {b})")
+            }
+            10 => {
+                let places = *self.rng.pick(&["0", "1", "2", "3", "-1", "12", "\"2\""]);
+                let a = match self.rng.below(3) {
+                    0 => ints(self),
+                    1 => self.dec_lit(),
+                    _ => format!("${}", self.input_field(Kind::Dec)),
+                };
+                format!("$math.roundTo({places}, {a})")
+            }
+            11 => {
+                let a = self
+                    .rng
+                    .pick(&[
+                        "\"12\"",
+                        "\"2.50\"",
+                        "\"abc\"",
+                        "3000000000",
+                        "$input.d",
+                        "$input.n",
+                    ])
+                    .to_string();
+                format!("$math.toDouble({a})")
+            }
+            12 => {
+                // a product of big integers past a double's range: Long.MAX_VALUE in Java
+                let n = 2 + self.rng.below(40);
+                let args: Vec<String> = (0..n)
+                    .map(|_| format!("${}", self.input_field(Kind::Int)))
+                    .collect();
+                format!("$math.mul({})", args.join(", "))
+            }
             0 => {
                 // (Velocity Tools 2.0's max() starts from Double.MIN_VALUE, so it is only
                 // compared on positive arguments)
@@ -575,7 +681,15 @@ impl Gen<'_> {
                 format!("{base}.intValue()")
             }
             10 => {
-                let m = *self.rng.pick(&["url", "xml", "html", "java"]);
+                let m = *self.rng.pick(&[
+                    "url",
+                    "xml",
+                    "html",
+                    "java",
+                    "javascript",
+                    "sql",
+                    "velocity",
+                ]);
                 let a = if self.rng.chance(70) {
                     format!("${}", self.ref_of(Kind::Str))
                 } else {
@@ -586,7 +700,19 @@ impl Gen<'_> {
             11 => self.math_call().trim_start_matches('$').to_string(),
             12 => self
                 .rng
-                .pick(&["esc.quote", "esc.d", "esc.h", "esc.b", "esc.s"])
+                .pick(&[
+                    "esc.quote",
+                    "esc.d",
+                    "esc.h",
+                    "esc.b",
+                    "esc.s",
+                    "esc.q",
+                    "esc.e",
+                    "esc.n",
+                    "esc.newline",
+                    "esc.exclamation",
+                    "esc.singleQuote",
+                ])
                 .to_string(),
             _ => format!("nope{}", self.rng.below(3)),
         };

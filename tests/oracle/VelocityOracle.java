@@ -22,8 +22,13 @@
 //   - success templates run with strict references in nodectl (an unset variable is an error), as in
 //     Genesys; here every template renders without strict mode;
 //   - 2.x-only syntax, and identifiers: 1.7 allows hyphens in them, 2.x does not by default;
-//   - the Genesys-only helpers ($esc.jsonString, $esc.uriEncode, $encoding, $successTemplateUtils,
-//     $urlTool, input.rawRequest) do not exist here.
+//   - the Genesys-only helpers ($esc.jsonString, $esc.jsonEncode, $esc.jsonDecode, $esc.uriEncode,
+//     $encoding, $successTemplateUtils, $urlTool, $salesforce, input.rawRequest) do not exist here;
+//   - velocity-tools 2.0's variadic MathTool methods (add, sub, mul, div, max, min) type their
+//     result by its value only (3.x also looks at the inputs), and its max() starts from
+//     Double.MIN_VALUE; pow, idiv, roundTo, toDouble and the other fixed-arity methods agree;
+//   - 1.7 does not convert a number argument to a String parameter (2.x does: "a".concat(5)).
+//     $math.random is left out: its result is random.
 // Everything else (references, quiet and formal notation, escaping, directives, expressions, $foreach,
 // Java's rendering of numbers, lists and maps, $esc, $math) should agree; a disagreement is a bug in one
 // of the two engines, usually nodectl's.

@@ -681,6 +681,19 @@ impl<'r, 's> Parser<'r, 's> {
         let Some(tool) = Tool::from_name(root) else {
             return Ok(());
         };
+        // MathTool's `random(a, b)` and `$math.random` exist, but no dry run can reproduce them.
+        let random = match mods.first() {
+            Some(Modifier::Method(m)) => m.id == Method::Random,
+            Some(Modifier::Prop(p, _)) => p.as_ref() == "random",
+            _ => false,
+        };
+        if tool == Tool::Math && random {
+            return Err(self.unsupported_at(
+                at,
+                "$math.random is not supported: its result is random, so a dry run could not \
+                 reproduce Genesys's output",
+            ));
+        }
         match mods.first() {
             None => Err(self.unsupported_at(at, format!("${root} used without a method"))),
             Some(Modifier::Method(m)) => {
@@ -706,9 +719,13 @@ impl<'r, 's> Parser<'r, 's> {
         }
     }
 
-    /// Compiles constant regex and replacement arguments of `replaceAll` and `split` once.
+    /// Compiles constant regex and replacement arguments of `replaceAll`, `replaceFirst`, `split`
+    /// and `matches` once.
     fn precompile(&self, call: &mut MethodCall, at: usize) -> PResult<()> {
-        if !matches!(call.id, Method::ReplaceAll | Method::Split) {
+        if !matches!(
+            call.id,
+            Method::ReplaceAll | Method::ReplaceFirst | Method::Split | Method::Matches
+        ) {
             return Ok(());
         }
         if let Some(Expr {
@@ -716,12 +733,17 @@ impl<'r, 's> Parser<'r, 's> {
             ..
         }) = call.args.first()
         {
-            match JavaRegex::new(pat) {
+            let compiled = if call.id == Method::Matches {
+                JavaRegex::new_full(pat)
+            } else {
+                JavaRegex::new(pat)
+            };
+            match compiled {
                 Ok(r) => call.regex = Some(Arc::new(r)),
                 Err(e) => return Err(self.unsupported_at(at, e.message)),
             }
         }
-        if call.id == Method::ReplaceAll
+        if matches!(call.id, Method::ReplaceAll | Method::ReplaceFirst)
             && let Some(Expr {
                 kind: ExprKind::Str(rep),
                 ..
@@ -730,7 +752,7 @@ impl<'r, 's> Parser<'r, 's> {
             match Replacement::parse(rep) {
                 Ok(r) => call.replacement = Some(Arc::new(r)),
                 Err(e) => {
-                    return Err(self.err_at(at, format!("bad replaceAll replacement: {e}")));
+                    return Err(self.err_at(at, format!("bad {} replacement: {e}", call.name)));
                 }
             }
         }
