@@ -2,8 +2,9 @@
 //! compares Genesys's trace with nodectl's dry-run, step by step (docs/runtime.md, "Parity with Genesys"). Exit 0
 //! when all agree, 1 when a step differs or the org could not be asked.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use super::test::Format;
 use super::{Exit, Output, ProjectArgs};
 use crate::ops::parity::{self, ParitySettings};
 use crate::report;
@@ -25,12 +26,6 @@ pub struct ParityArgs {
     output: Format,
     #[command(flatten)]
     project: ProjectArgs,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 pub fn run(args: ParityArgs, output: &mut Output) -> Exit {

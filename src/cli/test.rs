@@ -28,8 +28,9 @@ pub struct TestArgs {
     project: ProjectArgs,
 }
 
+/// `--output` of the commands whose results are a text report or JSON (`test`, `parity`).
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
+pub(super) enum Format {
     Text,
     Json,
 }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod compile;
 pub mod error;
 pub mod flatten;
+pub mod nesting;
 pub mod redact;
 pub mod retry;
 
@@ -1451,22 +1452,9 @@ fn json_response(
     response: HttpResponse,
     node: &crate::model::Node,
 ) -> Result<HttpResponse, ExecError> {
-    // Genesys limits data-action JSON to 50 levels of nesting (help p=141921); counted in one pass
-    // outside strings, before any parse.
-    const MAX_DEPTH: usize = 50;
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let too_deep = response.body.bytes().any(|b| {
-        if in_string {
-            (escaped, in_string) = (!escaped && b == b'\\', in_string && (escaped || b != b'"'));
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b'{' || b == b'[' {
-            depth += 1;
-        } else if b == b'}' || b == b']' {
-            depth = depth.saturating_sub(1);
-        }
-        depth > MAX_DEPTH
-    });
+    // Genesys limits data-action JSON to 50 levels of nesting, checked before any parse.
+    const MAX_DEPTH: usize = nesting::MAX_JSON_DEPTH;
+    let too_deep = nesting::nesting_exceeds(response.body.as_bytes(), MAX_DEPTH);
     if too_deep {
         return Err(ExecError::new(
             ErrorKind::RemoteInvalid,

@@ -985,7 +985,7 @@ impl<'a> Renderer<'a> {
                 self.check_len(len, pos)?;
                 val(Value::owned_str(s.replace(a.as_ref(), b.as_ref())))
             }
-            (Method::ReplaceAll, [re, rep]) => {
+            (method @ (Method::ReplaceAll | Method::ReplaceFirst), [re, rep]) => {
                 if re.is_null() || rep.is_null() {
                     return Err(npe());
                 }
@@ -1008,9 +1008,12 @@ impl<'a> Renderer<'a> {
                         &parsed
                     }
                 };
-                let out = regex
-                    .replace_all(s, replacement, MAX_STRING_BYTES)
-                    .map_err(|e| self.thrown(pos, lit, e))?;
+                let out = if method == Method::ReplaceAll {
+                    regex.replace_all(s, replacement, MAX_STRING_BYTES)
+                } else {
+                    regex.replace_first(s, replacement, MAX_STRING_BYTES)
+                }
+                .map_err(|e| self.thrown(pos, lit, e))?;
                 val(Value::owned_str(out))
             }
             (Method::Split, [re]) => {
@@ -1064,34 +1067,6 @@ impl<'a> Renderer<'a> {
                 let mut out = String::with_capacity(s.len() + x.len());
                 out.push_str(s);
                 out.push_str(&x);
-                val(Value::owned_str(out))
-            }
-            (Method::ReplaceFirst, [re, rep]) => {
-                if re.is_null() || rep.is_null() {
-                    return Err(npe());
-                }
-                let compiled;
-                let regex: &JavaRegex = match &call.regex {
-                    Some(r) => r,
-                    None => {
-                        let Some(p) = arg_str(re) else { return nf() };
-                        compiled =
-                            JavaRegex::new(&p).map_err(|e| self.thrown(pos, lit, e.message))?;
-                        &compiled
-                    }
-                };
-                let parsed;
-                let replacement: &Replacement = match &call.replacement {
-                    Some(r) => r,
-                    None => {
-                        let Some(t) = arg_str(rep) else { return nf() };
-                        parsed = Replacement::parse(&t).map_err(|e| self.thrown(pos, lit, e))?;
-                        &parsed
-                    }
-                };
-                let out = regex
-                    .replace_first(s, replacement, MAX_STRING_BYTES)
-                    .map_err(|e| self.thrown(pos, lit, e))?;
                 val(Value::owned_str(out))
             }
             (Method::Matches, [re]) => {

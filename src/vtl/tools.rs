@@ -472,7 +472,8 @@ fn math<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
             );
             match_type(acc, &nums)
         }
-        Method::Mod => {
+        // MathTool's `mod` and `idiv`: Java `int` remainder and division, null for a zero divisor.
+        Method::Mod | Method::Idiv => {
             let [a, b] = nums.as_slice() else {
                 return Ok(None);
             };
@@ -482,8 +483,10 @@ fn math<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
             );
             if y == 0 {
                 Value::Null
-            } else {
+            } else if m == Method::Mod {
                 Value::Int(i64::from(x.wrapping_rem(y)))
+            } else {
+                Value::Int(i64::from(x.wrapping_div(y)))
             }
         }
         Method::Abs => {
@@ -533,20 +536,6 @@ fn math<'a>(m: Method, args: &[Value<'a>]) -> ToolResult<'a> {
                 return Ok(None);
             };
             match_type(java_pow(a.to_f64(), b.to_f64()), &nums)
-        }
-        Method::Idiv => {
-            let [a, b] = nums.as_slice() else {
-                return Ok(None);
-            };
-            let (x, y) = (
-                super::value::java_int_value(*a),
-                super::value::java_int_value(*b),
-            );
-            if y == 0 {
-                Value::Null
-            } else {
-                Value::Int(i64::from(x.wrapping_div(y)))
-            }
         }
         Method::RoundTo => {
             let [places, a] = nums.as_slice() else {
