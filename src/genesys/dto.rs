@@ -191,6 +191,55 @@ pub struct TestExecutionOperationResult {
     pub error: Option<ErrorBody>,
 }
 
+/// `ConsumingResourcesEntityListing.entities[]`: the SDKs' `Dependency` — one resource (a flow
+/// version) that consumes the object asked about (Architect's dependency tracking).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// The consuming version (`"3.0"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The resource's type (`INBOUNDCALLFLOW`, `COMMONMODULEFLOW`, …).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub updated: bool,
+    #[serde(default)]
+    pub state_unknown: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `GET /api/v2/architect/dependencytracking/build`: the SDKs' `DependencyStatus`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DependencyStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// ISO-8601.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_started: Option<String>,
+    /// ISO-8601.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_completed: Option<String>,
+    /// `OPERATIONAL`, `OPERATIONALNEEDSREBUILD`, `BUILDINPROGRESS`, `BUILDQUEUED`,
+    /// `BUILDINITIALIZING`, `BUILDINCOMPLETE`, `NOTBUILT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
 /// A page of a listing (`ActionEntityListing`, `IntegrationEntityListing`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
