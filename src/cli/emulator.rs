@@ -101,6 +101,11 @@ pub struct EmulatorArgs {
     /// disagreement reported by `nodectl parity` is tested (also `POST /_emulator/perturb`).
     #[arg(long, value_name = "STEP")]
     perturb_step: Option<u8>,
+    /// Flows declaration (JSON: {"flows": [{"name", "type", "published": {"version", "actions"},
+    /// "checkedIn": …}]}) that Architect's dependency tracking answers from; read at start, replaced
+    /// by PUT /_emulator/flows, never written to the state file.
+    #[arg(long, value_name = "FILE")]
+    flows: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -153,6 +158,7 @@ impl EmulatorArgs {
             stop_after_writes: self.stop_after_writes,
             read_timeout: self.read_timeout,
             perturb_step: self.perturb_step,
+            flows: self.flows,
         }
     }
 }

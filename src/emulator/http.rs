@@ -193,6 +193,11 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
     for (name, integration_type) in options.seeded_integrations() {
         org.ensure_integration(&name, &integration_type);
     }
+    let flows = match &options.flows {
+        Some(path) => read_flows(path)?,
+        None => Vec::new(),
+    };
+    org.start_tracking(flows, now_ms());
 
     let listener = TcpListener::bind(options.addr)
         .await
@@ -265,6 +270,21 @@ pub async fn start(options: EmulatorOptions) -> Result<EmulatorHandle, EmulatorE
         server,
         writer,
     })
+}
+
+/// `--flows FILE`: the declared flows (`flows::parse_flows`), within the body limit.
+fn read_flows(path: &std::path::Path) -> Result<Vec<super::flows::Flow>, EmulatorError> {
+    let problem = |message: String| EmulatorError::Flows {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read(path).map_err(|e| problem(e.to_string()))?;
+    if text.len() > MAX_BODY_BYTES {
+        return Err(problem(format!(
+            "larger than {MAX_BODY_BYTES} bytes, the limit of PUT /_emulator/flows"
+        )));
+    }
+    super::flows::parse_flows(&text).map_err(problem)
 }
 
 /// The accept loop; on stop, graceful shutdown and the final state write.
@@ -469,7 +489,9 @@ async fn handle(
         set_perturbation(shared, &body, context_id)
     } else if !path.starts_with("/api/") {
         // Not the Platform API (an unknown path, or a wrong method on /oauth/token): no token needed.
-        Answer::from_reply(lock(&shared.org).handle(&route, &query, &body), context_id)
+        // (Also the emulator's own `PUT /_emulator/flows` and `/_emulator/dependencytracking`.)
+        let reply = lock(&shared.org).handle_at(&route, &query, &body, now_ms());
+        Answer::from_reply(reply, context_id)
     } else {
         match admit(shared, authorization.as_deref()) {
             Err(error) => Answer::error(error, context_id),
@@ -596,7 +618,10 @@ async fn dispatch(
         Route::TestAction(id) => (id, false, Mode::with_query(false, query)),
         Route::TestDraft(id) => (id, true, Mode::with_query(false, query)),
         Route::ExecuteAction(id) => (id, false, Mode::with_query(true, query)),
-        _ => return (lock(&shared.org).handle(route, query, body), Vec::new()),
+        _ => {
+            let reply = lock(&shared.org).handle_at(route, query, body, now_ms());
+            return (reply, Vec::new());
+        }
     };
     let (executable, custom_auth) = {
         let org = lock(&shared.org);

@@ -7,6 +7,8 @@
 //! - `auth`: the client-credentials grant and bearer tokens; `limits`: rate limit, seeded fault
 //!   plans and request stats — all sans IO, the time passed in.
 //! - `convert`: stored action ↔ `model::Node`; `exec`: `/test` and `/execute` through the runtime.
+//! - `flows`: Architect's dependency tracking, sans IO — declared flows, their consumed actions
+//!   and the build status (memory only, not in the state file).
 //! - `persist`: the state file, written atomically; `http`: the hyper server that ties it all
 //!   together (faults are its job; the state machine stays pure).
 //!
@@ -17,6 +19,7 @@
 pub mod auth;
 pub mod convert;
 pub mod exec;
+pub mod flows;
 mod http;
 pub mod limits;
 pub mod persist;
@@ -109,6 +112,9 @@ pub struct EmulatorOptions {
     /// `/test` answers disagree with nodectl on this step (1-10) on purpose (`exec::perturb`), for
     /// the tests of `nodectl parity`; `POST /_emulator/perturb` changes it at run time.
     pub perturb_step: Option<u8>,
+    /// A flows declaration (JSON, `flows::parse_flows`) read at start: which flows consume which
+    /// actions, for Architect's dependency tracking; `PUT /_emulator/flows` replaces it.
+    pub flows: Option<PathBuf>,
 }
 
 impl Default for EmulatorOptions {
@@ -138,6 +144,7 @@ impl Default for EmulatorOptions {
             stop_after_writes: None,
             read_timeout: DEFAULT_READ_TIMEOUT_S,
             perturb_step: None,
+            flows: None,
         }
     }
 }
@@ -251,6 +258,8 @@ pub enum EmulatorError {
     },
     #[error("state file {}: {message}", path.display())]
     State { path: PathBuf, message: String },
+    #[error("flows file {}: {message}", path.display())]
+    Flows { path: PathBuf, message: String },
     #[error("cannot start the emulator: {0}")]
     Start(String),
 }

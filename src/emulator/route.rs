@@ -1,6 +1,7 @@
 //! Which endpoint a request is for: the method and path of docs/http-api.md's endpoint table (plus the two
 //! `schemas/*.json` reads that the contract URIs point at, the OAuth token endpoint and the
-//! emulator's own stats) parsed into a `Route`, and the query string into a `Query`. Pure.
+//! emulator's own stats, flows and dependency-tracking switches, and Architect's dependency
+//! tracking) parsed into a `Route`, and the query string into a `Query`. Pure.
 
 use crate::http::url::{form_decode, percent_decode};
 
@@ -13,6 +14,16 @@ pub enum Route {
     Stats,
     /// `POST /_emulator/perturb`: `{"step": N}` or `{"step": null}` (`exec::perturb`).
     Perturb,
+    /// `PUT /_emulator/flows`: the declared flows (`flows::parse_flows`).
+    PutFlows,
+    /// `PUT /_emulator/dependencytracking`: the build's status, the missing permission.
+    PutDependencyTracking,
+    /// `GET /api/v2/architect/dependencytracking/consumingresources`.
+    ConsumingResources,
+    /// `GET /api/v2/architect/dependencytracking/build`.
+    DependencyBuild,
+    /// `POST /api/v2/architect/dependencytracking/build`.
+    RebuildDependencies,
     /// `GET /api/v2/integrations`.
     ListIntegrations,
     /// `POST /api/v2/integrations`.
@@ -117,6 +128,10 @@ const ACTION_EXECUTE: &str = "/api/v2/integrations/actions/{actionId}/execute";
 const TOKEN: &str = "/oauth/token";
 const STATS: &str = "/_emulator/stats";
 const PERTURB: &str = "/_emulator/perturb";
+const FLOWS: &str = "/_emulator/flows";
+const TRACKING: &str = "/_emulator/dependencytracking";
+const CONSUMING: &str = "/api/v2/architect/dependencytracking/consumingresources";
+const BUILD: &str = "/api/v2/architect/dependencytracking/build";
 
 impl Route {
     /// The route of `method` on `path` (the path without its query string).
@@ -130,6 +145,22 @@ impl Route {
         }
         if trimmed == PERTURB {
             return only(method, "POST", Route::Perturb, PERTURB);
+        }
+        if trimmed == FLOWS {
+            return only(method, "PUT", Route::PutFlows, FLOWS);
+        }
+        if trimmed == TRACKING {
+            return only(method, "PUT", Route::PutDependencyTracking, TRACKING);
+        }
+        if trimmed == CONSUMING {
+            return only(method, "GET", Route::ConsumingResources, CONSUMING);
+        }
+        if trimmed == BUILD {
+            return match method {
+                "GET" => Route::DependencyBuild,
+                "POST" => Route::RebuildDependencies,
+                _ => Route::MethodNotAllowed(BUILD),
+            };
         }
         let Some(rest) = trimmed.strip_prefix(INTEGRATIONS) else {
             return Route::NotFound;
@@ -263,6 +294,10 @@ impl Route {
             Route::Token => TOKEN,
             Route::Stats => STATS,
             Route::Perturb => PERTURB,
+            Route::PutFlows => FLOWS,
+            Route::PutDependencyTracking => TRACKING,
+            Route::ConsumingResources => CONSUMING,
+            Route::DependencyBuild | Route::RebuildDependencies => BUILD,
             Route::ListIntegrations | Route::CreateIntegration => INTEGRATIONS,
             Route::GetIntegration(_) | Route::PatchIntegration(_) | Route::DeleteIntegration(_) => {
                 INTEGRATION
@@ -395,6 +430,21 @@ mod tests {
         assert_eq!(
             Route::parse("DELETE", "/api/v2/integrations/credentials/c-1"),
             Route::DeleteCredential("c-1".to_string())
+        );
+        assert_eq!(
+            Route::parse(
+                "GET",
+                "/api/v2/architect/dependencytracking/consumingresources"
+            ),
+            Route::ConsumingResources
+        );
+        assert_eq!(
+            Route::parse("POST", "/api/v2/architect/dependencytracking/build/"),
+            Route::RebuildDependencies
+        );
+        assert_eq!(
+            Route::parse("POST", "/_emulator/flows"),
+            Route::MethodNotAllowed(FLOWS)
         );
         assert_eq!(Route::parse("GET", "/api/v2/users"), Route::NotFound);
         assert_eq!(

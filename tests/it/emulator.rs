@@ -761,6 +761,26 @@ fn the_emulator_command_serves_until_sigterm() {
     failures.finish("emulator command", 1);
 }
 
+/// `nodectl emulator --flows FILE` with a file that is not a flows declaration: a start error naming
+/// the file and every problem.
+#[test]
+fn a_bad_flows_file_is_a_start_error() {
+    let run = crate::expect::nodectl(
+        &root(),
+        &[
+            "emulator",
+            "--addr",
+            ":0",
+            "--flows",
+            "tests/cases/emulator/bodies/flows-bad.json",
+        ],
+    );
+    let mut failures = Failures::default();
+    let case = root().join("tests/cases/emulator/flows-bad-file");
+    failures.expect_file(&case, &case.with_extension("expected"), &run.transcript());
+    failures.finish("emulator --flows", 1);
+}
+
 /// `exec::run_authenticated` (what the emulator's `/test` and `/execute` and serve's org run an
 /// action with): an action reading `${authResponse.access_token}` runs its integration's
 /// `customAuth_-_<integrationId>` action first, over the same transport, and `/test`'s trace shows

@@ -3,7 +3,8 @@
 //! binary on a free port with one custom-rest-actions integration and known client credentials,
 //! runs `tests/sdk/conformance.py` against its base URL — authenticate, list, create, get with
 //! expand/includeConfig, templates, patch, a stale-version conflict, the draft/publish cycle,
-//! delete, then the integrations API: credential types, an integration, a credential, its
+//! Architect's dependency tracking of the action (flows declared through `PUT /_emulator/flows`,
+//! consuming resources per flowFilter, the build status, the missing permission's 403), delete, then the integrations API: credential types, an integration, a credential, its
 //! configuration, enabling it, its custom authentication action, deletes — and requires every step's `ok` line and exit 0. The script checks each response
 //! strictly against the SDK model it deserialises into (see its module doc). A machine without the
 //! SDK fails this test with instructions; it never skips.
@@ -41,6 +42,10 @@ const STEPS: &[&str] = &[
     "test-action",
     "list-drafts",
     "list-actions-again",
+    "declare-flows",
+    "list-consuming-resources",
+    "get-dependency-build",
+    "dependency-tracking-forbidden",
     "delete-action",
     "get-deleted",
     "list-credential-types",

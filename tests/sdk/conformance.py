@@ -5,7 +5,9 @@ Drives the data-action lifecycle through `PureCloudPlatformClientV2` (its models
 its deserialiser; no raw HTTP) against an emulator: authenticate, list integrations and actions,
 create an action, get it with expand=contract and includeConfig, read both templates, patch it, a
 stale-version patch (409), the draft cycle (create, get, patch with a changed contract, validate,
-publish), list drafts and actions again, delete, and get the deleted action (404); then the
+publish), list drafts and actions again, Architect's dependency tracking of the action (flows declared
+through the emulator's own PUT /_emulator/flows, the flows consuming it with each flowFilter, the build
+status, a rebuild, the 403 of a missing permission), delete, and get the deleted action (404); then the
 integrations API (credential types, create an integration and a credential, get and put its
 configuration, a stale-version PUT (409), enable it, its custom authentication action, delete).
 
@@ -28,6 +30,7 @@ import json
 import os
 import sys
 import traceback
+import urllib.request
 
 STEPS = [
     "authenticate",
@@ -47,6 +50,10 @@ STEPS = [
     "test-action",
     "list-drafts",
     "list-actions-again",
+    "declare-flows",
+    "list-consuming-resources",
+    "get-dependency-build",
+    "dependency-tracking-forbidden",
     "delete-action",
     "get-deleted",
     "list-credential-types",
@@ -591,6 +598,8 @@ def run(base_url, client_id, client_secret, integration_name, step):
     expect(len(after) == len(before) + 1, f"{len(after)} actions listed, {len(before)} before the create")
     step.ok()
 
+    dependency_tracking(client, base_url, action_id, name + " v2", step)
+
     step("delete-action")
     api_call(client, "delete", api.delete_integrations_action, action_id)
     expect(client.last_response.status == 204, f"delete answered {client.last_response.status}, not 204")
@@ -610,6 +619,126 @@ def run(base_url, client_id, client_secret, integration_name, step):
     step.ok()
 
     integrations_lifecycle(client, api, step)
+
+
+def emulator_put(base_url, path, body):
+    """A PUT to the emulator's own endpoints (not Genesys's API: no SDK call exists for them)."""
+    request = urllib.request.Request(
+        f"{base_url}{path}",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        expect(response.status == 204, f"PUT {path} answered {response.status}, not 204")
+
+
+def dependency_tracking(client, base_url, action_id, action_name, step):
+    """Architect's dependency tracking of the action: one flow consuming it by name in its published
+    version and by id in its checked-in one, another only in its checked-in version, a third not at
+    all; the listing with each flowFilter and as the wrong object type, the build status before and
+    after a rebuild, and the 403 of a caller without architect:dependencyTracking:view."""
+    architect = sdk.ArchitectApi(client)
+    consuming = architect.get_architect_dependencytracking_consumingresources
+
+    step("declare-flows")
+    emulator_put(
+        base_url,
+        "/_emulator/flows",
+        {
+            "flows": [
+                {
+                    "name": "Conformance IVR",
+                    "type": "INBOUNDCALLFLOW",
+                    "published": {"version": "3.0", "actions": [action_name]},
+                    "checkedIn": {"version": "4.0", "actions": [action_id]},
+                },
+                {
+                    "name": "Conformance Bot",
+                    "type": "DIGITALBOTFLOW",
+                    "checkedIn": {"version": "1.0", "actions": [action_name, "Something Else"]},
+                },
+                {"name": "Unrelated", "published": {"version": "9.0", "actions": ["Something Else"]}},
+            ]
+        },
+    )
+    step.ok()
+
+    step("list-consuming-resources")
+    every = api_call(client, "consuming resources", consuming, action_id, "DATAACTION")
+    shown = [(d.name, d.version, d.type) for d in every.entities]
+    expect(
+        shown
+        == [
+            ("Conformance Bot", "1.0", "DIGITALBOTFLOW"),
+            ("Conformance IVR", "3.0", "INBOUNDCALLFLOW"),
+            ("Conformance IVR", "4.0", "INBOUNDCALLFLOW"),
+        ],
+        f"consuming resources: {shown}",
+    )
+    expect(every.total == 3 and every.page_number == 1, f"envelope: total {every.total}, page {every.page_number}")
+    ivr = every.entities[1]
+    expect(ivr.id and ivr.self_uri == f"/api/v2/flows/{ivr.id}", f"flow selfUri {ivr.self_uri!r}")
+    expect(
+        ivr.deleted is False and ivr.updated is False and ivr.state_unknown is False,
+        f"flow flags: {ivr}",
+    )
+    published = api_call(client, "published", consuming, action_id, "DATAACTION", flow_filter="published")
+    shown = [(d.name, d.version) for d in published.entities]
+    expect(shown == [("Conformance IVR", "3.0")], f"published consumers: {shown}")
+    checked_in = api_call(client, "checked in", consuming, action_id, "DATAACTION", flow_filter="checkedIn")
+    shown = [(d.name, d.version) for d in checked_in.entities]
+    expect(shown == [("Conformance Bot", "1.0"), ("Conformance IVR", "4.0")], f"checked-in consumers: {shown}")
+    paged = api_call(client, "paged", consuming, action_id, "DATAACTION", page_size=1, page_number=3)
+    expect(
+        [d.version for d in paged.entities] == ["4.0"] and paged.page_count == 3,
+        f"page 3 of 3: {[d.version for d in paged.entities]}, pageCount {paged.page_count}",
+    )
+    wrong = api_call(client, "as a secure action", consuming, action_id, "SECUREACTION")
+    expect(wrong.entities == [] and wrong.total == 0, f"a data action asked about as SECUREACTION: {wrong.total}")
+    step.ok()
+
+    step("get-dependency-build")
+    build = api_call(client, "build status", architect.get_architect_dependencytracking_build)
+    expect(build.status == "OPERATIONAL", f"build status {build.status!r}")
+    expect(
+        build.date_started is not None and build.date_completed is not None,
+        f"build dates: {build.date_started!r}, {build.date_completed!r}",
+    )
+    expect(build.self_uri == "/api/v2/architect/dependencytracking/build", f"build selfUri {build.self_uri!r}")
+    emulator_put(base_url, "/_emulator/dependencytracking", {"status": "OPERATIONALNEEDSREBUILD"})
+    stale = api_call(client, "stale build", architect.get_architect_dependencytracking_build)
+    expect(stale.status == "OPERATIONALNEEDSREBUILD", f"stale build status {stale.status!r}")
+    api_call(client, "rebuild", architect.post_architect_dependencytracking_build)
+    expect(client.last_response.status == 202, f"rebuild answered {client.last_response.status}, not 202")
+    rebuilt = api_call(client, "rebuilt", architect.get_architect_dependencytracking_build)
+    expect(rebuilt.status == "OPERATIONAL", f"rebuilt status {rebuilt.status!r}")
+    expect(rebuilt.id != build.id, "a rebuild keeps the build's id")
+    expect(rebuilt.date_started >= build.date_started, "the rebuild started before the first build")
+    step.ok()
+
+    step("dependency-tracking-forbidden")
+    emulator_put(base_url, "/_emulator/dependencytracking", {"forbidden": True})
+    for what, call, args in [
+        ("consuming resources", consuming, (action_id, "DATAACTION")),
+        ("build status", architect.get_architect_dependencytracking_build, ()),
+    ]:
+        try:
+            call(*args)
+            raise Failure(f"{what} answered while the permission is missing")
+        except ApiException as error:
+            expect(error.status == 403, f"{what} without the permission answered {error.status}, not 403")
+            body = client.error_body(error)
+            expect(
+                body.status == 403
+                and body.code == "missing.permissions"
+                and "architect:dependencyTracking:view" in body.message,
+                f"403 error body: status {body.status!r}, code {body.code!r}, message {body.message!r}",
+            )
+    emulator_put(base_url, "/_emulator/dependencytracking", {"forbidden": False})
+    again = api_call(client, "allowed again", consuming, action_id, "DATAACTION")
+    expect(again.total == 3, f"allowed again: total {again.total}")
+    step.ok()
 
 
 def integrations_lifecycle(client, api, step):

@@ -13,11 +13,13 @@
 //! `drafts`, `integrations` (integrations' writes, `config/current`, custom authentication
 //! actions), `credentials`, `validation` (Genesys's strictness), `replies` (error bodies, replies
 //! and wire views) and `builtins` (the seeded `static…` actions); this module holds the org itself,
-//! its state-file form, and `handle`, which dispatches a route to its endpoint.
+//! its state-file form, and `handle`, which dispatches a route to its endpoint; `dependencies`
+//! serves Architect's dependency tracking over the flows `emulator::flows` declares (memory only).
 
 mod actions;
 mod builtins;
 mod credentials;
+mod dependencies;
 mod drafts;
 mod integrations;
 mod listings;
@@ -29,8 +31,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use dependencies::missing_permission;
 pub use replies::{ApiError, Body, ErrorParts, Reply};
 
+use super::flows::Tracking;
 use super::rng::SplitMix64;
 use super::route::{Query, Route};
 use crate::genesys::dto::{ActionConfig, ActionContract};
@@ -240,6 +244,9 @@ pub struct Org {
     rng_state: u64,
     #[serde(skip)]
     settings: OrgSettings,
+    /// Architect's dependency tracking: declared flows and the build (memory only).
+    #[serde(skip)]
+    tracking: Tracking,
     /// Bumped by every change (not persisted): the persister writes only newer snapshots.
     #[serde(skip)]
     generation: u64,
@@ -267,6 +274,7 @@ impl Org {
             credentials: BTreeMap::new(),
             rng_state: rng.state(),
             settings: OrgSettings::default(),
+            tracking: Tracking::default(),
             generation: 0,
         };
         org.seed_built_ins();
@@ -364,8 +372,16 @@ impl Org {
     }
 
     /// Answers one request of the data-action API (not `/oauth/token`, the stats, `/test` or
-    /// `/execute`, which the HTTP layer owns).
+    /// `/execute`, which the HTTP layer owns). The routes that take the time (a dependency
+    /// rebuild, a build status change) keep the build's dates as they were: `handle_at` gives them
+    /// the time.
     pub fn handle(&mut self, route: &Route, query: &Query, body: &[u8]) -> Reply {
+        let now_ms = self.tracking.build.started_ms;
+        self.handle_at(route, query, body, now_ms)
+    }
+
+    /// `handle`, at `now_ms` (milliseconds since the epoch).
+    pub fn handle_at(&mut self, route: &Route, query: &Query, body: &[u8], now_ms: u64) -> Reply {
         let result = match route {
             Route::ListIntegrations => self.list_integrations(query),
             Route::CreateIntegration => self.create_integration(body),
@@ -400,6 +416,11 @@ impl Org {
             Route::DraftSchema(id, file) => self.schema(id, file, true),
             Route::ValidateDraft(id) => self.validate_draft(id),
             Route::PublishDraft(id) => self.publish(id, body),
+            Route::ConsumingResources => self.consuming_resources(query),
+            Route::DependencyBuild => self.dependency_build(),
+            Route::RebuildDependencies => self.rebuild_dependencies(now_ms),
+            Route::PutFlows => self.put_flows(body),
+            Route::PutDependencyTracking => self.put_tracking(body, now_ms),
             Route::MethodNotAllowed(template) => Err(ApiError::new(
                 405,
                 "method.not.allowed",
