@@ -372,9 +372,9 @@ impl Org {
     }
 
     /// Answers one request of the data-action API (not `/oauth/token`, the stats, `/test` or
-    /// `/execute`, which the HTTP layer owns). The routes that take the time (a dependency
-    /// rebuild, a build status change) keep the build's dates as they were: `handle_at` gives them
-    /// the time.
+    /// `/execute`, which the HTTP layer owns). The org has no clock: a dependency rebuild or a
+    /// build status change through `handle` is dated at the current build's start; `handle_at`
+    /// gives them the time.
     pub fn handle(&mut self, route: &Route, query: &Query, body: &[u8]) -> Reply {
         let now_ms = self.tracking.build.started_ms;
         self.handle_at(route, query, body, now_ms)
