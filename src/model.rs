@@ -748,3 +748,39 @@ impl Node {
         .normalized()
     }
 }
+
+/// An Architect flow that consumes a data action (Architect's dependency tracking): its published
+/// and / or its checked-in version does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumingFlow {
+    pub id: String,
+    pub name: String,
+    /// Architect's type (`INBOUNDCALLFLOW`, …).
+    #[serde(rename = "type")]
+    pub flow_type: String,
+    /// The published version that consumes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// The checked-in (saved, not yet published) version that consumes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_in: Option<String>,
+}
+
+impl ConsumingFlow {
+    /// `Main IVR (INBOUNDCALLFLOW, published 3.0, checked in 4.0)`.
+    pub fn describe(&self) -> String {
+        let versions: Vec<String> = [
+            self.published.as_ref().map(|v| format!("published {v}")),
+            self.checked_in.as_ref().map(|v| format!("checked in {v}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        format!(
+            "{} ({}, {})",
+            self.name,
+            self.flow_type,
+            versions.join(", ")
+        )
+    }
+}

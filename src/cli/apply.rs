@@ -141,6 +141,9 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
+    if let Err(exit) = super::check_node_names(&project, &args.options.nodes, output) {
+        return exit;
+    }
     let json = matches!(args.output, Format::Json);
     let Some(runtime) = super::runtime(output) else {
         return Exit::Failure;

@@ -290,6 +290,32 @@ fn load_env(
     }
 }
 
+/// Refuses (usage error) node names the project does not have, with a "did you mean" — every
+/// command that takes node names (`test NODE…`, `plan --node`, `apply --node`) says so rather than
+/// doing nothing for a typo.
+fn check_node_names(
+    project: &manifest::Project,
+    names: &[String],
+    output: &mut Output,
+) -> Result<(), Exit> {
+    let known: Vec<&str> = project
+        .nodes
+        .values()
+        .flatten()
+        .map(|n| n.key.name.as_str())
+        .collect();
+    for name in names {
+        if !known.contains(&name.as_str()) {
+            let hint = manifest::shape::did_you_mean(name, &known)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            output.error(format!("no node named `{name}`{hint}"));
+            return Err(Exit::Usage);
+        }
+    }
+    Ok(())
+}
+
 /// A tokio runtime for a command (commands are otherwise synchronous).
 fn runtime(output: &mut Output) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()

@@ -21,9 +21,14 @@ pub struct PlanOptions {
     /// Delete actions of the managed integrations that no manifest describes.
     #[arg(long)]
     pub prune: bool,
-    /// Proceed despite the safety brakes (too many changes, breaking contract changes, someone's draft).
+    /// Proceed despite the safety brakes (too many changes, breaking contract changes, someone's
+    /// draft, published flows that consume what changes).
     #[arg(long)]
     pub force: bool,
+    /// Do not ask Architect's dependency tracking which flows use the actions that change (for an
+    /// OAuth client without architect:dependencyTracking:view); the plan says so.
+    #[arg(long)]
+    pub skip_flow_impact: bool,
     /// Allow replacing an action that moved integration (it gets a new id).
     #[arg(long)]
     pub allow_replace: bool,
@@ -51,6 +56,7 @@ impl PlanOptions {
             skip_dry_run: self.skip_dry_run,
             parallelism: self.parallelism,
             max_rps: self.max_rps,
+            skip_flow_impact: self.skip_flow_impact,
         }
     }
 }
@@ -140,6 +146,9 @@ pub fn run(args: PlanArgs, output: &mut Output) -> Exit {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
+    if let Err(exit) = super::check_node_names(&project, &options.nodes, output) {
+        return exit;
+    }
     let work = async {
         let ahead = match ahead {
             Some(task) => task.await.ok(),

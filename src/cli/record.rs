@@ -23,6 +23,10 @@ pub struct RecordArgs {
     /// Overwrite an existing fixture.
     #[arg(long)]
     force: bool,
+    /// Write the fixture even when the upstream could not be reached (connection, DNS, TLS,
+    /// timeout); without it such a run writes nothing and exits 1.
+    #[arg(long)]
+    allow_failure: bool,
 }
 
 pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
@@ -30,7 +34,10 @@ pub fn run(args: RecordArgs, output: &mut Output) -> Exit {
         Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let report = match super::block_on(ops::record::run(prepared, &args.out, args.force), output) {
+    let report = match super::block_on(
+        ops::record::run(prepared, &args.out, args.force, args.allow_failure),
+        output,
+    ) {
         Some(Ok(report)) => report,
         Some(Err(error)) => {
             output.error(error.to_string());

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::{Exit, Output, ProjectArgs};
 use crate::fixture::{self, FixtureResult};
-use crate::manifest::{EnvScope, paths, shape::did_you_mean};
+use crate::manifest::{EnvScope, paths};
 use crate::report;
 
 #[derive(Debug, Args)]
@@ -41,20 +41,8 @@ pub fn run(args: TestArgs, output: &mut Output) -> Exit {
             Ok(project) => project,
             Err(exit) => return exit,
         };
-    let known: Vec<&str> = project
-        .nodes
-        .values()
-        .flatten()
-        .map(|n| n.key.name.as_str())
-        .collect();
-    for name in &args.nodes {
-        if !known.contains(&name.as_str()) {
-            let hint = did_you_mean(name, &known)
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            output.error(format!("no node named `{name}`{hint}"));
-            return Exit::Usage;
-        }
+    if let Err(exit) = super::check_node_names(&project, &args.nodes, output) {
+        return exit;
     }
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let run = match fixture::run_all(&project, &args.nodes, workers) {

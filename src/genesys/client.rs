@@ -304,17 +304,21 @@ impl Client {
                                 )),
                             ));
                         }
-                        Err(error) => ApiError::new("POST", path, transport_kind(&error)),
+                        Err(error) => ApiError::new("POST", path, transport_kind(&error))
+                            .at_host(&self.options.login_base),
                     }
                 }
-                Err(error) => ApiError::new("POST", path, transport_kind(&error)),
+                Err(error) => ApiError::new("POST", path, transport_kind(&error))
+                    .at_host(&self.options.login_base),
             };
             if attempt >= self.options.max_attempts {
                 let mut error = transient;
                 error.attempts = attempt;
                 return Err(error);
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            let wait = backoff(attempt);
+            announce_retry(&transient, attempt, self.options.max_attempts, wait);
+            tokio::time::sleep(wait).await;
         };
         let granted: TokenResponse = serde_json::from_str(&body).map_err(|e| {
             ApiError::new(
@@ -421,7 +425,8 @@ impl Client {
                     (retry_after.unwrap_or_else(|| backoff(attempt)), error)
                 }
                 Attempt::Failed(kind) => {
-                    let mut error = ApiError::new(method, path_and_query, kind);
+                    let mut error =
+                        ApiError::new(method, path_and_query, kind).at_host(&self.options.api_base);
                     error.attempts = attempt;
                     if !idempotent || attempt >= self.options.max_attempts {
                         return Err(error);
@@ -429,7 +434,7 @@ impl Client {
                     (backoff(attempt), error)
                 }
             };
-            tracing::debug!(%error, wait_ms = wait.as_millis() as u64, "retrying");
+            announce_retry(&error, attempt, self.options.max_attempts, wait);
             tokio::time::sleep(wait).await;
         }
     }
@@ -642,6 +647,18 @@ fn decode<T: DeserializeOwned>(
         error.context_id = answer.correlation_id.clone();
         error
     })
+}
+
+/// Says that a call is retried. A host that cannot be reached (a wrong region, a proxy) is a
+/// warning, shown without `-v`: the retries take long, and silence would hide why; a throttled or
+/// failing call is a debug line (`-v`).
+fn announce_retry(error: &ApiError, attempt: u32, max_attempts: u32, wait: Duration) {
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    if matches!(error.kind, ApiErrorKind::Connect(_) | ApiErrorKind::Timeout) {
+        tracing::warn!("{error}; attempt {attempt} of {max_attempts}, retrying in {wait_ms} ms");
+    } else {
+        tracing::debug!(%error, attempt, max_attempts, wait_ms, "retrying");
+    }
 }
 
 /// 0.5 s, 1 s, 2 s, … capped at 10 s.

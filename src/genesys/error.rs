@@ -44,6 +44,8 @@ pub struct ApiErrorDetail {
     pub context_id: Option<String>,
     /// How many attempts were made.
     pub attempts: u32,
+    /// The host called, named when it could not be reached (a wrong region's shows here).
+    pub host: Option<String>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -68,7 +70,21 @@ impl ApiError {
             kind,
             context_id: None,
             attempts: 1,
+            host: None,
         }))
+    }
+
+    /// The same error naming the host of `base` (`https://api.mypurecloud.ie` → `api.mypurecloud.ie`).
+    pub fn at_host(mut self, base: &str) -> ApiError {
+        let host = base
+            .split("//")
+            .nth(1)
+            .unwrap_or(base)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        self.host = (!host.is_empty()).then(|| host.to_string());
+        self
     }
 
     /// The HTTP status, when Genesys answered.
@@ -167,8 +183,14 @@ impl fmt::Display for ApiError {
                     write!(f, ": {message}")?;
                 }
             }
-            ApiErrorKind::Timeout => write!(f, "timed out")?,
-            ApiErrorKind::Connect(why) => write!(f, "connection failed: {why}")?,
+            ApiErrorKind::Timeout => match &self.host {
+                Some(host) => write!(f, "timed out waiting for {host}")?,
+                None => write!(f, "timed out")?,
+            },
+            ApiErrorKind::Connect(why) => match &self.host {
+                Some(host) => write!(f, "cannot reach {host}: {why}")?,
+                None => write!(f, "connection failed: {why}")?,
+            },
             ApiErrorKind::Auth(why) => write!(f, "authentication failed: {why}")?,
             ApiErrorKind::RetryAfterTooLong { seconds } => {
                 write!(f, "429: Retry-After of {seconds} s exceeds the 180 s cap")?
@@ -188,3 +210,28 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_that_cannot_be_reached_is_named() {
+        let error = ApiError::new(
+            "GET",
+            "/api/v2/integrations?pageSize=100",
+            ApiErrorKind::Connect("dns error: failed to lookup address".to_string()),
+        )
+        .at_host("https://api.mypurecloud.jp");
+        assert_eq!(
+            error.to_string(),
+            "GET /api/v2/integrations -> cannot reach api.mypurecloud.jp: dns error: failed to lookup address"
+        );
+        let timeout = ApiError::new("POST", "/oauth/token", ApiErrorKind::Timeout)
+            .at_host("http://127.0.0.1:9781/");
+        assert_eq!(
+            timeout.to_string(),
+            "POST /oauth/token -> timed out waiting for 127.0.0.1:9781"
+        );
+    }
+}

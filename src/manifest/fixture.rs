@@ -40,6 +40,14 @@ pub fn fixture_name(relative_to_fixtures: &Path) -> String {
         .join("/")
 }
 
+/// The node names a fixture may name: every node file's, and the earlier names of renamed nodes
+/// (`previous_names` → the name now), for the hint.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownNodes<'a> {
+    pub names: &'a std::collections::BTreeSet<String>,
+    pub renamed: &'a std::collections::BTreeMap<String, String>,
+}
+
 /// Resolves a parsed (and rendered) fixture against the nodes of its env.
 ///
 /// Long because a fixture has many independent rules (node and env references, input forms,
@@ -51,7 +59,7 @@ pub fn resolve(
     name: String,
     parsed: &FixtureFile,
     env: &Env,
-    known_nodes: Option<&std::collections::BTreeSet<String>>,
+    known_nodes: Option<KnownNodes<'_>>,
     diags: &mut Diagnostics,
 ) -> Option<Fixture> {
     let before = diags.error_count();
@@ -61,12 +69,20 @@ pub fn resolve(
     // `None`: some node file has no readable name, so "unknown node" cannot be told apart from
     // "node with errors of its own"; that file's own errors are reported instead.
     if let Some(known_nodes) = known_nodes
-        && !known_nodes.contains(&parsed.node)
+        && !known_nodes.names.contains(&parsed.node)
     {
-        let names: Vec<&str> = known_nodes.iter().map(String::as_str).collect();
-        let hint = did_you_mean(&parsed.node, &names)
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
+        let hint = match known_nodes.renamed.get(&parsed.node) {
+            Some(now) => format!(
+                "; node `{}` was renamed to `{now}` (its `previous_names`): write node = \"{now}\"",
+                parsed.node
+            ),
+            None => {
+                let names: Vec<&str> = known_nodes.names.iter().map(String::as_str).collect();
+                did_you_mean(&parsed.node, &names)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default()
+            }
+        };
         diags.error(
             &file.display,
             at_value(&seg_path!["node"]),

@@ -235,6 +235,16 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
             None
         };
     let known_nodes = known_nodes.as_ref();
+    // A node's earlier names, so that a fixture still naming one is pointed at the node's name now.
+    let renamed: BTreeMap<String, String> = nodes
+        .values()
+        .flatten()
+        .flat_map(|n| {
+            n.previous_names
+                .iter()
+                .map(|old| (old.clone(), n.key.name.clone()))
+        })
+        .collect();
     let mut fixtures = Vec::new();
     let mut fixture_nodes: BTreeSet<String> = BTreeSet::new();
     for (raw, envs) in fixtures_raw.iter().zip(&fixture_envs) {
@@ -271,7 +281,10 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
                 name.clone(),
                 &parsed,
                 env,
-                known_nodes,
+                known_nodes.map(|names| fixture::KnownNodes {
+                    names,
+                    renamed: &renamed,
+                }),
                 &mut diags,
             ) {
                 fixtures.push(resolved);

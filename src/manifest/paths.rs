@@ -148,6 +148,11 @@ pub fn write_inside(project_dir: &Path, path: &Path, bytes: &[u8]) -> Result<Pat
         ContainmentError::Io(io) => WriteError::Io(io),
         refused => WriteError::Refused(refused),
     })?;
+    // An output's folders are made (`--junit target/report.xml` in a fresh clone): the check above
+    // refused any symlink among the missing ones.
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
     crate::fsx::write_atomic(&target, bytes)?;
     Ok(target)
 }

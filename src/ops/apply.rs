@@ -354,6 +354,7 @@ mod tests {
             refusals: Vec::new(),
             existing: 0,
             integration_changes: Vec::new(),
+            flow_impact: None,
             checksum: checksum.to_string(),
         }
     }

@@ -8,9 +8,10 @@ use super::{OpsError, connect};
 use crate::fixture::{self, TestRun};
 use crate::manifest::{Project, paths};
 use crate::model::{CredentialValues, Env, IntegrationRef, IntegrationType};
+use crate::plan::impact::{self, ActionImpact, FlowImpact};
 use crate::plan::integrations::{IntegrationInput, pending_id};
 use crate::plan::{self, DesiredNode, Flags, Plan, PlanInput, RemoteState, Unmanaged};
-use crate::remote::{Remote, Snapshot};
+use crate::remote::{Remote, RemoteError, Snapshot, flows};
 
 /// What a plan is asked for with (the flags and options of `plan` and `apply`).
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,8 @@ pub struct PlanSettings {
     pub parallelism: Option<usize>,
     /// Requests per second; the env's `max_rps` when `None`.
     pub max_rps: Option<f64>,
+    /// `--skip-flow-impact`: dependency tracking is not asked (the plan says so).
+    pub skip_flow_impact: bool,
 }
 
 /// What `plan` produced, with what it was computed from.
@@ -92,7 +95,9 @@ pub async fn run(
         Some(ahead) => {
             let (connection, snapshot) = ahead.taken?;
             let planned = match snapshot {
-                Ok(snapshot) => plan_from(project, env, snapshot, settings).await,
+                Ok(snapshot) => {
+                    plan_from(project, env, &connection.remote, snapshot, settings).await
+                }
                 Err(error) => Err(error),
             };
             (connection, planned)
@@ -136,7 +141,7 @@ pub async fn plan(
             super::integrations::query(env, settings.flags.prune).as_ref(),
         )
         .await?;
-    plan_from(project, env, snapshot, settings).await
+    plan_from(project, env, remote, snapshot, settings).await
 }
 
 /// The env's directory and env as `nodectl.toml` alone gives them (`dir` and `env` as `--dir` and
@@ -195,10 +200,12 @@ pub async fn ahead(dir: PathBuf, env: Env, settings: PlanSettings) -> Ahead {
     Ahead { dir, env, taken }
 }
 
-/// Dry-run of the changing nodes (unless skipped) and plan, from a snapshot already taken.
+/// Dry-run of the changing nodes (unless skipped) and plan, from a snapshot already taken, with
+/// the flows that consume what the plan deletes, replaces, renames or breaks.
 async fn plan_from(
     project: &Project,
     env: &Env,
+    remote: &Remote,
     snapshot: Snapshot,
     settings: &PlanSettings,
 ) -> Result<Planned, OpsError> {
@@ -206,7 +213,8 @@ async fn plan_from(
     let (managed, credential_values) =
         super::integrations::input(&project.config.name, env, snapshot.managed.as_ref())?;
     let marker = managed.marker.clone();
-    let plan = plan::compute(&plan_input(project, env, &snapshot, settings, managed));
+    let mut plan = plan::compute(&plan_input(project, env, &snapshot, settings, managed));
+    flow_impact(remote, &mut plan, settings.skip_flow_impact).await?;
     let dry_run = if settings.skip_dry_run {
         None
     } else {
@@ -220,6 +228,84 @@ async fn plan_from(
         credential_values,
         marker,
     })
+}
+
+/// Asks Architect's dependency tracking which flows consume the actions the plan deletes,
+/// replaces, renames or breaks (`plan::impact::questions`; none: no request), and applies the brake
+/// on those a published flow consumes. An OAuth client without `architect:dependencyTracking:view`
+/// (403) gets a note in the plan, not a failure.
+async fn flow_impact(remote: &Remote, plan: &mut Plan, skip: bool) -> Result<(), OpsError> {
+    let questions = impact::questions(plan);
+    if questions.is_empty() {
+        return Ok(());
+    }
+    if skip {
+        plan.flow_impact = Some(FlowImpact::unchecked(
+            &questions,
+            "not checked (--skip-flow-impact): which flows use these actions is unknown"
+                .to_string(),
+        ));
+        return Ok(());
+    }
+    let permission_note = |error: &RemoteError| {
+        format!(
+            "not checked: this OAuth client may not read Architect's dependency tracking (it needs the permission architect:dependencyTracking:view): {error}"
+        )
+    };
+    let build = match remote.dependency_build().await {
+        Ok(build) => build,
+        Err(error) if flows::is_permission_refusal(&error) => {
+            plan.flow_impact = Some(FlowImpact::unchecked(&questions, permission_note(&error)));
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let stale = impact::staleness(build.status.as_deref());
+    // A build's answers never change: cache them under its identity, when it is up to date.
+    let build_key = stale.is_none().then(|| {
+        format!(
+            "{}@{}",
+            build.id.as_deref().unwrap_or_default(),
+            build.date_completed.as_deref().unwrap_or_default()
+        )
+    });
+    let mut actions = Vec::with_capacity(questions.len());
+    for question in &questions {
+        let flows = match remote
+            .consuming_flows(
+                &question.action_id,
+                question.version,
+                question.secure,
+                build_key.as_deref(),
+            )
+            .await
+        {
+            Ok(flows) => flows,
+            Err(error) if flows::is_permission_refusal(&error) => {
+                plan.flow_impact = Some(FlowImpact::unchecked(&questions, permission_note(&error)));
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        actions.push(ActionImpact {
+            key: question.key.clone(),
+            change: question.change,
+            action_id: question.action_id.clone(),
+            why: question.why.clone(),
+            flows,
+        });
+    }
+    let impact = FlowImpact {
+        checked: true,
+        note: None,
+        stale: stale.map(|why| {
+            format!("dependency tracking may be out of date: {why}; the flows listed may be incomplete, and none listed is no guarantee")
+        }),
+        actions,
+    };
+    impact::brake(plan, &impact);
+    plan.flow_impact = Some(impact);
+    Ok(())
 }
 
 /// What the plan is computed from: the env's nodes with their integrations' ids, and the org.

@@ -9,6 +9,7 @@ use super::OpsError;
 use super::live::Prepared;
 use crate::fixture::record;
 use crate::manifest::paths;
+use crate::model::ErrorKind;
 use crate::runtime::Execution;
 use crate::runtime::error::kind_name;
 
@@ -35,8 +36,15 @@ fn ending(execution: &Execution) -> String {
     }
 }
 
-/// `nodectl record`: the fixture goes to `out` (relative to the project directory).
-pub async fn run(prepared: Prepared, out: &Path, force: bool) -> Result<RecordReport, OpsError> {
+/// `nodectl record`: the fixture goes to `out` (relative to the project directory). A live run that
+/// could not reach the upstream at all (connection, DNS, TLS, timeout) writes nothing and fails,
+/// unless `allow_failure`: such a fixture records the network of the machine, not the upstream.
+pub async fn run(
+    prepared: Prepared,
+    out: &Path,
+    force: bool,
+    allow_failure: bool,
+) -> Result<RecordReport, OpsError> {
     let project = &prepared.project;
     let target = place(&project.config.dir, out, force)?;
     let recorded = record::record(
@@ -48,6 +56,17 @@ pub async fn run(prepared: Prepared, out: &Path, force: bool) -> Result<RecordRe
     )
     .await
     .map_err(|error| OpsError::Io(error.to_string()))?;
+    if let Err(error) = &recorded.live.result
+        && matches!(
+            error.kind,
+            ErrorKind::RemoteConnect | ErrorKind::RemoteTimeout
+        )
+        && !allow_failure
+    {
+        return Err(OpsError::Io(format!(
+            "the upstream could not be reached ({error}); nothing recorded. A fixture of this failure is written only with --allow-failure"
+        )));
+    }
     paths::write_inside(&project.config.dir, &target, recorded.toml.as_bytes())
         .map_err(|error| OpsError::Io(format!("cannot write `{}`: {error}", out.display())))?;
     let fixtures_dir = &project.config.fixtures_dir;

@@ -4,6 +4,7 @@
 //! same inputs give the same plan, byte for byte (its checksum is what `apply` checks for staleness).
 
 pub mod diff;
+pub mod impact;
 pub mod integrations;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -204,6 +205,11 @@ pub struct Plan {
     /// The managed integrations' changes, applied before the actions' (deletes after them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integration_changes: Vec<IntegrationChange>,
+    /// The Architect flows that consume what the plan deletes, replaces, renames or breaks
+    /// (`impact.rs`; filled in by `ops::plan`, which asks the org); `None` when nothing such changes.
+    /// Not part of the checksum: it describes the org, not what apply does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_impact: Option<impact::FlowImpact>,
     pub checksum: String,
 }
 
@@ -283,6 +289,7 @@ pub fn compute(input: &PlanInput) -> Plan {
         refusals,
         existing: input.remote.len(),
         integration_changes,
+        flow_impact: None,
         checksum: String::new(),
     };
     plan.checksum = checksum(&plan);

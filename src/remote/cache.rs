@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::RemoteAction;
 use crate::genesys::dto::{Action, ActionConfig};
+use crate::model::ConsumingFlow;
 
 /// The variable through which the pipeline chooses where the cache lives (e.g. a folder its CI
 /// cache step restores).
@@ -112,6 +113,76 @@ impl ContentCache {
         };
         let _ = crate::fsx::write_atomic(&path, text.as_bytes());
     }
+}
+
+/// One file of the flow-impact cache: the flows consuming an action version, as dependency
+/// tracking's build `build` answered, and the SHA-256 of their canonical JSON.
+#[derive(Serialize, Deserialize)]
+struct ConsumersEntry {
+    checksum: String,
+    action_id: String,
+    version: i64,
+    build: String,
+    flows: Vec<ConsumingFlow>,
+}
+
+impl ContentCache {
+    /// The file of the consumers of `id@version` under build `build` (hashed: a build key is the
+    /// org's text).
+    fn consumers_path(&self, id: &str, version: i64, build: &str) -> Option<PathBuf> {
+        let action = self.path(id, version)?;
+        let digest = Sha256::digest(build.as_bytes());
+        let build = crate::canonical::hex(digest.get(..8).unwrap_or_default());
+        let name = action.file_stem()?.to_string_lossy().into_owned();
+        Some(self.dir.join(format!("{name}.flows-{build}.json")))
+    }
+
+    /// The flows consuming `id@version` as build `build` answered, if cached and intact. Like the
+    /// content, an entry is an optimisation: nothing live can confirm it, so the folder must be the
+    /// pipeline's own (docs/security.md).
+    pub fn get_consumers(&self, id: &str, version: i64, build: &str) -> Option<Vec<ConsumingFlow>> {
+        let path = self.consumers_path(id, version, build)?;
+        if !path.symlink_metadata().ok()?.file_type().is_file() {
+            return None;
+        }
+        let entry: ConsumersEntry =
+            serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+        let intact = entry.action_id == id
+            && entry.version == version
+            && entry.build == build
+            && consumers_checksum(&entry.flows).as_deref() == Some(entry.checksum.as_str());
+        if !intact {
+            tracing::warn!(path = %path.display(), "ignoring a flow-impact cache entry that does not hold");
+            return None;
+        }
+        Some(entry.flows)
+    }
+
+    /// Stores the flows consuming `id@version` under build `build` (atomically, never through a
+    /// symlink); failures only cost the queries again.
+    pub fn put_consumers(&self, id: &str, version: i64, build: &str, flows: &[ConsumingFlow]) {
+        let (Some(path), Some(checksum)) = (
+            self.consumers_path(id, version, build),
+            consumers_checksum(flows),
+        ) else {
+            return;
+        };
+        let entry = ConsumersEntry {
+            checksum,
+            action_id: id.to_string(),
+            version,
+            build: build.to_string(),
+            flows: flows.to_vec(),
+        };
+        if let Ok(text) = serde_json::to_string(&entry) {
+            let _ = crate::fsx::write_atomic(&path, text.as_bytes());
+        }
+    }
+}
+
+fn consumers_checksum(flows: &[ConsumingFlow]) -> Option<String> {
+    let value = serde_json::to_value(flows).ok()?;
+    Some(crate::canonical::checksum(&value))
 }
 
 /// `$NODECTL_CACHE_DIR`, else `$XDG_CACHE_HOME/nodectl`, else `$HOME/.cache/nodectl`.

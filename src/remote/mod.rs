@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod convert;
+pub mod flows;
 pub mod integrations;
 
 use std::time::Duration;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::plan::diff::FieldChange;
+use crate::plan::impact::FlowImpact;
 use crate::plan::integrations::IntegrationChange;
 use crate::plan::{Change, ChangeKind, Plan};
 
@@ -251,6 +252,9 @@ pub fn text(plan: &Plan, verbose: bool, dry_run: Option<DryRunSummary>) -> Strin
     if !plan.has_changes() && plan.changes.iter().all(|c| c.note.is_none()) {
         let _ = writeln!(out, "  No changes. The org matches the manifests.");
     }
+    if let Some(impact) = &plan.flow_impact {
+        out.push_str(&flow_impact_text(impact));
+    }
     for warning in &plan.warnings {
         let _ = writeln!(out, "{YELLOW}warning:{RESET} {warning}");
     }
@@ -321,6 +325,9 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
         }
         head.push('\n');
     }
+    if let Some(impact) = &plan.flow_impact {
+        head.push_str(&flow_impact_markdown(impact));
+    }
     let mut tail = String::new();
     for warning in &plan.warnings {
         let _ = writeln!(tail, "> ⚠️ {}\n", escape_message(warning));
@@ -382,6 +389,79 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
         );
     }
     format!("{head}{details}{tail}")
+}
+
+/// `Flow impact:` and, per action asked about, the flows that consume it (or none), with the note
+/// or staleness that qualifies the answer.
+fn flow_impact_text(impact: &FlowImpact) -> String {
+    let mut out = format!("{BOLD}Flow impact{RESET} (Architect's dependency tracking):\n");
+    if let Some(note) = &impact.note {
+        let _ = writeln!(out, "  {YELLOW}note:{RESET} {note}");
+    }
+    if let Some(stale) = &impact.stale {
+        let _ = writeln!(out, "  {YELLOW}stale:{RESET} {stale}");
+    }
+    for action in &impact.actions {
+        let flows = if !impact.checked {
+            "not checked".to_string()
+        } else if action.flows.is_empty() {
+            "no flow uses it".to_string()
+        } else {
+            format!("{} flow(s)", action.flows.len())
+        };
+        let _ = writeln!(
+            out,
+            "  {} `{}` ({}): {flows}",
+            action.change.as_str(),
+            action.key.name,
+            action.why
+        );
+        for flow in &action.flows {
+            let colour = if flow.published.is_some() {
+                RED
+            } else {
+                YELLOW
+            };
+            let _ = writeln!(out, "      {colour}{}{RESET}", flow.describe());
+        }
+    }
+    out
+}
+
+/// The flow impact for a pull-request comment: a table of the flows each action loses.
+fn flow_impact_markdown(impact: &FlowImpact) -> String {
+    let mut out = String::from("**Flow impact** (Architect's dependency tracking)\n\n");
+    if let Some(note) = &impact.note {
+        let _ = writeln!(out, "> ℹ️ {}\n", escape_message(note));
+    }
+    if let Some(stale) = &impact.stale {
+        let _ = writeln!(out, "> ⚠️ {}\n", escape_message(stale));
+    }
+    out.push_str("| change | action | why | flows |\n|---|---|---|---|\n");
+    for action in &impact.actions {
+        let flows = if !impact.checked {
+            "not checked".to_string()
+        } else if action.flows.is_empty() {
+            "none".to_string()
+        } else {
+            action
+                .flows
+                .iter()
+                .map(|f| escape_inline(&f.describe()))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            action.change.as_str(),
+            escape_inline(&action.key.name),
+            escape_message(&action.why),
+            flows
+        );
+    }
+    out.push('\n');
+    out
 }
 
 /// Text from manifests or the org (names, notes) made inert for a pull-request comment: no HTML

@@ -1103,6 +1103,15 @@ impl Run {
     }
 }
 
+/// Steps 1 to 3 alone — the input is simple JSON, the definition can run, the input satisfies the
+/// input schema — for a caller that must refuse bad input as an execution would before doing
+/// anything else (`serve --replay` before it looks for a fixture).
+pub fn check_input(node: &CompiledNode, input: &Value) -> Result<(), ExecError> {
+    simple_json(input)?;
+    runnable_definition(node)?;
+    validate_input(node, input)
+}
+
 /// Step 1: the input is a JSON object whose values are not objects or arrays.
 fn simple_json(input: &Value) -> Result<(), ExecError> {
     let Some(object) = input.as_object() else {

@@ -586,24 +586,30 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
         }
     };
     let execution = if shared.options.replay {
-        let fixtures = set.fixtures(node_name);
-        let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
-            shared.metrics.record(
-                node_name,
-                "no_fixture",
-                Observation::default(),
-                started.elapsed(),
-            );
-            return no_fixture(node_name, fixtures, &shared.context_id());
-        };
         let mut context = set.context.clone();
-        context.credentials = fixture.credentials.clone();
         context.tokens = Some(Arc::new(DryRunTokens));
-        context.auth_response = fixture.auth_response.clone();
         context.api_base = Some(crate::fixture::dry_run_api_base(
             context.api_base.as_deref(),
         ));
-        replay(node, &fixture.exchanges, &input, &context).await
+        let fixtures = set.fixtures(node_name);
+        if crate::runtime::check_input(node, &input).is_err() {
+            // Input a live run would refuse (steps 1 to 3) gets the same answer, fixture or not:
+            // the runtime refuses it before it needs any exchange.
+            replay(node, &[], &input, &context).await
+        } else {
+            let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
+                shared.metrics.record(
+                    node_name,
+                    "no_fixture",
+                    Observation::default(),
+                    started.elapsed(),
+                );
+                return no_fixture(node_name, fixtures, &shared.context_id());
+            };
+            context.credentials = fixture.credentials.clone();
+            context.auth_response = fixture.auth_response.clone();
+            replay(node, &fixture.exchanges, &input, &context).await
+        }
     } else {
         shared.runtime.execute(node, &input, &set.context).await
     };
@@ -623,7 +629,7 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
                 execution
                     .operations
                     .iter()
-                    .any(|o| o.step == 5)
+                    .any(|o| o.step == crate::runtime::Step::Execute.number())
                     .then_some(false)
             }
         }),
@@ -688,7 +694,8 @@ async fn replay(
         .await
 }
 
-/// A failed `/simulate`.
+/// A failed `/simulate`: `status` is the HTTP status of this answer (also in the body), and
+/// `upstreamStatus` what the upstream last answered, when it answered.
 fn failure(
     status: u16,
     error: &ExecError,
@@ -699,14 +706,20 @@ fn failure(
 ) -> Answer {
     let mut body = json!({
         "success": false,
-        "status": upstream_status,
+        "status": status,
         "error": error.to_string(),
         "errorBody": error_body,
         "attempts": attempts,
         "retries": attempts.saturating_sub(1),
     });
-    if let (Some(trace), Value::Object(map)) = (trace, &mut body) {
-        map.insert("trace".to_string(), trace);
+    if let Value::Object(map) = &mut body {
+        // What the upstream last answered, when it answered at all.
+        if upstream_status != 0 {
+            map.insert("upstreamStatus".to_string(), json!(upstream_status));
+        }
+        if let Some(trace) = trace {
+            map.insert("trace".to_string(), trace);
+        }
     }
     Answer::json(status, &body)
 }
@@ -717,7 +730,7 @@ fn refusal(status: u16, message: &str, context_id: &str, code: &str) -> Answer {
         status,
         &json!({
             "success": false,
-            "status": 0,
+            "status": status,
             "error": message,
             "errorBody": {
                 "message": message,

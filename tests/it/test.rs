@@ -17,8 +17,14 @@ fn normalize(text: &str) -> String {
 
 fn check(case: &Path, failures: &mut Failures) {
     let extra = std::fs::read_to_string(case.join("args")).unwrap_or_default();
-    let junit = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
-    let junit_path = junit.path().to_string_lossy().into_owned();
+    // In folders that do not exist yet (`--junit target/…` in a fresh clone): nodectl makes them.
+    let reports = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let junit = reports
+        .path()
+        .join("reports")
+        .join("nested")
+        .join("junit.xml");
+    let junit_path = junit.to_string_lossy().into_owned();
     let mut args = vec!["test", "--junit", junit_path.as_str()];
     args.extend(extra.split_whitespace());
     let run = nodectl(case, &args);
@@ -30,7 +36,7 @@ fn check(case: &Path, failures: &mut Failures) {
         &case.join("expected.txt"),
         &normalize(&run.transcript()),
     );
-    let xml = std::fs::read_to_string(junit.path()).unwrap_or_default();
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
     failures.expect_file(case, &case.join("junit.xml"), &normalize(&xml));
 }
 
