@@ -617,3 +617,71 @@ fn readme_main_job_creates_everything_then_nothing() {
         "{ignored}"
     );
 }
+
+/// Flow impact's cost: a plan with nothing to ask about sends no dependency-tracking request at all,
+/// and a second plan of the same deletes under the same build answers from the cache (one build
+/// status read, no listing again). Counted by the emulator (`GET /_emulator/stats`).
+#[test]
+fn flow_impact_asks_only_when_needed_and_caches_per_build() {
+    let emulator = start_emulator(&default_integrations(), &[]);
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_dir(
+        &crate::expect::root().join("tests/cases/scenarios/flow-impact/project"),
+        project.path(),
+    );
+    let cache = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut envs = emulator_env(&emulator.base);
+    envs.push((
+        "NODECTL_CACHE_DIR".to_string(),
+        cache.path().to_string_lossy().into_owned(),
+    ));
+    let dependency_requests = || {
+        let (status, text) = ureq_like(
+            "GET",
+            &format!("{}/_emulator/stats", emulator.base),
+            None,
+            None,
+            false,
+        );
+        assert_eq!(status, 200, "{text}");
+        let stats: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let count = |route: &str| -> u64 {
+            stats["routes"][route].as_object().map_or(0, |by_status| {
+                by_status.values().filter_map(Value::as_u64).sum()
+            })
+        };
+        (
+            count("GET /api/v2/architect/dependencytracking/build"),
+            count("GET /api/v2/architect/dependencytracking/consumingresources"),
+        )
+    };
+    let run = |args: &[&str]| {
+        let run = nodectl_with(project.path(), args, &envs, None);
+        assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
+        run
+    };
+    run(&["apply", "--auto-approve"]);
+    run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        dependency_requests(),
+        (0, 0),
+        "creates and an unchanged plan ask nothing"
+    );
+    std::fs::remove_file(project.path().join("nodes/unused.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = run(&["plan", "--prune"]);
+    assert!(
+        first.stdout.contains("no flow uses it"),
+        "{}",
+        first.transcript()
+    );
+    // One build read, one listing per flow filter (published, checked-in) for the one delete.
+    assert_eq!(dependency_requests(), (1, 2));
+    let second = run(&["plan", "--prune"]);
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(
+        dependency_requests(),
+        (2, 2),
+        "the same build's answer comes from the cache"
+    );
+}
