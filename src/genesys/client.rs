@@ -655,7 +655,12 @@ fn decode<T: DeserializeOwned>(
 fn announce_retry(error: &ApiError, attempt: u32, max_attempts: u32, wait: Duration) {
     let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
     if matches!(error.kind, ApiErrorKind::Connect(_) | ApiErrorKind::Timeout) {
-        tracing::warn!("{error}; attempt {attempt} of {max_attempts}, retrying in {wait_ms} ms");
+        // This attempt's failure alone: the count is said after it.
+        let mut this_attempt = error.clone();
+        this_attempt.attempts = 1;
+        tracing::warn!(
+            "{this_attempt}; attempt {attempt} of {max_attempts}, retrying in {wait_ms} ms"
+        );
     } else {
         tracing::debug!(%error, attempt, max_attempts, wait_ms, "retrying");
     }

@@ -15,6 +15,7 @@ pub mod live;
 pub mod parity;
 pub mod plan;
 pub mod record;
+pub mod update;
 
 use std::path::PathBuf;
 

@@ -121,3 +121,60 @@ fn node_filter_and_exit_codes() {
     );
     assert_eq!(invalid.code, 3, "{}", invalid.transcript());
 }
+
+/// `test --update` after a deliberate change (a new query parameter, a new output field) on a copy
+/// of `tests/cases/test-update/project`: `--dry-run` shows the diffs and writes nothing; `--update`
+/// rewrites the request URL (keeping its tera expression and comment) and the expected output,
+/// leaves the outcome it must not judge to a person, and runs the fixtures again. The transcript and
+/// the rewritten file are in `tests/cases/test-update/expected.txt`.
+#[test]
+fn update_rewrites_what_a_deliberate_change_moved() {
+    let case = root().join("tests/cases/test-update");
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    crate::scenarios::copy_dir(&case.join("project"), project.path());
+    let node = project.path().join("nodes/lookup.toml");
+    let text = std::fs::read_to_string(&node).unwrap_or_default();
+    let changed = text
+        .replace(
+            "/v1/customers/${input.customerId}\"",
+            "/v1/customers/${input.customerId}?verbose=true\"",
+        )
+        .replace(
+            "translation_map = { name = \"$.customer.name\" }",
+            "translation_map = { name = \"$.customer.name\", tier = \"$.customer.tier\" }",
+        )
+        .replace(
+            "'{\"name\": ${name}}'",
+            "'{\"name\": ${name}, \"tier\": ${tier}}'",
+        );
+    assert_ne!(text, changed, "the deliberate change must apply");
+    std::fs::write(&node, changed).unwrap_or_else(|e| panic!("{e}"));
+    let gold = project.path().join("fixtures/lookup/gold.toml");
+    let original = std::fs::read_to_string(&gold).unwrap_or_default();
+
+    let mut transcript = String::new();
+    let dry = nodectl(project.path(), &["test", "--update", "--dry-run"]);
+    transcript.push_str(&format!(
+        "=== nodectl test --update --dry-run\n{}",
+        dry.transcript()
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&gold).unwrap_or_default(),
+        original,
+        "--dry-run wrote the fixture"
+    );
+    let update = nodectl(project.path(), &["test", "--update"]);
+    transcript.push_str(&format!(
+        "=== nodectl test --update\n{}",
+        update.transcript()
+    ));
+    transcript.push_str(&format!(
+        "=== fixtures/lookup/gold.toml\n{}",
+        std::fs::read_to_string(&gold).unwrap_or_default()
+    ));
+    let after = nodectl(project.path(), &["test", "Lookup Customer"]);
+    transcript.push_str(&format!("=== nodectl test\n{}", after.transcript()));
+    let mut failures = Failures::default();
+    failures.expect_file(&case, &case.join("expected.txt"), &normalize(&transcript));
+    failures.finish("test-update", 1);
+}
