@@ -404,3 +404,12 @@ if [ "$only" = all ] || [ "$only" = snapshot-latency ]; then
     stop_emulator
     unset NODECTL_CACHE_DIR emulator_addr
 fi
+
+# Issue 19, part 5: the size of the binary users install (`cargo install --profile dist`: lto,
+# one codegen unit, stripped; goal under 25 MB) next to the release build's.
+if [ "$only" = all ] || [ "$only" = binary-size ]; then
+    cargo build --profile dist --quiet
+    echo "binary_dist_bytes: $(stat -c %s target/dist/nodectl) (goal < 25000000)"
+    cargo build --release --quiet
+    echo "binary_release_bytes: $(stat -c %s target/release/nodectl)"
+fi

@@ -8,7 +8,9 @@ mod emulator;
 pub mod exit;
 mod export;
 mod import;
+mod init;
 mod live;
+mod man;
 mod parity;
 mod plan;
 mod record;
@@ -75,6 +77,7 @@ enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Init(init::InitArgs),
     Validate(validate::ValidateArgs),
     Test(test::TestArgs),
     Plan(plan::PlanArgs),
@@ -86,6 +89,7 @@ enum Command {
     Parity(parity::ParityArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
+    Man(man::ManArgs),
     Emulator(emulator::EmulatorArgs),
     Serve(serve::ServeArgs),
 }
@@ -170,6 +174,7 @@ where
     init_logging(&cli.global);
     let mut output = Output::new(cli.global.color, cli.global.no_progress);
     match cli.command {
+        Command::Init(args) => init::run(args, &mut output),
         Command::Validate(args) => validate::run(args, &mut output),
         Command::Test(args) => test::run(args, &mut output),
         Command::Plan(args) => plan::run(args, &mut output),
@@ -180,6 +185,7 @@ where
         Command::Import(args) => import::run(args, &mut output),
         Command::Schema(args) => schema::run(args, &mut output),
         Command::Completions(args) => completions::run(args, &mut output),
+        Command::Man(args) => man::run(args, &mut output),
         Command::Emulator(args) => emulator::run(args, &mut output),
         Command::Serve(args) => serve::run(args, &mut output),
         Command::Parity(args) => parity::run(args, &mut output),

@@ -43,14 +43,6 @@ impl Kind {
     }
 }
 
-fn file_name(kind: FileKind) -> &'static str {
-    match kind {
-        FileKind::Project => "nodectl.schema.json",
-        FileKind::Node => "node.schema.json",
-        FileKind::Fixture => "fixture.schema.json",
-    }
-}
-
 fn pretty(kind: FileKind) -> String {
     serde_json::to_string_pretty(schema_for(kind)).unwrap_or_default()
 }
@@ -64,7 +56,7 @@ pub fn run(args: SchemaArgs, output: &mut Output) -> Exit {
         return Exit::Usage;
     };
     for kind in FileKind::ALL {
-        let path = dir.join(file_name(kind));
+        let path = dir.join(kind.schema_file_name());
         // No project here: the current directory is the place a symlink must not lead out of.
         if let Err(error) =
             paths::write_inside(Path::new("."), &path, (pretty(kind) + "\n").as_bytes())

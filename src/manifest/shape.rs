@@ -36,6 +36,15 @@ impl FileKind {
             FileKind::Fixture => "fixture",
         }
     }
+
+    /// The file `nodectl schema --out-dir` (and `init`) writes its schema to.
+    pub fn schema_file_name(self) -> &'static str {
+        match self {
+            FileKind::Project => "nodectl.schema.json",
+            FileKind::Node => "node.schema.json",
+            FileKind::Fixture => "fixture.schema.json",
+        }
+    }
 }
 
 /// The published JSON Schema (draft 7, which taplo and Even Better TOML understand) of a file kind.

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod connect;
 pub mod export;
 pub mod import;
+pub mod init;
 pub mod integrations;
 pub mod live;
 pub mod parity;

@@ -1,6 +1,8 @@
 //! The command line itself: usage errors exit 64, help lists only working commands, `schema` and
 //! `completions` produce what editors and shells consume.
 
+use std::path::Path;
+
 use crate::expect::{nodectl, root};
 
 #[test]
@@ -19,7 +21,8 @@ fn usage_errors_exit_64() {
 
 #[test]
 fn help_lists_only_working_commands() {
-    const WORKING: [&str; 14] = [
+    const WORKING: [&str; 16] = [
+        "init",
         "validate",
         "test",
         "plan",
@@ -31,6 +34,7 @@ fn help_lists_only_working_commands() {
         "parity",
         "schema",
         "completions",
+        "man",
         "emulator",
         "serve",
         "help",
@@ -206,4 +210,116 @@ fn verbose_json_logs_go_to_stderr_only() {
             "not a JSON log line: {line}"
         );
     }
+}
+
+/// `nodectl man --out-dir DIR` writes a page per command (into folders it makes), generated from
+/// the same definitions as `--help`: a flag added to a command is in its page.
+#[test]
+fn man_pages_are_written_for_every_command() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("share/man/man1");
+    let out_text = out.to_string_lossy().into_owned();
+    let run = nodectl(&root(), &["man", "--out-dir", out_text.as_str()]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let page = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
+    assert!(
+        page("nodectl.1").starts_with(".ie"),
+        "{}",
+        page("nodectl.1")
+    );
+    assert!(page("nodectl.1").contains(".TH nodectl 1"));
+    let plan = page("nodectl-plan.1");
+    assert!(plan.contains(".TH nodectl-plan 1"), "{plan}");
+    assert!(plan.contains("skip\\-flow\\-impact"), "{plan}");
+    let pages = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(pages, 16, "nodectl.1 and one page per command (15)");
+    assert!(
+        run.stdout.contains("wrote 16 manual pages"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `nodectl init` makes a project that `validate`, `test` and `apply` pass right after (flags, no
+/// terminal), with the files the newcomer needs; a second `init` there writes nothing.
+#[test]
+fn init_makes_a_project_that_validates_tests_and_applies() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |cwd: &Path, args: &[&str]| crate::expect::nodectl_with(cwd, args, &[], None);
+    let made = run(
+        dir.path(),
+        &[
+            "init",
+            "my-actions",
+            "--region",
+            "eu-west-1",
+            "--ci",
+            "github",
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.transcript());
+    let project = dir.path().join("my-actions");
+    for file in [
+        "nodectl.toml",
+        "nodes/lookup-customer.toml",
+        "fixtures/lookup-customer/found.toml",
+        "fixtures/lookup-customer/unknown.toml",
+        ".gitignore",
+        ".taplo.toml",
+        ".schemas/node.schema.json",
+        ".github/workflows/nodectl.yml",
+    ] {
+        assert!(
+            project.join(file).is_file(),
+            "{file} missing:\n{}",
+            made.stdout
+        );
+    }
+    let config = std::fs::read_to_string(project.join("nodectl.toml")).unwrap_or_default();
+    assert!(
+        config.contains("name = \"my-actions\"") && config.contains("region = \"eu-west-1\""),
+        "{config}"
+    );
+    let validate = run(&project, &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.transcript());
+    assert!(
+        validate.stdout.contains("0 errors, 0 warnings"),
+        "{}",
+        validate.stdout
+    );
+    let test = run(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.transcript());
+    assert!(
+        test.stdout.contains("2 passed, 0 failed"),
+        "{}",
+        test.stdout
+    );
+    let apply = run(&project, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    assert!(
+        apply.stdout.contains("Apply: 1 applied"),
+        "{}",
+        apply.stdout
+    );
+
+    let again = run(dir.path(), &["init", "my-actions"]);
+    assert_eq!(again.code, 5, "{}", again.transcript());
+    assert!(
+        again.stderr.contains("already holds a nodectl.toml"),
+        "{}",
+        again.stderr
+    );
+
+    let gitlab = run(
+        dir.path(),
+        &["init", "other", "--ci", "gitlab", "--integration", "CRM"],
+    );
+    assert_eq!(gitlab.code, 0, "{}", gitlab.transcript());
+    assert!(dir.path().join("other/.gitlab-ci.yml").is_file());
+    let other = std::fs::read_to_string(dir.path().join("other/nodectl.toml")).unwrap_or_default();
+    assert!(
+        !other.contains("[env.prod]") && other.contains("integration = \"CRM\""),
+        "{other}"
+    );
+    assert_eq!(run(&dir.path().join("other"), &["test"]).code, 0);
 }
