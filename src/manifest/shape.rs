@@ -413,7 +413,8 @@ fn describe(value: &Value) -> String {
     }
 }
 
-/// The known name closest to `given`, when it is close enough to be a typo.
+/// The known name closest to `given`, when it is close enough to be a typo, else the shortest known
+/// name `given` begins (a name given in part).
 pub fn did_you_mean<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
     known
@@ -429,4 +430,38 @@ pub fn did_you_mean<'a>(given: &str, known: &[&'a str]) -> Option<&'a str> {
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)
+        .or_else(|| {
+            // A name given in part (`Lookup Customer` for `Lookup Customer by Phone`): the shortest
+            // known name it begins, when it is long enough to mean something.
+            (given_lower.chars().count() >= 4)
+                .then(|| {
+                    known
+                        .iter()
+                        .filter(|k| k.to_lowercase().starts_with(&given_lower))
+                        .min_by_key(|k| k.chars().count())
+                        .copied()
+                })
+                .flatten()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn typos_and_names_given_in_part_get_a_suggestion() {
+        let known = ["Lookup Customer by Phone", "Get Order", "Create Ticket"];
+        assert_eq!(did_you_mean("Get Ordr", &known), Some("Get Order"));
+        assert_eq!(
+            did_you_mean("lookup customer", &known),
+            Some("Lookup Customer by Phone")
+        );
+        assert_eq!(
+            did_you_mean("Look", &known),
+            Some("Lookup Customer by Phone")
+        );
+        assert_eq!(did_you_mean("Loo", &known), None);
+        assert_eq!(did_you_mean("Something else", &known), None);
+    }
 }

@@ -323,3 +323,17 @@ fn init_makes_a_project_that_validates_tests_and_applies() {
     );
     assert_eq!(run(&dir.path().join("other"), &["test"]).code, 0);
 }
+
+/// A node named in part gets the name it begins: `test "Lookup Customer"` in a project whose node is
+/// `Lookup Customer by Phone`.
+#[test]
+fn a_node_named_in_part_gets_a_did_you_mean() {
+    let run = nodectl(&root(), &["test", "--dir", "manifests", "Lookup Customer"]);
+    assert_eq!(run.code, 64, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("no node named `Lookup Customer`; did you mean `Lookup Customer by Phone`?"),
+        "{}",
+        run.stderr
+    );
+}
