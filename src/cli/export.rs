@@ -12,7 +12,7 @@ use crate::report;
 #[derive(Debug, Args)]
 #[command(
     about = "Write the org's existing data actions as node manifests",
-    after_help = "Reads every action of the env's integrations (or those named) completely and writes nodes/<slug>.toml for each — templates verbatim, schemas as TOML tables or as schemas/*.json when TOML cannot hold them — so that the next plan is empty; actions of every integration type (function data actions: their configuration only). With --format genesys --output DIR, writes each action in the Genesys UI's export format instead (DIR/<slug>.custom.json). Refuses to overwrite files without --force. With --out DIR and no nodectl.toml there, writes one with the env.\n\nExamples:\n  nodectl export --env prod\n  nodectl export --env prod --integration \"ACME Web Services\" --out ../acme-actions --fixtures"
+    after_help = "Reads every action of the env's integrations (or those named) completely and writes nodes/<slug>.toml for each — templates verbatim, schemas as TOML tables or as schemas/*.json when TOML cannot hold them — so that the next plan is empty; actions of every integration type (function data actions: their configuration only). With --format genesys --output DIR, writes each action in the Genesys UI's export format instead (DIR/<slug>.custom.json). Refuses to overwrite files without --force. With --out DIR and no nodectl.toml there, writes one with the env. Outside any project, --out DIR with --region (or --api-base) and --integration starts a project in DIR from those flags.\n\nExamples:\n  nodectl export --env prod\n  nodectl export --env prod --integration \"ACME Web Services\" --out ../acme-actions --fixtures\n  nodectl export --out acme-actions --region eu-west-1 --integration \"ACME Web Services\""
 )]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -34,6 +34,87 @@ pub struct ExportArgs {
     /// Also write a fixture skeleton per node (fixtures/<slug>/example.toml).
     #[arg(long)]
     fixtures: bool,
+    /// Outside any project: the org's region, to start a project in --out from (with --integration).
+    #[arg(long, value_name = "REGION", conflicts_with = "api_base")]
+    region: Option<String>,
+    /// Outside any project: the org's API base, to start a project in --out from.
+    #[arg(long, value_name = "URL")]
+    api_base: Option<String>,
+}
+
+/// Outside any project, `export --out DIR --region R|--api-base URL --integration NAME` starts one in
+/// DIR (its `nodectl.toml` from the flags, env `--env` or `prod`) and exports into it.
+fn start_project_if_none(args: &mut ExportArgs, output: &mut Output) -> Result<(), Exit> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let in_a_project = args.project.dir.is_some()
+        || crate::manifest::project::discover(&cwd).is_some()
+        || !matches!(args.format, Format::Manifests);
+    let Some(out) = args.out.clone().filter(|_| !in_a_project) else {
+        return Ok(());
+    };
+    if out.join("nodectl.toml").exists() {
+        args.project.dir = Some(out);
+        args.out = None;
+        return Ok(());
+    }
+    if args.region.is_none() && args.api_base.is_none() {
+        output.error(format!(
+            "no nodectl.toml here or above: to start a project in `{}`, name the org with --region (or --api-base) and its integration with --integration",
+            out.display()
+        ));
+        return Err(Exit::Usage);
+    }
+    if args.integrations.is_empty() {
+        output.error("name the integration(s) to export with --integration NAME");
+        return Err(Exit::Usage);
+    }
+    let env = args
+        .project
+        .env
+        .clone()
+        .unwrap_or_else(|| "prod".to_string());
+    if env.is_empty()
+        || !env
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        output.error(format!(
+            "--env `{env}`: an env name is letters, digits, `_` and `-`"
+        ));
+        return Err(Exit::Usage);
+    }
+    let name = std::path::absolute(&out)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "data-actions".to_string());
+    let text = crate::ops::init::export_project_file(
+        &name,
+        &env,
+        args.region.as_deref(),
+        args.api_base.as_deref(),
+        &args.integrations,
+    );
+    let written = std::fs::create_dir_all(&out)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            crate::manifest::paths::write_inside(&out, &out.join("nodectl.toml"), text.as_bytes())
+                .map_err(|e| e.to_string())
+        });
+    if let Err(error) = written {
+        output.error(format!(
+            "cannot start a project in `{}`: {error}",
+            out.display()
+        ));
+        return Err(Exit::Failure);
+    }
+    output.eline(format!(
+        "started a project in {} (env `{env}`); exporting into it",
+        out.display()
+    ));
+    args.project.dir = Some(out);
+    args.project.env = Some(env);
+    args.out = None;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -42,7 +123,10 @@ enum Format {
     Genesys,
 }
 
-pub fn run(args: ExportArgs, output: &mut Output) -> Exit {
+pub fn run(mut args: ExportArgs, output: &mut Output) -> Exit {
+    if let Err(exit) = start_project_if_none(&mut args, output) {
+        return exit;
+    }
     let (project, env) = match super::load_env(&args.project, output) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,

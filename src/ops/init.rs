@@ -104,6 +104,43 @@ pub fn write(dir: &Path, settings: &InitSettings) -> Result<Vec<PathBuf>, OpsErr
     Ok(written)
 }
 
+/// The `nodectl.toml` of a project `export` starts in an empty folder: one env `env` on the org
+/// (`region` or `api_base`) managing `integrations`, its OAuth client from the default variables.
+pub fn export_project_file(
+    name: &str,
+    env: &str,
+    region: Option<&str>,
+    api_base: Option<&str>,
+    integrations: &[String],
+) -> String {
+    let target = match (region, api_base) {
+        (Some(region), _) => format!("region = \"{}\"", toml_text(region)),
+        (None, Some(base)) => format!("api_base = \"{}\"", toml_text(base)),
+        (None, None) => String::new(),
+    };
+    let integrations: Vec<String> = integrations
+        .iter()
+        .map(|i| format!("\"{}\"", toml_text(i)))
+        .collect();
+    format!(
+        r#"# {name}: the org's data actions, adopted by `nodectl export` (which wrote this file and nodes/).
+# `nodectl plan --env {env}` is empty right after; edit the manifests and plan again.
+
+[project]
+name = "{name}"
+default_env = "{env}"
+
+[env.{env}]
+{target}
+integrations = [{integrations}]
+# The OAuth client: GENESYSCLOUD_OAUTHCLIENT_ID / GENESYSCLOUD_OAUTHCLIENT_SECRET (or set client_id_env /
+# client_secret_env to those names plus a suffix, e.g. GENESYSCLOUD_OAUTHCLIENT_ID_PROD).
+"#,
+        name = toml_text(name),
+        integrations = integrations.join(", "),
+    )
+}
+
 fn project_file(settings: &InitSettings) -> String {
     let mut text = format!(
         r#"# {name}: Genesys Cloud data actions managed with nodectl (made by `nodectl init`).

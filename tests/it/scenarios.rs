@@ -689,3 +689,60 @@ fn flow_impact_asks_only_when_needed_and_caches_per_build() {
         "the same build's answer comes from the cache"
     );
 }
+
+/// A newcomer with an org and no project: `export --out DIR --api-base URL --integration NAME` in an
+/// empty folder starts the project from those flags and adopts the org's actions; the next plan of
+/// that project is empty.
+#[test]
+fn export_into_an_empty_folder_starts_the_project() {
+    let emulator = start_emulator(&default_integrations(), &[]);
+    let envs = emulator_env(&emulator.base);
+    // Someone's org: two actions, applied from an existing project.
+    let theirs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_dir(
+        &crate::expect::root().join("tests/cases/scenarios/breaking-change-needs-force/project"),
+        theirs.path(),
+    );
+    let applied = nodectl_with(theirs.path(), &["apply", "--auto-approve"], &envs, None);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let refused = nodectl_with(empty.path(), &["export", "--out", "adopted"], &envs, None);
+    assert_eq!(refused.code, 64, "{}", refused.transcript());
+    assert!(
+        refused.stderr.contains("--region (or --api-base)"),
+        "{}",
+        refused.stderr
+    );
+    let export = nodectl_with(
+        empty.path(),
+        &[
+            "export",
+            "--out",
+            "adopted",
+            "--api-base",
+            &emulator.base,
+            "--integration",
+            "Local Web Services",
+        ],
+        &envs,
+        None,
+    );
+    assert_eq!(export.code, 0, "{}", export.transcript());
+    assert!(
+        export
+            .stderr
+            .contains("started a project in adopted (env `prod`)"),
+        "{}",
+        export.stderr
+    );
+    let project = empty.path().join("adopted");
+    assert!(
+        project.join("nodes/lookup-customer.toml").is_file(),
+        "{}",
+        export.transcript()
+    );
+    let plan = nodectl_with(&project, &["plan", "--detailed-exitcode"], &envs, None);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
