@@ -57,6 +57,8 @@ fn plan_checksum(text: &str) -> Result<String, String> {
 struct Terminal<'a> {
     output: &'a mut Output,
     json: bool,
+    /// The progress bar, kept to clear it before the results are printed.
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl ApplyUi for Terminal<'_> {
@@ -87,20 +89,25 @@ impl ApplyUi for Terminal<'_> {
             }
             bar
         });
-        let lines = std::sync::Mutex::new(std::io::stderr());
-        Box::new(move |outcome: &NodeOutcome| {
-            let line = report::plan::progress_line(outcome);
-            match &bar {
-                Some(bar) => {
-                    bar.inc(1);
-                    bar.set_message(line);
-                }
-                None => {
-                    if let Ok(mut err) = lines.lock() {
-                        let _ = writeln!(err, "{line}");
-                    }
+        self.bar = bar.clone();
+        // Without a terminal each change is reported once, as it finishes (the outcome after
+        // them gives only the summary); with one the bar shows it and the outcome lists all.
+        let lines = std::sync::Mutex::new(anstream::AutoStream::new(
+            std::io::stdout(),
+            self.output.color,
+        ));
+        let json = self.json;
+        Box::new(move |outcome: &NodeOutcome| match &bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(report::plan::progress_line(outcome));
+            }
+            None if !json => {
+                if let Ok(mut out) = lines.lock() {
+                    let _ = write!(out, "{}", report::plan::outcome_line(outcome));
                 }
             }
+            None => {}
         })
     }
 }
@@ -151,8 +158,17 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
     let mut terminal = Terminal {
         output: &mut *output,
         json,
+        bar: None,
     };
     let result = runtime.block_on(ops::apply::run(&project, &env, &request, &mut terminal));
+    // The results start on a clean line: the bar's last frame is gone.
+    let streamed = match terminal.bar.take() {
+        Some(bar) => {
+            bar.finish_and_clear();
+            false
+        }
+        None => !json,
+    };
     let report = match result {
         Ok(report) => report,
         Err(error) => {
@@ -160,12 +176,19 @@ pub fn run(args: ApplyArgs, output: &mut Output) -> Exit {
             return Exit::Failure;
         }
     };
-    show(&project, &report, json, output);
+    show(&project, &report, json, streamed, output);
     Exit::of_apply(&report.end)
 }
 
 /// How the apply ended, on stdout and stderr; a failure to disconnect where it happened.
-fn show(project: &crate::manifest::Project, report: &ApplyReport, json: bool, output: &mut Output) {
+/// `streamed`: each change was already reported as it finished (no terminal).
+fn show(
+    project: &crate::manifest::Project,
+    report: &ApplyReport,
+    json: bool,
+    streamed: bool,
+    output: &mut Output,
+) {
     let plan = &report.planned.plan;
     let closed = |output: &mut Output| {
         if let Some(error) = &report.close_error {
@@ -200,7 +223,7 @@ fn show(project: &crate::manifest::Project, report: &ApplyReport, json: bool, ou
             if json {
                 output.line(report::plan::apply_json(plan, Some(outcome)));
             } else {
-                output.line(report::plan::outcome_text(outcome).trim_end());
+                output.line(report::plan::outcome_text(outcome, !streamed).trim_end());
             }
         }
     }

@@ -100,6 +100,8 @@ pub struct Output {
     pub err: anstream::AutoStream<std::io::Stderr>,
     /// Progress bars are drawn (a terminal on stderr, and no `--no-progress`).
     pub progress: bool,
+    /// The colour choice, for a stream opened elsewhere (apply's per-change lines).
+    pub color: ColorChoice,
 }
 
 impl Output {
@@ -113,6 +115,7 @@ impl Output {
             out: anstream::AutoStream::new(std::io::stdout(), choice),
             err: anstream::AutoStream::new(std::io::stderr(), choice),
             progress: !no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            color: choice,
         }
     }
 

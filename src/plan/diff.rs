@@ -12,16 +12,35 @@ use crate::model::ActionContent;
 pub struct FieldChange {
     /// The Genesys field: `name`, `config.request.requestTemplate`, `contract.input.inputSchema`…
     pub field: String,
+    /// The manifest key a user edits for it: `name`, `request.body`, `input_schema`… (empty in
+    /// plan files written before it existed).
+    #[serde(default)]
+    pub key: String,
     pub before: Value,
     pub after: Value,
 }
 
 impl FieldChange {
-    /// Templates and schemas print as unified diffs; the rest as `- old` / `+ new`.
+    /// Templates, schemas and every JSON value (headers, translation maps) print as unified line
+    /// diffs of their pretty text; the rest as `- old` / `+ new`.
     pub fn is_long(&self) -> bool {
+        let structured = |v: &Value| {
+            v.is_object() || v.is_array() || v.as_str().is_some_and(|s| s.contains('\n'))
+        };
         self.field.ends_with("Template")
             || self.field.starts_with("contract")
             || self.field.contains("translationMap")
+            || structured(&self.before)
+            || structured(&self.after)
+    }
+
+    /// What a person reads: the manifest key, or the Genesys field when there is none.
+    pub fn label(&self) -> &str {
+        if self.key.is_empty() {
+            &self.field
+        } else {
+            &self.key
+        }
     }
 }
 
@@ -32,6 +51,7 @@ pub fn fields(before: &ActionContent, after: &ActionContent) -> Vec<FieldChange>
         if a != b {
             out.push(FieldChange {
                 field: field.to_string(),
+                key: manifest_key(field).to_string(),
                 before: a,
                 after: b,
             });
@@ -89,6 +109,26 @@ pub fn fields(before: &ActionContent, after: &ActionContent) -> Vec<FieldChange>
         after.output_schema.clone(),
     );
     out
+}
+
+/// The node manifest's key for a Genesys field (docs/formats.md, "Node manifests").
+fn manifest_key(field: &str) -> &'static str {
+    match field {
+        "name" => "name",
+        "category" => "category",
+        "secure" => "secure",
+        "config.timeoutSeconds" => "timeout_seconds",
+        "config.request.requestType" => "request.method",
+        "config.request.requestUrlTemplate" => "request.url",
+        "config.request.headers" => "request.headers",
+        "config.request.requestTemplate" => "request.body",
+        "config.response.translationMap" => "response.translation_map",
+        "config.response.translationMapDefaults" => "response.translation_map_defaults",
+        "config.response.successTemplate" => "response.success_template",
+        "contract.input.inputSchema" => "input_schema",
+        "contract.output.successSchema" => "output_schema",
+        _ => "",
+    }
 }
 
 fn headers(content: &ActionContent) -> Value {

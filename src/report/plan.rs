@@ -64,11 +64,13 @@ fn headline(change: &Change) -> String {
     line
 }
 
-/// Pretty text of a field value: strings as they are, the rest as pretty JSON.
+/// Pretty text of a field value: strings as they are, the rest as pretty JSON; an absent or empty
+/// value (no timeout set, no template) as `(unset)`.
 fn text_of(value: &Value) -> String {
     match value {
+        Value::String(s) if s.is_empty() => "(unset)".to_string(),
         Value::String(s) => s.clone(),
-        Value::Null => String::new(),
+        Value::Null => "(unset)".to_string(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     }
 }
@@ -92,7 +94,7 @@ pub fn unified(before: &str, after: &str) -> String {
 }
 
 fn field_lines(field: &FieldChange) -> Vec<String> {
-    let mut lines = vec![format!("{}:", field.field)];
+    let mut lines = vec![format!("{}:", field.label())];
     if field.is_long() {
         for line in unified(&text_of(&field.before), &text_of(&field.after)).lines() {
             let styled = if line.starts_with('+') {
@@ -368,7 +370,7 @@ pub fn markdown(plan: &Plan, dry_run: Option<DryRunSummary>) -> String {
             let _ = write!(
                 block,
                 "<code>{}</code>\n\n```diff\n{}```\n\n",
-                escape_code(&field.field),
+                escape_code(field.label()),
                 body.replace("```", "ʼʼʼ")
             );
         }
@@ -522,30 +524,14 @@ fn escape_message(text: &str) -> String {
     out
 }
 
-/// The outcome of an apply: a line per change, then the counts.
-pub fn outcome_text(outcome: &crate::apply::Outcome) -> String {
+/// The outcome of an apply: a line per change (unless each was reported as it finished), then the
+/// counts.
+pub fn outcome_text(outcome: &crate::apply::Outcome, per_node: bool) -> String {
     use crate::apply::Status;
     let mut out = String::new();
-    for node in &outcome.nodes {
-        let (mark, colour) = match node.status {
-            Status::Applied => ("applied", GREEN),
-            Status::Unchanged => ("unchanged", ""),
-            Status::Failed => ("FAILED", RED),
-            Status::Refused => ("REFUSED", RED),
-            Status::Skipped => ("skipped", YELLOW),
-        };
-        let _ = write!(
-            out,
-            "  {colour}{mark:<9}{RESET} {} {}",
-            node.change.as_str(),
-            node.node
-        );
-        if let (Some(id), Some(version)) = (&node.id, node.version) {
-            let _ = write!(out, " [{id} v{version}]");
-        }
-        out.push('\n');
-        if let Some(error) = &node.error {
-            let _ = writeln!(out, "      {error}");
+    if per_node {
+        for node in &outcome.nodes {
+            out.push_str(&outcome_line(node));
         }
     }
     let count = |status: Status| outcome.nodes.iter().filter(|n| n.status == status).count();
@@ -558,6 +544,31 @@ pub fn outcome_text(outcome: &crate::apply::Outcome) -> String {
         count(Status::Refused),
         count(Status::Skipped)
     );
+    out
+}
+
+/// One change's result: `  applied   create NAME [id vN]`, and its error on the next line.
+pub fn outcome_line(node: &crate::apply::NodeOutcome) -> String {
+    use crate::apply::Status;
+    let (mark, colour) = match node.status {
+        Status::Applied => ("applied", GREEN),
+        Status::Unchanged => ("unchanged", ""),
+        Status::Failed => ("FAILED", RED),
+        Status::Refused => ("REFUSED", RED),
+        Status::Skipped => ("skipped", YELLOW),
+    };
+    let mut out = format!(
+        "  {colour}{mark:<9}{RESET} {} {}",
+        node.change.as_str(),
+        node.node
+    );
+    if let (Some(id), Some(version)) = (&node.id, node.version) {
+        let _ = write!(out, " [{id} v{version}]");
+    }
+    out.push('\n');
+    if let Some(error) = &node.error {
+        let _ = writeln!(out, "      {error}");
+    }
     out
 }
 

@@ -372,13 +372,44 @@ fn without_progress(text: &str) -> String {
     let retry_warning =
         regex::Regex::new(r"WARN nodectl::genesys::client: .*; attempt \d+ of \d+, retrying in")
             .unwrap_or_else(|e| panic!("{e}"));
-    let kept: String = text
+    let lines: Vec<&str> = text
         .lines()
         .filter(|l| !progress.is_match(l) && !retry_warning.is_match(l))
+        .collect();
+    let kept: String = in_a_stable_order(&lines)
+        .iter()
         .map(|l| format!("{l}\n"))
         .collect();
     kept.strip_suffix("--- stderr\n")
         .map_or_else(|| kept.clone(), str::to_string)
+}
+
+/// Without a terminal, apply reports each change as it finishes (`  applied   create X [id v1]`,
+/// an error on the lines after it): in completion order, which varies. Each run of such entries is
+/// sorted.
+fn in_a_stable_order<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let outcome = regex::Regex::new(r"^  \S*(applied|unchanged|FAILED|REFUSED|skipped)\S* +\S")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::with_capacity(lines.len());
+    let mut entries: Vec<Vec<&str>> = Vec::new();
+    let flush = |entries: &mut Vec<Vec<&'a str>>, out: &mut Vec<&'a str>| {
+        entries.sort();
+        out.extend(entries.drain(..).flatten());
+    };
+    for line in lines {
+        if outcome.is_match(line) {
+            entries.push(vec![line]);
+        } else if line.starts_with("      ") && !entries.is_empty() {
+            if let Some(entry) = entries.last_mut() {
+                entry.push(line);
+            }
+        } else {
+            flush(&mut entries, &mut out);
+            out.push(line);
+        }
+    }
+    flush(&mut entries, &mut out);
+    out
 }
 
 /// Ids, checksums, context ids and ports vary from run to run.
