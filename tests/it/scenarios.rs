@@ -777,3 +777,77 @@ fn export_into_an_empty_folder_starts_the_project() {
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
+
+/// The CI building block (`ci/nodectl-ci.sh`, which `action.yml` and the GitLab template run) run
+/// locally against an emulator process: `check` validates and writes the JUnit report (its folder
+/// made), `plan` writes the Markdown plan and takes "changes" for success, `apply` applies, and the
+/// plan after it has no changes; a refused plan fails the step.
+#[test]
+fn ci_building_block_runs_against_the_emulator() {
+    let emulator = start_emulator(&default_integrations(), &[]);
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_dir(
+        &crate::expect::root().join("tests/cases/scenarios/breaking-change-needs-force/project"),
+        project.path(),
+    );
+    let script = crate::expect::root().join("ci/nodectl-ci.sh");
+    let step = |args: &[&str]| {
+        let mut command = Command::new("bash");
+        command
+            .arg(&script)
+            .args(args)
+            .current_dir(project.path())
+            .env("NODECTL", env!("CARGO_BIN_EXE_nodectl"))
+            .env("NODECTL_JUNIT", "reports/ci/junit.xml");
+        for (name, value) in emulator_env(&emulator.base) {
+            command.env(name, value);
+        }
+        let out = command.output().unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = step(&["check"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let junit =
+        std::fs::read_to_string(project.path().join("reports/ci/junit.xml")).unwrap_or_default();
+    assert!(junit.contains("<testsuites"), "{junit}");
+
+    let (code, stdout, stderr) = step(&["plan", "local", "plan.md"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("plan written to plan.md (changes)"),
+        "{stdout}"
+    );
+    let plan = std::fs::read_to_string(project.path().join("plan.md")).unwrap_or_default();
+    assert!(
+        plan.starts_with("### nodectl plan for `local`") && plan.contains("| create |"),
+        "{plan}"
+    );
+
+    let (code, stdout, stderr) = step(&["apply", "local"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply: 2 applied"), "{stdout}");
+    let (code, stdout, _) = step(&["plan", "local", "plan.md"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("(no changes)"), "{stdout}");
+
+    // A breaking change is refused (exit 5): the plan step fails and shows the plan on stderr.
+    let node = project.path().join("nodes/lookup.toml");
+    let text = std::fs::read_to_string(&node).unwrap_or_default();
+    std::fs::write(
+        &node,
+        text.replace(
+            "properties.name = { type = \"string\" }",
+            "properties.name = { type = \"integer\" }",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = step(&["plan", "local", "plan.md"]);
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    let (code, _, stderr) = step(&["apply"]);
+    assert_eq!(code, 64, "{stderr}");
+}
