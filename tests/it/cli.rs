@@ -337,3 +337,39 @@ fn a_node_named_in_part_gets_a_did_you_mean() {
         run.stderr
     );
 }
+
+/// On a terminal `init` asks for what the flags did not give (here under a pseudo-terminal made by
+/// util-linux's `script`, answering from stdin): the integration, the region and the CI system.
+#[test]
+fn init_asks_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} init demo", env!("CARGO_BIN_EXE_nodectl")),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run script(1) for a pseudo-terminal: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(b"CRM Actions\neu-west-1\ngitlab\n");
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Integration of your actions [Web Services]:"),
+        "{text}"
+    );
+    let config = std::fs::read_to_string(dir.path().join("demo/nodectl.toml")).unwrap_or_default();
+    assert!(
+        config.contains("integration = \"CRM Actions\"")
+            && config.contains("region = \"eu-west-1\""),
+        "{config}"
+    );
+    assert!(dir.path().join("demo/.gitlab-ci.yml").is_file(), "{text}");
+}
