@@ -60,11 +60,7 @@ pub fn run(args: TestArgs, output: &mut Output) -> Exit {
             return Exit::Failure;
         }
     };
-    let path_of = |result: &FixtureResult| {
-        fixture::fixture_path(&project, &result.fixture)
-            .display()
-            .to_string()
-    };
+    let path_of = shown_path(&project);
     match args.output {
         Format::Text => output.line(report::test::text(&run, &path_of).trim_end()),
         Format::Json => output.line(
@@ -164,15 +160,20 @@ fn update(
             return Exit::Failure;
         }
     };
-    let path_of = |result: &FixtureResult| {
-        fixture::fixture_path(&project, &result.fixture)
-            .display()
-            .to_string()
-    };
+    let path_of = shown_path(&project);
     output.line(report::test::text(&again, &path_of).trim_end());
     if again.failed() > 0 {
         Exit::DryRunFailed
     } else {
         Exit::Success
+    }
+}
+
+/// A fixture's file as the report shows it (relative to where nodectl runs).
+fn shown_path(project: &crate::manifest::Project) -> impl Fn(&FixtureResult) -> String + '_ {
+    move |result| {
+        fixture::fixture_path(project, &result.fixture)
+            .display()
+            .to_string()
     }
 }

@@ -93,6 +93,25 @@ fn byte_to_utf16(s: &str, byte: usize) -> usize {
     s.get(..byte).map(utf16_len).unwrap_or(0)
 }
 
+/// What `indexOf` / `lastIndexOf` look for: Java's overloads take a string or a character code.
+enum Needle<'a> {
+    Text(Cow<'a, str>),
+    /// A code that is no character: found nowhere (-1).
+    NoSuchChar,
+    /// Neither: no such method overload.
+    NotText,
+}
+
+fn needle_of<'a>(x: &'a Value<'_>) -> Needle<'a> {
+    match x {
+        Value::Int(code) => match u32::try_from(*code).ok().and_then(char::from_u32) {
+            Some(c) => Needle::Text(Cow::Owned(c.to_string())),
+            None => Needle::NoSuchChar,
+        },
+        other => arg_str(other).map_or(Needle::NotText, Needle::Text),
+    }
+}
+
 /// Java's `s.lastIndexOf(needle, from)` in UTF-16 units: the last match starting at or before
 /// `from`, or -1. Matches of a whole-character needle are character-aligned, so the search runs
 /// on the UTF-8 text, in the prefix where such a match can end.
@@ -924,15 +943,10 @@ impl<'a> Renderer<'a> {
                 if x.is_null() {
                     return Err(npe());
                 }
-                let needle: Cow<'_, str> = match x {
-                    Value::Int(code) => match u32::try_from(*code).ok().and_then(char::from_u32) {
-                        Some(c) => Cow::Owned(c.to_string()),
-                        None => return val(Value::Int(-1)),
-                    },
-                    other => match arg_str(other) {
-                        Some(n) => n,
-                        None => return nf(),
-                    },
+                let needle = match needle_of(x) {
+                    Needle::Text(needle) => needle,
+                    Needle::NoSuchChar => return val(Value::Int(-1)),
+                    Needle::NotText => return nf(),
                 };
                 val(Value::Int(match s.find(needle.as_ref()) {
                     Some(b) => byte_to_utf16(s, b) as i64,
@@ -1036,15 +1050,10 @@ impl<'a> Renderer<'a> {
                 if x.is_null() {
                     return Err(npe());
                 }
-                let needle: Cow<'_, str> = match x {
-                    Value::Int(code) => match u32::try_from(*code).ok().and_then(char::from_u32) {
-                        Some(c) => Cow::Owned(c.to_string()),
-                        None => return val(Value::Int(-1)),
-                    },
-                    other => match arg_str(other) {
-                        Some(n) => n,
-                        None => return nf(),
-                    },
+                let needle = match needle_of(x) {
+                    Needle::Text(needle) => needle,
+                    Needle::NoSuchChar => return val(Value::Int(-1)),
+                    Needle::NotText => return nf(),
                 };
                 let from = match args.get(1) {
                     Some(f) => match arg_int(f) {
