@@ -64,14 +64,13 @@ pub fn write(project: &Project, updates: &[Updated]) -> Result<usize, OpsError> 
         let Some(text) = &updated.update.text else {
             continue;
         };
-        paths::write_inside(&project.config.dir, &updated.path, text.as_bytes()).map_err(
-            |error| {
-                OpsError::Io(format!(
-                    "cannot write `{}`: {error}",
-                    updated.path.display()
-                ))
-            },
-        )?;
+        let target = project.config.dir.join(&updated.path);
+        paths::write_inside(&project.config.dir, &target, text.as_bytes()).map_err(|error| {
+            OpsError::Io(format!(
+                "cannot write `{}`: {error}",
+                updated.path.display()
+            ))
+        })?;
         written += 1;
     }
     Ok(written)

@@ -163,10 +163,17 @@ fn update_rewrites_what_a_deliberate_change_moved() {
         original,
         "--dry-run wrote the fixture"
     );
-    let update = nodectl(project.path(), &["test", "--update"]);
+    // From elsewhere, with --dir: the files written are the project's.
+    let parent = project.path().parent().unwrap_or(project.path());
+    let dir = project
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let update = nodectl(parent, &["test", "--dir", dir.as_str(), "--update"]);
     transcript.push_str(&format!(
-        "=== nodectl test --update\n{}",
-        update.transcript()
+        "=== nodectl test --dir <project> --update (from its parent folder)\n{}",
+        update.transcript().replace(&dir, "<project>")
     ));
     transcript.push_str(&format!(
         "=== fixtures/lookup/gold.toml\n{}",
