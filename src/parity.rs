@@ -101,7 +101,9 @@ pub fn compare(
             });
             let theirs = theirs.map_or(Side::NotRun, |o| {
                 Side::of(o.success, o.result.as_ref(), || {
-                    o.error.as_ref().map_or_else(String::new, specific_message)
+                    o.error
+                        .as_ref()
+                        .map_or_else(String::new, |e| e.specific_message().to_string())
                 })
             });
             Some(StepComparison {
@@ -129,14 +131,6 @@ impl Side {
         } else {
             Side::Failed(message())
         }
-    }
-}
-
-/// The innermost message of a Genesys error body (its top-level message is generic).
-fn specific_message(error: &crate::genesys::dto::ErrorBody) -> String {
-    match error.errors.first() {
-        Some(nested) => specific_message(nested),
-        None => error.message.clone(),
     }
 }
 

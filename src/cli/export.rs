@@ -83,10 +83,7 @@ fn start_project_if_none(args: &mut ExportArgs, output: &mut Output) -> Result<(
         ));
         return Err(Exit::Usage);
     }
-    let name = std::path::absolute(&out)
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "data-actions".to_string());
+    let name = crate::ops::init::project_name_of(&out);
     let text = crate::ops::init::export_project_file(
         &name,
         &env,

@@ -46,10 +46,7 @@ const DEFAULT_INTEGRATION: &str = "Web Services";
 
 pub fn run(args: InitArgs, output: &mut Output) -> Exit {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let folder_name = std::path::absolute(&dir)
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "data-actions".to_string());
+    let folder_name = init::project_name_of(&dir);
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut settings = InitSettings {
         name: args.name.clone().unwrap_or(folder_name),

@@ -427,6 +427,16 @@ pub struct ErrorBody {
     pub errors: Vec<ErrorBody>,
 }
 
+impl ErrorBody {
+    /// The most specific message: the innermost nested error's (a failed call's top-level message
+    /// is generic; what went wrong is in `errors[]`).
+    pub fn specific_message(&self) -> &str {
+        self.errors
+            .first()
+            .map_or(self.message.as_str(), ErrorBody::specific_message)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {

@@ -36,6 +36,14 @@ impl InitSettings {
     }
 }
 
+/// A new project's default name: its folder's (`.` is the current folder's).
+pub fn project_name_of(dir: &Path) -> String {
+    std::path::absolute(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "data-actions".to_string())
+}
+
 /// The files of a new project, relative to its folder.
 pub fn files(settings: &InitSettings) -> Vec<(PathBuf, String)> {
     let mut files = vec![
@@ -113,11 +121,7 @@ pub fn export_project_file(
     api_base: Option<&str>,
     integrations: &[String],
 ) -> String {
-    let target = match (region, api_base) {
-        (Some(region), _) => format!("region = \"{}\"", toml_text(region)),
-        (None, Some(base)) => format!("api_base = \"{}\"", toml_text(base)),
-        (None, None) => String::new(),
-    };
+    let target = target_line(region, api_base);
     let integrations: Vec<String> = integrations
         .iter()
         .map(|i| format!("\"{}\"", toml_text(i)))
@@ -168,11 +172,7 @@ api_base = "https://api.example.test"     # the upstream your actions call; fixt
         integration = toml_text(&settings.integration),
     );
     if settings.has_org() {
-        let target = match (&settings.region, &settings.api_base) {
-            (Some(region), _) => format!("region = \"{}\"", toml_text(region)),
-            (None, Some(base)) => format!("api_base = \"{}\"", toml_text(base)),
-            (None, None) => String::new(),
-        };
+        let target = target_line(settings.region.as_deref(), settings.api_base.as_deref());
         text.push_str(&format!(
             r#"
 # Your org. Its OAuth client comes from these environment variables (CI secrets), never from a file.
@@ -189,6 +189,15 @@ api_base = "https://api.example.test"     # TODO: your upstream's base URL in pr
         ));
     }
     text
+}
+
+/// An org env's target: `region = "…"`, else `api_base = "…"`.
+fn target_line(region: Option<&str>, api_base: Option<&str>) -> String {
+    match (region, api_base) {
+        (Some(region), _) => format!("region = \"{}\"", toml_text(region)),
+        (None, Some(base)) => format!("api_base = \"{}\"", toml_text(base)),
+        (None, None) => String::new(),
+    }
 }
 
 /// Text safe inside a TOML basic string.

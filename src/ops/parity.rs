@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::OpsError;
 use crate::fixture;
 use crate::manifest::{Project, shape::did_you_mean};
-use crate::model::{Fixture, Node};
+use crate::model::{Env, Fixture, Node};
 use crate::parity::{self, Comparison};
 use crate::runtime::CompiledNode;
 
@@ -90,12 +90,12 @@ pub async fn run(
     let selected = select(nodes, &settings.nodes, env_name)?;
 
     let connection = super::connect(project, env, None, None).await?;
-    let result = compare_all(project, env_name, nodes, &selected, settings, &connection).await;
+    let result = compare_all(project, env, nodes, &selected, settings, &connection).await;
     connection.close().await?;
     let outcomes = result?;
     Ok(ParityReport {
         env: env_name.to_string(),
-        api_base: connection_base(project, env_name),
+        api_base: connection_base(env),
         draft: settings.draft,
         nodes: outcomes,
     })
@@ -142,17 +142,12 @@ fn select<'a>(
 
 async fn compare_all(
     project: &Project,
-    env_name: &str,
+    env: &Env,
     nodes: &[Node],
     selected: &[&Node],
     settings: &ParitySettings,
     connection: &super::Connection,
 ) -> Result<Vec<NodeParity>, OpsError> {
-    let env = project
-        .config
-        .envs
-        .get(env_name)
-        .ok_or_else(|| OpsError::Usage(format!("env `{env_name}` is not in the project")))?;
     let remote = &connection.remote;
     let integrations = remote.resolve_integrations(&env.integrations).await?;
     let api_base = remote.client().options().api_base.clone();
@@ -174,7 +169,7 @@ async fn compare_all(
                     let fixtures: Vec<&Fixture> = project
                         .fixtures
                         .iter()
-                        .filter(|f| f.env == env_name && f.node == node.key.name)
+                        .filter(|f| f.env == env.name && f.node == node.key.name)
                         .collect();
                     if fixtures.is_empty() {
                         NodeOutcome::NoFixtures
@@ -247,14 +242,11 @@ async fn compare_fixture(
 }
 
 /// The API base the report names: the pipeline's, the env's, or the embedded emulator.
-fn connection_base(project: &Project, env_name: &str) -> String {
+fn connection_base(env: &Env) -> String {
     if let Ok(Some(base)) = crate::manifest::project::pipeline_api_base() {
         return base;
     }
-    project
-        .config
-        .envs
-        .get(env_name)
-        .and_then(|e| e.target.api_base())
+    env.target
+        .api_base()
         .map_or_else(|| "the embedded emulator".to_string(), str::to_string)
 }

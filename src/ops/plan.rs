@@ -287,13 +287,7 @@ async fn flow_impact(remote: &Remote, plan: &mut Plan, skip: bool) -> Result<(),
             }
             Err(error) => return Err(error.into()),
         };
-        actions.push(ActionImpact {
-            key: question.key.clone(),
-            change: question.change,
-            action_id: question.action_id.clone(),
-            why: question.why.clone(),
-            flows,
-        });
+        actions.push(ActionImpact::of(question, flows));
     }
     let impact = FlowImpact {
         checked: true,

@@ -97,6 +97,19 @@ pub struct ActionImpact {
     pub flows: Vec<ConsumingFlow>,
 }
 
+impl ActionImpact {
+    /// What dependency tracking said about the action `question` asked about.
+    pub fn of(question: &Question, flows: Vec<ConsumingFlow>) -> ActionImpact {
+        ActionImpact {
+            key: question.key.clone(),
+            change: question.change,
+            action_id: question.action_id.clone(),
+            why: question.why.clone(),
+            flows,
+        }
+    }
+}
+
 /// The flow impact of a plan (`plan.flow_impact`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowImpact {
@@ -122,13 +135,7 @@ impl FlowImpact {
             stale: None,
             actions: questions
                 .iter()
-                .map(|q| ActionImpact {
-                    key: q.key.clone(),
-                    change: q.change,
-                    action_id: q.action_id.clone(),
-                    why: q.why.clone(),
-                    flows: Vec::new(),
-                })
+                .map(|q| ActionImpact::of(q, Vec::new()))
                 .collect(),
         }
     }
@@ -261,19 +268,18 @@ mod tests {
             stale: None,
             actions: asked
                 .iter()
-                .map(|q| ActionImpact {
-                    key: q.key.clone(),
-                    change: q.change,
-                    action_id: q.action_id.clone(),
-                    why: q.why.clone(),
-                    flows: match q.key.name.as_str() {
-                        "A" => vec![
-                            flow("Main IVR", Some("3.0"), None),
-                            flow("Other", Some("1.0"), Some("2.0")),
-                        ],
-                        "B" => vec![flow("Draft", None, Some("1.0"))],
-                        _ => Vec::new(),
-                    },
+                .map(|q| {
+                    ActionImpact::of(
+                        q,
+                        match q.key.name.as_str() {
+                            "A" => vec![
+                                flow("Main IVR", Some("3.0"), None),
+                                flow("Other", Some("1.0"), Some("2.0")),
+                            ],
+                            "B" => vec![flow("Draft", None, Some("1.0"))],
+                            _ => Vec::new(),
+                        },
+                    )
                 })
                 .collect(),
         };

@@ -592,12 +592,18 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
             context.api_base.as_deref(),
         ));
         let fixtures = set.fixtures(node_name);
-        if crate::runtime::check_input(node, &input).is_err() {
-            // Input a live run would refuse (steps 1 to 3) gets the same answer, fixture or not:
-            // the runtime refuses it before it needs any exchange.
-            replay(node, &[], &input, &context).await
-        } else {
-            let Some(fixture) = fixtures.iter().find(|f| f.input == input) else {
+        match fixtures.iter().find(|f| f.input == input) {
+            Some(fixture) => {
+                context.credentials = fixture.credentials.clone();
+                context.auth_response = fixture.auth_response.clone();
+                replay(node, &fixture.exchanges, &input, &context).await
+            }
+            // Input a live run would refuse (steps 1 to 3) gets the same answer with or without a
+            // fixture: the runtime refuses it before it needs any exchange.
+            None if crate::runtime::check_input(node, &input).is_err() => {
+                replay(node, &[], &input, &context).await
+            }
+            None => {
                 shared.metrics.record(
                     node_name,
                     "no_fixture",
@@ -605,10 +611,7 @@ async fn simulate(shared: &Shared, name: &str, body: &[u8], trace: bool) -> Answ
                     started.elapsed(),
                 );
                 return no_fixture(node_name, fixtures, &shared.context_id());
-            };
-            context.credentials = fixture.credentials.clone();
-            context.auth_response = fixture.auth_response.clone();
-            replay(node, &fixture.exchanges, &input, &context).await
+            }
         }
     } else {
         shared.runtime.execute(node, &input, &set.context).await

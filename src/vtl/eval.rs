@@ -811,6 +811,27 @@ impl<'a> Renderer<'a> {
         self.err(pos, format!("{lit}: {msg}"))
     }
 
+    /// A method's regex argument: the pattern compiled with the template when it was a literal
+    /// (`cached`), else `arg` compiled now by `compile` (`None`: `arg` is not text — no such
+    /// overload).
+    fn regex_arg<'c>(
+        &self,
+        cached: Option<&'c JavaRegex>,
+        arg: &Value<'_>,
+        compile: fn(&str) -> Result<JavaRegex, crate::vtl::regex_java::RegexError>,
+        pos: Pos,
+        lit: &str,
+    ) -> R<Option<Cow<'c, JavaRegex>>> {
+        if let Some(regex) = cached {
+            return Ok(Some(Cow::Borrowed(regex)));
+        }
+        let Some(pattern) = arg_str(arg) else {
+            return Ok(None);
+        };
+        let regex = compile(&pattern).map_err(|e| self.thrown(pos, lit, e.message))?;
+        Ok(Some(Cow::Owned(regex)))
+    }
+
     fn call(
         &self,
         v: Value<'a>,
@@ -1003,15 +1024,10 @@ impl<'a> Renderer<'a> {
                 if re.is_null() || rep.is_null() {
                     return Err(npe());
                 }
-                let compiled;
-                let regex: &JavaRegex = match &call.regex {
-                    Some(r) => r,
-                    None => {
-                        let Some(p) = arg_str(re) else { return nf() };
-                        compiled =
-                            JavaRegex::new(&p).map_err(|e| self.thrown(pos, lit, e.message))?;
-                        &compiled
-                    }
+                let Some(regex) =
+                    self.regex_arg(call.regex.as_deref(), re, JavaRegex::new, pos, lit)?
+                else {
+                    return nf();
                 };
                 let parsed;
                 let replacement: &Replacement = match &call.replacement {
@@ -1034,15 +1050,10 @@ impl<'a> Renderer<'a> {
                 if re.is_null() {
                     return Err(npe());
                 }
-                let compiled;
-                let regex: &JavaRegex = match &call.regex {
-                    Some(r) => r,
-                    None => {
-                        let Some(p) = arg_str(re) else { return nf() };
-                        compiled =
-                            JavaRegex::new(&p).map_err(|e| self.thrown(pos, lit, e.message))?;
-                        &compiled
-                    }
+                let Some(regex) =
+                    self.regex_arg(call.regex.as_deref(), re, JavaRegex::new, pos, lit)?
+                else {
+                    return nf();
                 };
                 Ok(StrResult::Parts(regex.split(s)))
             }
@@ -1082,15 +1093,10 @@ impl<'a> Renderer<'a> {
                 if re.is_null() {
                     return Err(npe());
                 }
-                let compiled;
-                let regex: &JavaRegex = match &call.regex {
-                    Some(r) => r,
-                    None => {
-                        let Some(p) = arg_str(re) else { return nf() };
-                        compiled = JavaRegex::new_full(&p)
-                            .map_err(|e| self.thrown(pos, lit, e.message))?;
-                        &compiled
-                    }
+                let Some(regex) =
+                    self.regex_arg(call.regex.as_deref(), re, JavaRegex::new_full, pos, lit)?
+                else {
+                    return nf();
                 };
                 val(Value::Bool(regex.is_full_match(s)))
             }
